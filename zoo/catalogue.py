@@ -1,0 +1,95 @@
+"""The catalogue: merges the ENTRIES tables of an explicit list of recipe modules (stdlib only)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from zoo.entry import FAMILIES, Entry
+from zoo.errors import CatalogueError, UnknownModel
+
+# Explicit, ordered: no registration by import side effect.
+RECIPE_MODULES = ("ffn", "cnn", "rnn", "autoencoder", "dbn")
+RECIPES_PACKAGE = "zoo.recipes"
+
+
+def _import_recipes_package() -> None:
+    """Make `zoo.recipes` importable: a wheel installs it there; a source checkout keeps it in ./recipes."""
+    if RECIPES_PACKAGE in sys.modules or importlib.util.find_spec(RECIPES_PACKAGE) is not None:
+        return
+    checkout = Path(__file__).resolve().parent.parent / "recipes"
+    spec = importlib.util.spec_from_file_location(
+        RECIPES_PACKAGE, checkout / "__init__.py", submodule_search_locations=[str(checkout)]
+    )
+    if spec is None or spec.loader is None:
+        raise CatalogueError(f"cannot find the recipes: neither {RECIPES_PACKAGE} is installed nor {checkout} exists")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[RECIPES_PACKAGE] = module
+    spec.loader.exec_module(module)
+
+
+class Catalogue:
+    """An immutable, name-indexed collection of entries."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self._entries: dict[str, Entry] = {}
+        for entry in entries:
+            if entry.name in self._entries:
+                first = self._entries[entry.name].module or "?"
+                raise CatalogueError(
+                    f"duplicate catalogue name {entry.name!r}: defined in {first} and in {entry.module or '?'}"
+                )
+            self._entries[entry.name] = entry
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, name: str) -> Entry:
+        """The entry called `name`; an unknown name raises UnknownModel with the closest names."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            close = difflib.get_close_matches(name.lower(), list(self._entries), n=3, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise UnknownModel(
+                f"unknown model {name!r}.{hint} Run `zoo list` to see the {len(self)} models in the catalogue."
+            ) from None
+
+    def names(self, family: str | None = None, task: str | None = None) -> list[str]:
+        """Names in catalogue order, optionally filtered by family and task."""
+        if family is not None and family not in FAMILIES:
+            raise ValueError(f"family={family!r} is not one of {', '.join(FAMILIES)}")
+        return [
+            e.name
+            for e in self._entries.values()
+            if (family is None or e.family == family) and (task is None or e.task == task)
+        ]
+
+
+def entries_of(module_name: str) -> list[Entry]:
+    """The ENTRIES table of one recipe module, each entry stamped with the module it came from."""
+    _import_recipes_package()
+    module = importlib.import_module(f"{RECIPES_PACKAGE}.{module_name}")
+    return [_stamped(entry, module.__name__) for entry in module.ENTRIES]
+
+
+def _stamped(entry: Entry, module: str) -> Entry:
+    object.__setattr__(entry, "module", module)
+    return entry
+
+
+@lru_cache(maxsize=1)
+def default_catalogue() -> Catalogue:
+    """The project's catalogue, built once per process."""
+    return Catalogue(entry for name in RECIPE_MODULES for entry in entries_of(name))

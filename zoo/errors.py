@@ -1,0 +1,34 @@
+"""The ZooError hierarchy: every error a user can meet says what is wrong, what was received, and the fix."""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base class of every error this toolkit raises on purpose."""
+
+
+class UnknownModel(ZooError, KeyError):
+    """A model name that is not in the catalogue."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class BadOverride(ZooError, ValueError):
+    """An override passed to `load` that the entry does not accept."""
+
+
+class CatalogueError(ZooError):
+    """The catalogue itself is inconsistent (duplicate names, malformed entries)."""
+
+
+class ManifestError(ZooError):
+    """weights_manifest.json is malformed: names the key and the field."""
+
+
+class WeightsNotFound(ZooError, FileNotFoundError):
+    """A weights file that is in no place looked at; lists the places and how to provide it."""
+
+
+class BadData(ZooError, ValueError):
+    """Training or evaluation data that cannot be used as given."""
