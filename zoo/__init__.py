@@ -15,14 +15,23 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
-    "BadData", "BadOverride", "CatalogueError", "Entry", "ManifestError", "UnknownModel", "WeightsNotFound",
-    "ZooError", "info", "list_models", "load",
+    "BadData",
+    "BadOverride",
+    "CatalogueError",
+    "Entry",
+    "ManifestError",
+    "UnknownModel",
+    "WeightsNotFound",
+    "ZooError",
+    "info",
+    "list_models",
+    "load",
 ]
 __version__ = "0.1.0"
 
 
 def list_models(family: str | None = None, task: str | None = None) -> list[str]:
-    """Names of the catalogue's entries, optionally only one family (ffn, cnn, rnn, autoencoder, dbn, backbone) or task."""
+    """Catalogue names, optionally of one family (ffn, cnn, rnn, autoencoder, dbn, backbone) or one task."""
     return default_catalogue().names(family=family, task=task)
 
 
@@ -31,7 +40,7 @@ def info(name: str) -> Entry:
     return default_catalogue().get(name)
 
 
-def load(name: str, **overrides: Any) -> "keras.Model":
+def load(name: str, **overrides: Any) -> keras.Model:
     """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters."""
     from zoo.load import load as load_model
 

@@ -6,9 +6,9 @@ import difflib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from zoo.entry import FAMILIES, Entry
 from zoo.errors import CatalogueError, UnknownModel

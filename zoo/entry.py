@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import keras
@@ -30,7 +31,7 @@ class Entry:
     name: str
     family: str
     task: str
-    build: Callable[..., "keras.Model"]
+    build: Callable[..., keras.Model]
     hparams: Mapping[str, Any]
     input_shape: tuple[int | None, ...]
     params: int

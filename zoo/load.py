@@ -23,7 +23,7 @@ def merged_hparams(entry: Entry, overrides: dict[str, Any]) -> dict[str, Any]:
     return {**entry.hparams, **overrides}
 
 
-def compile_for(model: "keras.Model", entry: Entry, learning_rate: float) -> "keras.Model":
+def compile_for(model: keras.Model, entry: Entry, learning_rate: float) -> keras.Model:
     """Compile with the entry's loss and metrics and Adam, so `fit` works straight away."""
     import keras
 
@@ -35,7 +35,7 @@ def compile_for(model: "keras.Model", entry: Entry, learning_rate: float) -> "ke
     return model
 
 
-def load(name: str, **overrides: Any) -> "keras.Model":
+def load(name: str, **overrides: Any) -> keras.Model:
     """Build catalogue entry `name` with its default hyper-parameters (or `overrides`), compiled and ready to fit."""
     entry = default_catalogue().get(name)
     hparams = merged_hparams(entry, overrides)

