@@ -22,6 +22,7 @@ class Reference:
     metric: str
     value: float
     command: str
+    also: tuple[tuple[str, float], ...] = ()  # further metrics of the same run, e.g. (("top-5", 0.921),)
 
 
 @dataclass(frozen=True)
