@@ -42,6 +42,6 @@ def info(name: str) -> Entry:
 
 def load(name: str, **overrides: Any) -> keras.Model:
     """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters."""
-    from zoo.load import load as load_model
+    from zoo.loading import load as load_model
 
     return load_model(name, **overrides)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from zoo.catalogue import default_catalogue
+from zoo.cli_predict import add_predict_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("name", help="a catalogue name (see `zoo list`)")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=cmd_info)
+
+    add_predict_parser(sub)
     return parser
 
 

@@ -1,1 +1,8 @@
-"""Custom Keras layers of the catalogue, registered under the "zoo" package so saved models reload with safe_mode on."""
+"""Custom Keras layers of the catalogue, registered under the "zoo" package so saved models reload with safe_mode on.
+
+Importing this package registers them all; `zoo.load` and `zoo.load_saved` do it for you.
+"""
+
+from zoo.layers import preprocess, rbm, vae
+
+__all__ = ["preprocess", "rbm", "vae"]

@@ -1,0 +1,76 @@
+"""`load(name, **overrides)`: catalogue entry -> builder -> weights -> head -> compiled ZooModel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.catalogue import default_catalogue
+from zoo.entry import Entry
+from zoo.errors import BadOverride
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.model import ZooModel
+
+
+def merged_hparams(entry: Entry, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The entry's default hyper-parameters with `overrides` applied; an unknown key is refused by name."""
+    unknown = sorted(set(overrides) - set(entry.hparams))
+    if unknown:
+        raise BadOverride(
+            f"{entry.name} does not take {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(sorted(entry.hparams))} (see `zoo info {entry.name}`)"
+        )
+    return {**entry.hparams, **overrides}
+
+
+def compile_for(model: keras.Model, entry: Entry, learning_rate: float) -> keras.Model:
+    """Compile with the entry's loss and metrics and Adam, so `fit` works straight away."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=entry.loss,
+        metrics=list(entry.metrics) or None,
+    )
+    return model
+
+
+def as_zoo_model(model: keras.Model, entry: Entry, hparams: dict[str, Any]) -> ZooModel:
+    """The recipe's layers as a ZooModel, which remembers its entry and class names."""
+    from zoo.model import ZooModel
+
+    classes = [str(i) for i in range(hparams["num_classes"])] if entry.task == "classification" else None
+    return ZooModel(model.inputs, model.outputs, name=entry.name, class_names=classes, entry_name=entry.name)
+
+
+def load_saved(path: str | Path) -> ZooModel:
+    """A model saved with `model.save("x.keras")`, reloaded with safe_mode on (zoo's layers registered first)."""
+    import keras
+
+    import zoo.layers  # noqa: F401  (registers the custom layers)
+    import zoo.model  # noqa: F401  (registers ZooModel)
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def load(name: str, weights: str | Path | None = "imagenet", **overrides: Any) -> ZooModel:
+    """Catalogue entry `name` (or a saved `.keras` file) as a compiled model ready to fit and predict.
+
+    `weights` applies to backbones: "imagenet" (default), None for random initialisation, or a weights file.
+    """
+    if name.endswith(".keras"):
+        return load_saved(name)
+    entry = default_catalogue().get(name)
+    hparams = merged_hparams(entry, overrides)
+    import zoo.layers  # noqa: F401  (builders may use the custom layers)
+
+    if entry.family == "backbone":
+        from zoo.backbone_load import load_backbone
+
+        model = load_backbone(entry, hparams, overrides, weights)
+    else:
+        model = as_zoo_model(entry.build(**hparams), entry, hparams)
+    return compile_for(model, entry, hparams.get("learning_rate", 1e-3))
