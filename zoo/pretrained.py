@@ -1,4 +1,4 @@
-"""Put pretrained weights into an architecture: Keras files as they are, bundled package files via a cached conversion."""
+"""Put pretrained weights into an architecture: Keras files as they are, package pickles via a cached conversion."""
 
 from __future__ import annotations
 
