@@ -9,13 +9,27 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
-from zoo.errors import BadData, BadOverride, CatalogueError, ManifestError, UnknownModel, WeightsNotFound, ZooError
+from zoo.errors import (
+    BadData,
+    BadOverride,
+    CacheNotWritable,
+    CatalogueError,
+    CorruptWeights,
+    ManifestError,
+    UnknownModel,
+    UnknownWeightsFile,
+    WeightsNotFound,
+    ZooError,
+)
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
     "BadData",
+    "CacheNotWritable",
+    "CorruptWeights",
+    "UnknownWeightsFile",
     "BadOverride",
     "CatalogueError",
     "Entry",
@@ -26,6 +40,7 @@ __all__ = [
     "info",
     "list_models",
     "load",
+    "load_saved",
 ]
 __version__ = "0.1.0"
 
@@ -45,3 +60,10 @@ def load(name: str, **overrides: Any) -> keras.Model:
     from zoo.loading import load as load_model
 
     return load_model(name, **overrides)
+
+
+def load_saved(path: str) -> keras.Model:
+    """A model saved by this toolkit (`model.save("x.keras")`), reloaded with safe_mode on."""
+    from zoo.loading import load_saved as reload
+
+    return reload(path)

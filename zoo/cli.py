@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from zoo.catalogue import default_catalogue
 from zoo.cli_predict import add_predict_parser
+from zoo.cli_weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=cmd_info)
 
     add_predict_parser(sub)
+    add_weights_parser(sub)
     return parser
 
 

@@ -32,3 +32,15 @@ class WeightsNotFound(ZooError, FileNotFoundError):
 
 class BadData(ZooError, ValueError):
     """Training or evaluation data that cannot be used as given."""
+
+
+class CorruptWeights(ZooError, ValueError):
+    """A weights file whose size or hash differs from the manifest's: names the file, both values and the fix."""
+
+
+class CacheNotWritable(ZooError, PermissionError):
+    """The weights cache folder cannot be created or written: names the folder and the variable that moves it."""
+
+
+class UnknownWeightsFile(ZooError, ValueError):
+    """A file offered to `zoo weights import` that matches no manifest record by name or by hash."""
