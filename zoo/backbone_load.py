@@ -70,6 +70,11 @@ def load_backbone(
     """A backbone as a ZooModel taking [0, 255] RGB images: ImageNet classifier, new N-way head, or features."""
     new_head = wants_new_head(entry, hparams, overrides)
     include_top = bool(hparams["include_top"]) and not new_head
+    if include_top and tuple(hparams["input_shape"][:2]) != tuple(entry.input_shape[:2]):
+        raise BadOverride(
+            f"{entry.name}: ImageNet's head (include_top=True) needs input_shape={entry.input_shape}, got "
+            f"{tuple(hparams['input_shape'])}; for another size pass num_classes=N (a new head) or include_top=False"
+        )
     if new_head:
         hparams = {**hparams, "pooling": hparams.get("pooling") or "avg"}
     trunk = pretrained_architecture(entry, hparams, include_top, weights)

@@ -19,6 +19,15 @@ MODES: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]] = {
     "torch": (False, tuple(255.0 * m for m in IMAGENET_MEAN_RGB), tuple(255.0 * s for s in IMAGENET_STD_RGB)),
     "tf": (False, (127.5,) * 3, (127.5,) * 3),
     "efficientnet_lite": (False, (127.0,) * 3, (128.0,) * 3),
+    "efficientnet_v2": (False, (128.0,) * 3, (128.0,) * 3),
+    # EfficientNet v1 keeps Rescaling(1/255) + Normalization inside; with ImageNet weights Keras appends
+    # Rescaling(1/sqrt(std)) after them (tensorflow/tensorflow#49930), which a weights=None build lacks.
+    # Scaling (x - 255 m) by 1/sqrt(std) before the model's own layers gives exactly the same result.
+    "efficientnet_v1": (
+        False,
+        tuple(255.0 * m * (1.0 - s**0.5) for m, s in zip(IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, strict=True)),
+        tuple(s**0.5 for s in IMAGENET_STD_RGB),
+    ),
     "raw": (False, (0.0,) * 3, (1.0,) * 3),
 }
 
