@@ -108,3 +108,9 @@ def test_cli_predict_json_defaults_to_the_bundled_backbone(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 1 and len(rows[0]) == 2
     assert rows[0][0]["label"] == "espresso" and set(rows[0][0]) == {"label", "probability"}
+
+
+@pytest.mark.parametrize("pooling, shape", [("avg", (None, 1280)), (None, (None, 7, 7, 1280))])
+def test_feature_extractor_without_top(pooling, shape):
+    model = zoo.load("efficientnet_lite0", include_top=False, pooling=pooling)
+    assert model.output_shape == shape and model.class_names is None

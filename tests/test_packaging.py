@@ -34,12 +34,16 @@ def installed(tmp_path_factory) -> Path:
 def test_wheel_lists_the_catalogue_from_another_folder(installed, tmp_path):
     code = (
         "import json, zoo, zoo.catalogue as c; c.default_catalogue(); import sys; "
+        "from zoo.weights_manifest import load_manifest; from zoo.imagenet import imagenet_class_names; "
         "print(json.dumps({'zoo': zoo.__file__, 'recipes': sys.modules['zoo.recipes'].__file__, "
-        "'families': sorted({e.family for e in c.default_catalogue()})}))"
+        "'manifest': str(load_manifest().path), 'records': len(load_manifest()), "
+        "'classes': len(imagenet_class_names()), 'families': sorted({e.family for e in c.default_catalogue()})}))"
     )
     env = {"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["zoo"].startswith(str(installed)) and found["recipes"].startswith(str(installed))
-    assert {"ffn", "cnn", "rnn", "autoencoder", "dbn"} <= set(found["families"])
+    assert found["manifest"].startswith(str(installed)) and found["records"] >= 2 * 40
+    assert found["classes"] == 1000
+    assert {"ffn", "cnn", "rnn", "autoencoder", "dbn", "backbone"} <= set(found["families"])
