@@ -18,7 +18,7 @@ import zoo
 from zoo.cli import main
 from zoo.errors import BadOverride, WeightsNotFound
 
-DATA = Path(zoo.__file__).parent / "data"
+DATA = Path(zoo.__file__).parent / "assets"
 CATS = {"Egyptian cat", "tiger cat", "tabby"}
 
 

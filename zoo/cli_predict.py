@@ -9,7 +9,7 @@ from pathlib import Path
 from zoo.catalogue import default_catalogue
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
-SAMPLE_IMAGE = Path(__file__).parent / "data" / "chelsea.jpg"
+SAMPLE_IMAGE = Path(__file__).parent / "assets" / "chelsea.jpg"
 
 
 def split_name_and_images(words: list[str]) -> tuple[str, list[str]]:
