@@ -68,3 +68,12 @@ def test_unknown_name_is_one_line_with_suggestion():
 def test_help_works(args):
     result = run_zoo(*args)
     assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_env_reports_versions_settings_and_devices(capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    assert main(["env", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["versions"]["keras"].startswith("3.")
+    assert report["settings"]["ZOO_OFFLINE"] == "1" and report["offline"] is True
+    assert any(device.startswith("CPU") for device in report["devices"])

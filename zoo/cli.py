@@ -9,24 +9,19 @@ import sys
 from collections.abc import Sequence
 
 from zoo.catalogue import default_catalogue
+from zoo.catalogue_table import format_params, markdown_table
 from zoo.cli_predict import add_predict_parser
 from zoo.cli_weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError
 
 
-def format_params(count: int) -> str:
-    """A parameter count people can read at a glance: 4.7M, 61.4k, 812."""
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f}M"
-    if count >= 1_000:
-        return f"{count / 1_000:.1f}k"
-    return str(count)
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     catalogue = default_catalogue()
     entries = [catalogue.get(name) for name in catalogue.names(family=args.family, task=args.task)]
+    if args.markdown:
+        print(markdown_table(entries))
+        return 0
     if args.json:
         rows = [{"name": e.name, "family": e.family, "task": e.task, "params": e.params} for e in entries]
         print(json.dumps(rows))
@@ -49,6 +44,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    from zoo.environment import environment_report, render
+
+    report = environment_report(with_devices=not args.no_devices)
+    print(json.dumps(report) if args.json else render(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A Keras 3 model zoo and transfer-learning toolkit.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,12 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--family", choices=FAMILIES, help="only this family")
     listing.add_argument("--task", help="only this task (classification, regression, reconstruction, ...)")
     listing.add_argument("--json", action="store_true", help="a JSON list of {name, family, task, params}")
+    listing.add_argument("--markdown", action="store_true", help="a Markdown table (the README's catalogue)")
     listing.set_defaults(run=cmd_list)
 
     info = sub.add_parser("info", help="everything the catalogue knows about one model")
     info.add_argument("name", help="a catalogue name (see `zoo list`)")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=cmd_info)
+
+    env = sub.add_parser("env", help="versions, devices and settings for a bug report")
+    env.add_argument("--json", action="store_true", help="print JSON")
+    env.add_argument("--no-devices", action="store_true", help="skip the device list (does not import TensorFlow)")
+    env.set_defaults(run=cmd_env)
 
     add_predict_parser(sub)
     add_weights_parser(sub)
