@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -34,13 +34,29 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def decode_image(source: str | Path | BinaryIO, *, refuse_over_limit: bool = False) -> tuple[Image.Image, str]:
+    """Fully decode one image by its content: first frame, oriented, RGB; also the file's own mode.
+
+    Raises Pillow's own errors. `refuse_over_limit` also refuses what Pillow only warns about (over
+    Image.MAX_IMAGE_PIXELS but under twice it), as a training scan must: a warning would still decode a bomb.
+    """
+    with Image.open(source) as image:
+        mode = image.mode
+        limit = Image.MAX_IMAGE_PIXELS
+        if refuse_over_limit and limit and image.width * image.height > limit:
+            raise Image.DecompressionBombError(
+                f"{image.width}x{image.height} = {image.width * image.height} pixels is over Pillow's "
+                f"decompression-bomb limit PIL.Image.MAX_IMAGE_PIXELS = {limit}"
+            )
+        image.seek(0)
+        image.load()
+        return to_rgb(image), mode
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open an image file by its content (not its extension), first frame of an animation, as RGB."""
     try:
-        with Image.open(path) as image:
-            image.seek(0)
-            image.load()
-            return to_rgb(image)
+        return decode_image(path)[0]
     except FileNotFoundError:
         raise BadData(f"image file not found: {path}") from None
     except (OSError, SyntaxError, Image.DecompressionBombError) as error:
