@@ -1,0 +1,83 @@
+"""`diagnose`: the training checks without training, plus duplicates, modes, sizes, tiny images and weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from image_files import write_image
+from PIL import Image
+
+from zoo.data import diagnose
+from zoo.errors import BadData
+
+
+@pytest.fixture
+def messy(classes):
+    """cat: 3 images + an exact copy + a grey one; dog: 2 images, a copy of a cat, a tiny RGBA one, a broken file."""
+    root = classes({"cat": 3, "dog": 2}, size=(40, 36))
+    shutil.copy(root / "cat" / "0.png", root / "cat" / "0_again.png")
+    shutil.copy(root / "cat" / "1.png", root / "dog" / "looks_like_a_cat.png")
+    Image.new("L", (50, 40), 128).save(root / "cat" / "grey.png")
+    Image.new("RGBA", (20, 12), (1, 2, 3, 4)).save(root / "dog" / "tiny.png")
+    broken = write_image(root / "dog" / "broken.jpg", size=(64, 64), seed=8, fmt="JPEG")
+    broken.write_bytes(broken.read_bytes()[:400])
+    return root
+
+
+def test_the_report_counts_classes_skips_duplicates_modes_sizes_and_weights(messy):
+    report = diagnose(messy, progress=False)
+    assert report.ok and report.class_names == ("cat", "dog") and report.counts == (5, 4)
+    assert report.listed == 10 and [item.file for item in report.skipped] == [str(messy / "dog" / "broken.jpg")]
+    groups = [[file.rsplit("/", 2)[-2] + "/" + file.rsplit("/", 1)[-1] for file, _ in g] for g in report.duplicates]
+    assert sorted(groups) == [["cat/0.png", "cat/0_again.png"], ["cat/1.png", "dog/looks_like_a_cat.png"]]
+    assert report.modes == {"RGB": 7, "L": 1, "RGBA": 1}
+    assert report.sizes["width"] == [20, 50] and report.sizes["height"] == [12, 40]
+    assert report.sizes["most_common"][0] == {"width": 40, "height": 36, "count": 7}
+    assert report.tiny == [str(messy / "dog" / "tiny.png")]
+    assert report.weights == {"cat": pytest.approx(9 / 10), "dog": pytest.approx(9 / 8)}
+
+
+def test_the_text_report_shows_every_section(messy):
+    text = str(diagnose(messy, progress=False))
+    assert "files: 10 (9 usable, 1 skipped)" in text
+    assert "  cat       5  0.900" in text and "  dog       4  1.125" in text
+    assert "broken.jpg: corrupt or truncated image" in text
+    assert "duplicates (2 groups, 4 files with identical content)" in text
+    assert "[different classes: cat, dog]" in text
+    assert "modes: RGB 7, L 1 (converted to RGB), RGBA 1 (converted to RGB)" in text
+    assert "sizes: width 20..50, height 12..40; most common 40x36 (7)" in text
+    assert "tiny images (a side under 32 px): 1" in text and text.endswith("verdict: ready to train")
+
+
+def test_the_json_report_is_one_object_with_every_file(messy):
+    report = json.loads(json.dumps(diagnose(messy, progress=False).to_json()))
+    assert report["ok"] is True and report["classes"] == {"cat": 5, "dog": 4}
+    assert report["usable"] == 9 and report["files"] == 10 and report["problems"] == []
+    assert report["skipped"][0]["reason"].startswith("corrupt or truncated image")
+    assert any({entry["class"] for entry in group} == {"cat", "dog"} for group in report["duplicates"])
+
+
+def test_problems_are_listed_instead_of_raised(classes):
+    root = classes({"cat": 3, "dog": 1, "emu": 0})
+    report = diagnose(root, progress=False)
+    assert not report.ok
+    assert any("class 'emu' has no files" in problem for problem in report.problems)
+    assert any("single usable image: 'dog' (1)" in problem for problem in report.problems)
+    assert "verdict: fix the problems above before training" in str(report)
+
+
+def test_a_csv_with_missing_files_is_diagnosed_not_refused(tmp_path):
+    write_image(tmp_path / "a.png", seed=1)
+    write_image(tmp_path / "b.png", seed=2)
+    (tmp_path / "labels.csv").write_text("id,label\na,x\nb,y\nc,y\n")
+    report = diagnose(tmp_path / "labels.csv", extension="png", progress=False)
+    assert report.counts == (1, 1)
+    assert any("1 of 3 rows of CSV" in problem and "(id 'c')" in problem for problem in report.problems)
+
+
+def test_data_that_is_not_files_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadData, match="zoo doctor checks image files"):
+        diagnose("tfds:mnist", progress=False)

@@ -1,0 +1,75 @@
+"""tf.data.Dataset of (image, label), batched or not; TFDS by name, with a clear error when it is not on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zoo.data import load_data
+from zoo.errors import BadData
+
+tf = pytest.importorskip("tensorflow")
+tfds = pytest.importorskip("tensorflow_datasets")
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, (6, 10, 12, 3), dtype=np.uint8)
+LABELS = np.array([0, 1, 2, 0, 1, 2])
+
+
+def test_unbatched_pairs_are_read_and_fitted():
+    dataset = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS))
+    data = load_data(dataset, image_size=(8, 8), class_names=["a", "b", "c"])
+    assert data.x.shape == (6, 8, 8, 3) and data.x.dtype == np.uint8
+    assert data.y.tolist() == LABELS.tolist() and data.class_names == ("a", "b", "c")
+    assert data.files is None and "tf.data" in data.origin
+
+
+def test_batched_and_dict_datasets_give_the_same_rows():
+    plain = load_data(tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)), image_size=None)
+    batched = load_data(tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(4), image_size=None)
+    as_dict = load_data(tf.data.Dataset.from_tensor_slices({"image": IMAGES, "label": LABELS}), image_size=None)
+    np.testing.assert_array_equal(plain.x, IMAGES)
+    for other in (batched, as_dict):
+        np.testing.assert_array_equal(other.x, plain.x)
+        np.testing.assert_array_equal(other.y, plain.y)
+
+
+def test_string_labels_become_sorted_names():
+    names = np.array([b"dog", b"cat", b"dog", b"cat", b"emu", b"emu"])
+    data = load_data(tf.data.Dataset.from_tensor_slices((IMAGES, names)), image_size=(8, 8))
+    assert data.class_names == ("cat", "dog", "emu") and data.y.tolist() == [1, 0, 1, 0, 2, 2]
+
+
+def test_repeating_one_hot_and_non_pair_datasets_are_refused():
+    repeating = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).repeat()
+    with pytest.raises(BadData, match=r"repeats forever: pass it without .repeat\(\)"):
+        load_data(repeating, image_size=(8, 8))
+    one_hot = tf.data.Dataset.from_tensor_slices((IMAGES, np.eye(3)[LABELS]))
+    with pytest.raises(BadData, match="labels have shape.*tf.argmax"):
+        load_data(one_hot, image_size=(8, 8))
+    with pytest.raises(BadData, match=r"must yield \(image, label\) pairs"):
+        load_data(tf.data.Dataset.from_tensor_slices(IMAGES), image_size=(8, 8))
+
+
+@pytest.mark.parametrize("name", ["tfds:mnist", "mnist"])
+def test_tfds_not_on_disk_says_where_it_looked_and_how_to_provide_it(tmp_path, name, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # so that "mnist" is no folder here
+    with pytest.raises(BadData) as caught:
+        load_data(name, image_size=(8, 8), data_dir=tmp_path / "tfds")
+    message = str(caught.value)
+    assert f"looked in {tmp_path / 'tfds' / 'mnist'}" in message
+    assert f"tfds build mnist --data_dir {tmp_path / 'tfds'}" in message and "download_and_prepare()" in message
+    assert "copy that folder here" in message
+
+
+def test_an_unknown_tfds_name_gets_close_matches(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadData, match=r"no folder or file named 'mnsit', and no TensorFlow Datasets .*mean: .*mnist"):
+        load_data("mnsit", image_size=(8, 8), data_dir=tmp_path)
+
+
+def test_a_prepared_tfds_split_gives_its_class_names(tmp_path):
+    with tfds.testing.mock_data(num_examples=60):  # stands in for the files `tfds build` would write
+        data = load_data("tfds:mnist", image_size=(8, 8), data_dir=tmp_path, split="test")
+    assert data.x.shape == (60, 8, 8, 3) and data.class_names == tuple(str(i) for i in range(10))
+    assert "TFDS mnist split 'test'" in data.origin

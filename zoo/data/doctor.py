@@ -1,0 +1,178 @@
+"""`diagnose`: the checks `load_data` runs, without training and without TensorFlow, plus what is worth knowing
+about a data set before training on it: duplicates, odd modes and sizes, tiny images, the class weights.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from zoo.data.checks import class_problems, split_problems
+from zoo.data.labelled import Skipped, printable
+from zoo.data.scan import FileScan, scan_files
+from zoo.data.sources import PathLike, list_source
+from zoo.data.split import class_weights
+from zoo.errors import BadData
+
+TINY_SIDE = 32  # pixels; a side this short carries little for a network that works at 224
+SHOWN = 10  # examples per list in the text report (the JSON has them all)
+
+
+@dataclass
+class DoctorReport:
+    """What `zoo doctor` found; `problems` are what would stop training, the rest is for information."""
+
+    origin: str
+    class_names: tuple[str, ...]
+    counts: tuple[int, ...]  # usable images per class
+    listed: int  # files listed (usable + skipped)
+    skipped: tuple[Skipped, ...]
+    duplicates: list[list[tuple[str, str]]]  # groups of (file, class) with the same content
+    modes: dict[str, int]  # the files' own Pillow modes (all are converted to RGB for training)
+    sizes: dict[str, Any]  # width/height ranges and the most common sizes
+    tiny: list[str]  # files with a side under TINY_SIDE
+    weights: dict[str, float]  # balanced class weights training would use
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything as one JSON-ready dict."""
+        return {
+            "origin": self.origin,
+            "ok": self.ok,
+            "files": self.listed,
+            "usable": sum(self.counts),
+            "classes": dict(zip(self.class_names, self.counts, strict=True)),
+            "class_weights": self.weights,
+            "skipped": [{"file": item.file, "reason": item.reason} for item in self.skipped],
+            "duplicates": [[{"file": file, "class": name} for file, name in group] for group in self.duplicates],
+            "modes": self.modes,
+            "sizes": self.sizes,
+            "tiny": self.tiny,
+            "problems": self.problems,
+        }
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+
+def duplicate_groups(scans: Sequence[FileScan], y: np.ndarray, class_names: Sequence[str]) -> list[list[tuple]]:
+    """Files with identical bytes, grouped (within and across classes), largest groups first."""
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for scan, class_id in zip(scans, y, strict=True):
+        groups[scan.sha256].append((printable(scan.file), class_names[class_id]))
+    found = [group for group in groups.values() if len(group) > 1]
+    return sorted(found, key=lambda group: (-len(group), group[0][0]))
+
+
+def size_summary(scans: Sequence[FileScan]) -> dict[str, Any]:
+    """Width and height ranges and the three most common sizes of the usable images."""
+    if not scans:
+        return {}
+    widths = [scan.size[0] for scan in scans]
+    heights = [scan.size[1] for scan in scans]
+    common = Counter(scan.size for scan in scans).most_common(3)
+    return {
+        "width": [min(widths), max(widths)],
+        "height": [min(heights), max(heights)],
+        "most_common": [{"width": w, "height": h, "count": n} for (w, h), n in common],
+    }
+
+
+def diagnose(
+    data: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    id_col: str | None = None,
+    label_col: str | None = None,
+    image_dir: PathLike | None = None,
+    extension: str | None = None,
+    class_names: Sequence[str] | None = None,
+    progress: bool = True,
+) -> DoctorReport:
+    """Check a folder, CSV, DataFrame or path list the way training would, and describe it; never trains."""
+    listing = list_source(
+        data,
+        labels=labels,
+        id_col=id_col,
+        label_col=label_col,
+        image_dir=image_dir,
+        extension=extension,
+        class_names=class_names,
+    )
+    if listing is None:
+        raise BadData(
+            "zoo doctor checks image files: pass a folder of class folders, a CSV or a DataFrame "
+            f"(got {printable(data) if isinstance(data, PathLike) else type(data).__name__})"
+        )
+    scans = scan_files(listing.files, keep_pixels=False, hash_content=True, progress=progress)
+    skipped = tuple(Skipped(printable(scan.file), scan.reason) for scan in scans if scan.reason is not None)
+    usable = [i for i, scan in enumerate(scans) if scan.reason is None]
+    good, y, names = [scans[i] for i in usable], listing.y[usable], listing.class_names
+    problems = listing.problems + class_problems(y, names, listing.origin, skipped, listing.one_class_hint)
+    problems += split_problems(y, names) if len(y) else []
+    weights = class_weights(y, len(names)) if len(y) else {}
+    return DoctorReport(
+        origin=listing.origin,
+        class_names=names,
+        counts=tuple(int(c) for c in np.bincount(y, minlength=len(names))),
+        listed=len(scans),
+        skipped=skipped,
+        duplicates=duplicate_groups(good, y, names),
+        modes=dict(Counter(scan.mode for scan in good).most_common()),
+        sizes=size_summary(good),
+        tiny=[printable(scan.file) for scan in good if min(scan.size) < TINY_SIDE],
+        weights={names[i]: round(w, 4) for i, w in weights.items()},
+        problems=problems,
+    )
+
+
+def shown(items: Sequence[str], indent: str = "  ") -> list[str]:
+    """The first SHOWN items, one per line, then how many more."""
+    lines = [f"{indent}{item}" for item in items[:SHOWN]]
+    return lines + ([f"{indent}... and {len(items) - SHOWN} more (--json lists all)"] if len(items) > SHOWN else [])
+
+
+def format_report(report: DoctorReport) -> str:
+    """The report as text for a terminal."""
+    usable = sum(report.counts)
+    lines = [f"data: {report.origin}", f"files: {report.listed} ({usable} usable, {len(report.skipped)} skipped)"]
+    lines.append("classes (images, class weight):")
+    width = max((len(name) for name in report.class_names), default=0)
+    for name, count in zip(report.class_names, report.counts, strict=True):
+        lines.append(f"  {name:<{width}}  {count:>6}  {report.weights.get(name, float('nan')):.3f}")
+    if report.skipped:
+        lines.append(f"skipped ({len(report.skipped)}; training leaves them out):")
+        lines += shown([f"{item.file}: {item.reason}" for item in report.skipped])
+    if report.duplicates:
+        count = sum(len(group) for group in report.duplicates)
+        lines.append(f"duplicates ({len(report.duplicates)} groups, {count} files with identical content):")
+        described = []
+        for group in report.duplicates:
+            classes = sorted({name for _, name in group})
+            note = f"  [different classes: {', '.join(classes)}]" if len(classes) > 1 else ""
+            described.append(", ".join(file for file, _ in group) + note)
+        lines += shown(described)
+    if report.modes:
+        converted = {mode: "" if mode == "RGB" else " (converted to RGB)" for mode in report.modes}
+        modes = ", ".join(f"{mode} {n}{converted[mode]}" for mode, n in report.modes.items())
+        lines.append(f"modes: {modes}")
+    if report.sizes:
+        (w0, w1), (h0, h1) = report.sizes["width"], report.sizes["height"]
+        common = ", ".join(f"{s['width']}x{s['height']} ({s['count']})" for s in report.sizes["most_common"])
+        lines.append(f"sizes: width {w0}..{w1}, height {h0}..{h1}; most common {common}")
+    if report.tiny:
+        lines.append(f"tiny images (a side under {TINY_SIDE} px): {len(report.tiny)}")
+        lines += shown(report.tiny)
+    if report.problems:
+        lines.append(f"problems ({len(report.problems)}; training would stop on these):")
+        lines += [f"  - {problem}" for problem in report.problems]
+    lines.append("verdict: ready to train" if report.ok else "verdict: fix the problems above before training")
+    return "\n".join(lines)

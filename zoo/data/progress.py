@@ -1,0 +1,50 @@
+"""Progress of a long scan on stderr: one updating line on a terminal, one line per ~10% in a log."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+MIN_FILES = 200  # shorter scans finish before a progress line would help
+
+
+class Progress:
+    """Counts finished items and reports them; silent when disabled or when there are few items."""
+
+    def __init__(self, total: int, label: str, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.total, self.label, self.done = total, label, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and total >= MIN_FILES
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.last_tenth = 0
+        self.last_draw = 0.0
+
+    def advance(self) -> None:
+        """One more item done."""
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.tty:
+            now = time.monotonic()
+            # Redrawing for every file would cost more than it shows: ten times a second is plenty.
+            if now - self.last_draw > 0.1 or self.done == self.total:
+                self.last_draw = now
+                self.stream.write(f"\r{self.label}: {self.done}/{self.total} ({self.percent()}%)")
+                self.stream.flush()
+        elif self.done * 10 // self.total > self.last_tenth:
+            self.last_tenth = self.done * 10 // self.total
+            self.stream.write(f"{self.label}: {self.percent()}% ({self.done}/{self.total})\n")
+            self.stream.flush()
+
+    def percent(self) -> int:
+        return self.done * 100 // self.total
+
+    def close(self) -> None:
+        """End the line on a terminal and say how long it took."""
+        if self.enabled:
+            prefix = "\r" if self.tty else ""
+            seconds = time.monotonic() - self.started
+            self.stream.write(f"{prefix}{self.label}: {self.done}/{self.total} done in {seconds:.1f} s\n")
+            self.stream.flush()

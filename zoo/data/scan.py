@@ -1,0 +1,124 @@
+"""Decode every file before anything trains, so a bad file is skipped (and listed) instead of killing an epoch.
+
+Decoding goes through zoo.images (the reader prediction uses too). A thread pool over files is enough for speed:
+Pillow releases the GIL while it decodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from zoo.data.labelled import printable
+from zoo.data.progress import Progress
+from zoo.errors import BadData
+from zoo.images import decode_image, fit_to
+
+CHANNELS = (1, 3)
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What decoding one file found: the reason it was skipped (None if it decoded) and facts about the image."""
+
+    file: str  # the path as listed (may hold undecodable bytes as surrogates)
+    reason: str | None = None
+    mode: str = ""  # the file's own Pillow mode, before conversion to RGB
+    size: tuple[int, int] = (0, 0)  # width, height after EXIF orientation
+    sha256: str = ""
+    pixels: np.ndarray | None = field(default=None, repr=False)
+
+
+def check_channels(channels: int) -> None:
+    """Only RGB (3) or grey (1) inputs are produced; say so before any file is read."""
+    if channels not in CHANNELS:
+        raise BadData(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+
+
+def image_pixels(image: Image.Image, image_size: tuple[int, int] | None, channels: int) -> np.ndarray:
+    """An RGB Pillow image as uint8 (h, w, channels), fitted to image_size (height, width) when given."""
+    if channels == 1:
+        image = image.convert("L")
+    pixels = np.asarray(image) if image_size is None else fit_to(image, image_size)
+    pixels = pixels.astype(np.uint8)  # fit_to gives whole numbers in [0, 255] as float32: exact
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line saying why a file cannot be used."""
+    if isinstance(error, Image.DecompressionBombError):
+        return f"too large to decode safely: {error} (raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file)"
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image Pillow can read (an unknown or unsupported format, or a damaged header)"
+    if isinstance(error, FileNotFoundError):
+        return "file not found (it vanished after listing)"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, OSError | SyntaxError | EOFError):
+        return f"corrupt or truncated image: {error}"
+    return f"cannot be decoded: {type(error).__name__}: {error}"
+
+
+def scan_file(
+    path: str, *, image_size: tuple[int, int] | None, channels: int, keep_pixels: bool, hash_content: bool
+) -> FileScan:
+    """Read one file once, hash it if asked, decode it fully; never raises for a bad file."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read()
+    except OSError as error:
+        return FileScan(path, failure_reason(error))
+    if not content:
+        return FileScan(path, "empty file (0 bytes)")
+    digest = hashlib.sha256(content).hexdigest() if hash_content else ""
+    try:
+        image, mode = decode_image(io.BytesIO(content), refuse_over_limit=True)
+        pixels = image_pixels(image, image_size, channels) if keep_pixels else None
+    except Exception as error:  # Pillow's plugins raise many error types on malformed files
+        return FileScan(path, failure_reason(error), sha256=digest)
+    return FileScan(path, None, mode, image.size, digest, pixels)
+
+
+def scan_files(
+    files: Sequence[str],
+    *,
+    image_size: tuple[int, int] | None = None,
+    channels: int = 3,
+    keep_pixels: bool = True,
+    hash_content: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+) -> list[FileScan]:
+    """Scan `files` in order with a thread pool, reporting progress on stderr for long scans."""
+    meter = Progress(len(files), f"checking {len(files)} images", enabled=progress)
+    workers = workers or min(16, (os.cpu_count() or 1) + 2)
+
+    def one(path: str) -> FileScan:
+        return scan_file(
+            path, image_size=image_size, channels=channels, keep_pixels=keep_pixels, hash_content=hash_content
+        )
+
+    results = []
+    # Images over the limit are refused by decode_image; Pillow's warning about them would only repeat that.
+    # The filter is set here, in the calling thread, because warning filters are process-wide.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(one, files):
+                results.append(result)
+                meter.advance()
+    meter.close()
+    return results
+
+
+def skipped_reasons(scans: Sequence[FileScan]) -> list[tuple[str, str]]:
+    """(printable file, reason) of every file that did not decode."""
+    return [(printable(scan.file), scan.reason) for scan in scans if scan.reason is not None]

@@ -1,0 +1,45 @@
+"""A seeded stratified train/validation split that keeps every class on both sides, and balanced class weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.data.labelled import LabelledData
+from zoo.errors import BadData
+
+
+def stratified_split(
+    data: LabelledData, validation_fraction: float = 0.2, seed: int = 0
+) -> tuple[LabelledData, LabelledData]:
+    """(train, validation) with about `validation_fraction` of each class in validation and at least one per side.
+
+    Raises BadData naming the classes that have fewer than two examples, since no split can then keep them on
+    both sides.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise BadData(f"validation_fraction must be between 0 and 1 (exclusive); got {validation_fraction!r}")
+    counts = data.counts()
+    small = [f"{name!r} ({count})" for name, count in zip(data.class_names, counts, strict=True) if count < 2]
+    if small:
+        raise BadData(
+            f"cannot split {data.origin}: classes {', '.join(small)} have fewer than 2 examples, and a validation "
+            "split needs at least one of every class on each side; add examples of them or pass validation data"
+        )
+    rng = np.random.default_rng(seed)
+    train, validation = [], []
+    for class_id, count in enumerate(counts):
+        rows = rng.permutation(np.flatnonzero(data.y == class_id))
+        held = min(max(int(round(count * validation_fraction)), 1), count - 1)
+        validation.append(rows[:held])
+        train.append(rows[held:])
+    return data.subset(np.sort(np.concatenate(train))), data.subset(np.sort(np.concatenate(validation)))
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
+    """Balanced weights n / (k * count) for Keras' `class_weight`; a class with no example gets 1.0 (never used)."""
+    labels = np.asarray(y, dtype=np.int64).ravel()
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise BadData(f"class ids must be 0..{num_classes - 1}; got {labels.min()}..{labels.max()}")
+    counts = np.bincount(labels, minlength=num_classes)
+    total = len(labels)
+    return {i: (total / (num_classes * int(c)) if c else 1.0) for i, c in enumerate(counts)}

@@ -1,0 +1,172 @@
+"""The table source: a CSV file or a pandas DataFrame with a column of file names (or ids) and a label column.
+
+Kaggle style: `id,label` rows, images in a folder, an extension appended to the ids. pandas is not needed:
+a DataFrame is used through `columns` and `frame[column].tolist()` only, and CSV files are read with `csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.data.labelled import printable
+from zoo.data.labels import encode_labels, is_missing, quote_rows
+from zoo.data.listing import FileListing, is_ignored
+from zoo.errors import BadData
+
+ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path", "filepath", "image_path", "img")
+LABEL_COLUMNS = ("label", "labels", "class", "class_name", "category", "target", "y")
+
+
+def is_data_frame(data: Any) -> bool:
+    """Duck-typed: anything with `columns` whose columns have `tolist()` (pandas, and look-alikes)."""
+    return hasattr(data, "columns") and hasattr(data, "__getitem__") and not isinstance(data, np.ndarray)
+
+
+def read_csv(path: str) -> tuple[list[str], dict[str, list[Any]], list[int]]:
+    """Columns, column values (None for a missing cell) and each row's line number; UTF-8 with or without BOM."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            first_line = handle.readline()
+            handle.seek(0)
+            # The header tells the delimiter (Excel in many locales writes ";"); csv.Sniffer guesses wrong on
+            # short files.
+            delimiter = max(",;\t|", key=first_line.count) if any(d in first_line for d in ",;\t|") else ","
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, None)
+            rows, lines = [], []
+            for row in reader:
+                if any(cell.strip() for cell in row):  # blank lines at the end are common; they are not rows
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as error:
+        where = f"{error.reason} at byte {error.start}"
+        raise BadData(f"{printable(path)} is not UTF-8 text ({where}): save it as UTF-8 CSV") from None
+    if not header:
+        raise BadData(f"{printable(path)} is empty: a CSV needs a header row (e.g. id,label) and one row per image")
+    columns = [name.strip() for name in header]
+    table = {name: [row[i] if i < len(row) else None for row in rows] for i, name in enumerate(columns)}
+    return columns, table, lines
+
+
+def frame_table(frame: Any) -> tuple[list[str], dict[str, list[Any]]]:
+    """Columns and column values of a DataFrame-like object."""
+    columns = [str(name) for name in frame.columns]
+    return columns, {str(name): list(frame[name].tolist()) for name in frame.columns}
+
+
+def pick_column(columns: list[str], given: str | None, candidates: Sequence[str], role: str, source: str) -> str:
+    """The column named `given`, else a conventional name, else the only sensible one; a clear error otherwise."""
+    option = "id_col" if role == "file" else "label_col"
+    if given is not None:
+        if given in columns:
+            return given
+        raise BadData(f"no column {given!r} in {source}; its columns are {columns}: pass {option}= one of them")
+    lowered = {name.lower(): name for name in columns}
+    for candidate in candidates:
+        if candidate in lowered:
+            return lowered[candidate]
+    if len(columns) == 2:  # the Kaggle shape: first the file id, then the label
+        return columns[0] if role == "file" else columns[1]
+    flag = "--id-col" if role == "file" else "--label-col"
+    raise BadData(f"which column of {source} holds the {role}? Its columns are {columns}: pass {option}= ({flag})")
+
+
+def cell_text(value: Any) -> str:
+    """A file-name cell as text: 17.0 (pandas turns int ids with gaps into floats) becomes "17"."""
+    if isinstance(value, float | np.floating) and not math.isnan(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def file_path(identifier: str, image_dir: str, extension: str) -> str:
+    """Where the image of one row lives: image_dir/identifier, plus the extension when it lacks it."""
+    if extension and not identifier.lower().endswith(extension.lower()):
+        identifier += extension
+    return identifier if os.path.isabs(identifier) else os.path.join(image_dir, identifier)
+
+
+def missing_files_hint(missing: list[str], image_dir: str, extension: str) -> str:
+    """A likely fix for rows whose files do not exist: an extension, or a sub-folder that holds the files."""
+    for path in missing[:5]:
+        near = sorted(p for p in glob.glob(glob.escape(path) + ".*") if not is_ignored(os.path.basename(p)))
+        if near:
+            found = os.path.splitext(near[0])[1]
+            return f"; files like {printable(near[0])} exist: pass extension={found!r} (--extension {found})"
+    relative = [os.path.relpath(path, image_dir) for path in missing[:5]]
+    try:
+        folders = sorted(entry.path for entry in os.scandir(image_dir) if entry.is_dir())
+    except OSError:
+        folders = []
+    for folder in folders:
+        if any(os.path.exists(os.path.join(folder, name)) for name in relative):
+            return f"; the files are in {printable(folder)}: pass image_dir={printable(folder)!r} (--image-dir)"
+    return f"; check image_dir (now {printable(image_dir)}) and extension (now {extension or 'none'})"
+
+
+def list_table(
+    columns: list[str],
+    table: dict[str, list[Any]],
+    *,
+    source: str,
+    image_dir: str | os.PathLike,
+    row_names: list[str],
+    id_col: str | None = None,
+    label_col: str | None = None,
+    extension: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> FileListing:
+    """Files and class ids of a table's rows; rows with no id, a bad label or a missing file become problems."""
+    if not row_names:
+        raise BadData(f"{source} has no rows: add one row per image (file id and label)")
+    image_dir = os.fspath(image_dir)
+    id_col = pick_column(columns, id_col, ID_COLUMNS, "file", source)
+    label_col = pick_column(columns, label_col, LABEL_COLUMNS, "label", source)
+    if id_col == label_col:
+        raise BadData(f"id_col and label_col are both {id_col!r} in {source}: pass two different columns")
+    if not os.path.isdir(image_dir):
+        raise BadData(f"image_dir {printable(image_dir)} is not a folder: pass the folder that holds the images")
+    extension = "" if not extension else extension if extension.startswith(".") else "." + extension
+    ids = [None if is_missing(value) else cell_text(value) for value in table[id_col]]
+    where = [f"{row} (id {value!r})" for row, value in zip(row_names, ids, strict=True)]
+    labels = encode_labels(table[label_col], where, source=f"{source} column {label_col!r}", class_names=class_names)
+    problems = list(labels.problems)
+    no_id = [row for row, value in zip(row_names, ids, strict=True) if value is None]
+    if no_id:
+        problems.append(f"{len(no_id)} rows of {source} have no {id_col!r}: {quote_rows(no_id)}; fill in or drop them")
+    paths = [None if value is None else file_path(value, image_dir, extension) for value in ids]
+    missing = [i for i, path in enumerate(paths) if path is not None and not os.path.isfile(path)]
+    if missing:
+        shown = [f"{where[i]} -> {printable(paths[i])}" for i in missing]
+        problems.append(
+            f"{len(missing)} of {len(paths)} rows of {source} point at files that do not exist: {quote_rows(shown)}"
+            + missing_files_hint([paths[i] for i in missing], image_dir, extension)
+        )
+    missing_set = set(missing)
+    keep = [i for i, path in enumerate(paths) if path is not None and i not in missing_set and labels.y[i] >= 0]
+    origin = f"{source} (images in {printable(image_dir)})"
+    files = [paths[i] for i in keep]
+    return FileListing(files, labels.y[keep], labels.class_names, origin, problems)
+
+
+def list_csv(path: str, **options: Any) -> FileListing:
+    """A CSV file's rows; image_dir defaults to the CSV's own folder."""
+    columns, table, lines = read_csv(path)
+    image_dir = options.pop("image_dir", None) or str(Path(path).parent)
+    rows = [f"line {line}" for line in lines]
+    return list_table(columns, table, source=f"CSV {printable(path)}", image_dir=image_dir, row_names=rows, **options)
+
+
+def list_frame(frame: Any, **options: Any) -> FileListing:
+    """A DataFrame's rows; image_dir defaults to the working folder."""
+    columns, table = frame_table(frame)
+    image_dir = options.pop("image_dir", None) or os.getcwd()
+    rows = [f"row {i}" for i in range(len(table[columns[0]]) if columns else 0)]
+    return list_table(columns, table, source="the DataFrame", image_dir=image_dir, row_names=rows, **options)
