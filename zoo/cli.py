@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from zoo.catalogue import default_catalogue
 from zoo.catalogue_table import format_params, markdown_table
 from zoo.cli_doctor import add_doctor_parser
+from zoo.cli_finetune import add_finetune_parser
 from zoo.cli_predict import add_predict_parser
 from zoo.cli_weights import add_weights_parser
 from zoo.entry import FAMILIES
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_parser(sub)
     add_doctor_parser(sub)
     add_weights_parser(sub)
+    add_finetune_parser(sub)
     return parser
 
 

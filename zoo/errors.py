@@ -44,3 +44,7 @@ class CacheNotWritable(ZooError, PermissionError):
 
 class UnknownWeightsFile(ZooError, ValueError):
     """A file offered to `zoo weights import` that matches no manifest record by name or by hash."""
+
+
+class ResumeMismatch(ZooError, ValueError):
+    """A run asked to resume with settings or data that differ from the stopped run's: lists each difference."""

@@ -43,6 +43,18 @@ class ZooModel(keras.Model):
         probabilities = self.predict(images_to_batch(images, (height, width)), verbose=0)
         return top_labels(probabilities, self.class_names, top)
 
+    def finetune(self, data: Any, **options: Any) -> Any:
+        """Fine-tune this model on `data` the careful way (see zoo.finetune.finetune); returns a FinetuneResult."""
+        from zoo.finetune import finetune
+
+        return finetune(self, data, **options)
+
+    def lr_find(self, data: Any, **options: Any) -> Any:
+        """Learning-rate range test on `data` (see zoo.lr_find.lr_find); the model is left as it was."""
+        from zoo.lr_find import lr_find
+
+        return lr_find(self, data, **options)
+
 
 def top_labels(probabilities: np.ndarray, class_names: Sequence[str], top: int) -> list[list[tuple[str, float]]]:
     """Per row, the `top` best (class name, probability) pairs."""

@@ -1,4 +1,8 @@
-"""`python -m zoo.bench recipes [--json]`: train each recipe family on real bundled data and print the results."""
+"""`python -m zoo.bench recipes|finetune [--json]`: measured results of the recipes, and of finetune against Keras.
+
+recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
+guide's plain script on the same images and backbone (time ratio and both validation accuracies).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     recipes.add_argument("--json", action="store_true", help="last line is a JSON list of rows")
     recipes.add_argument("--seeds", type=int, default=3, help="number of seeds to average (default 3)")
     recipes.add_argument("--family", choices=RECIPE_BENCHES, action="append", help="only this family (repeatable)")
+    add_finetune_parser(sub)
     return parser.parse_args(argv)
+
+
+def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
+    """The finetune suite's options; defaults are the benchmark's default setting (zoo.bench.finetune)."""
+    from zoo.bench.finetune import BACKBONE, BATCH_SIZE, EPOCHS, IMAGE_SIZE, ORDERS
+
+    bench = sub.add_parser("finetune", help="zoo's finetune vs the Keras guide's script: time ratio, both accuracies")
+    bench.add_argument("--json", action="store_true", help="last line is a JSON object (speedup, accuracies, details)")
+    bench.add_argument("--backbone", default=BACKBONE, help=f"catalogue backbone with offline weights ({BACKBONE})")
+    bench.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"square image side (default {IMAGE_SIZE})")
+    bench.add_argument(
+        "--epochs", type=int, nargs="+", default=list(EPOCHS), metavar="N",
+        help=f"epochs per phase: HEAD [FINETUNE] (one number: both; default {EPOCHS[0]} {EPOCHS[1]})",
+    )  # fmt: skip
+    bench.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
+    bench.add_argument("--seed", type=int, default=0, help="split, initialisation and augmentation seed (default 0)")
+    bench.add_argument("--per-class", type=int, default=None, help="at most N digits per class (default: all 1797)")
+    bench.add_argument("--order", choices=ORDERS, default=ORDERS[0], help="which path runs first (default zoo-first)")
 
 
 def run_recipes(families: Sequence[str], seeds: int) -> list:
@@ -32,8 +55,7 @@ def run_recipes(families: Sequence[str], seeds: int) -> list:
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def main_recipes(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
     rows = run_recipes(args.family or RECIPE_BENCHES, args.seeds)
@@ -41,6 +63,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(as_json(rows))
     return 0
+
+
+def main_finetune(args: argparse.Namespace) -> int:
+    from zoo.bench import finetune as bench
+
+    if len(args.epochs) > 2 or min(args.epochs) < 0 or max(args.epochs) < 1:
+        given = " ".join(map(str, args.epochs))
+        raise SystemExit(f"--epochs takes HEAD [FINETUNE], each >= 0 and not both 0; got {given}")
+    if args.image_size < 32 or args.batch_size < 1 or (args.per_class is not None and args.per_class < 5):
+        raise SystemExit(
+            f"need --image-size >= 32, --batch-size >= 1 and --per-class >= 5; got {args.image_size}, "
+            f"{args.batch_size} and {args.per_class}"
+        )
+    epochs = (args.epochs[0], args.epochs[-1])
+    setting = bench.Setting(
+        backbone=args.backbone, image_size=args.image_size, epochs=epochs, batch_size=args.batch_size,
+        seed=args.seed, per_class=args.per_class, order=args.order,
+    )  # fmt: skip
+    result = bench.run(setting)
+    print(bench.render(result))
+    if args.json:
+        print(bench.as_json(result))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return main_finetune(args) if args.suite == "finetune" else main_recipes(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""Faults during fine-tuning: Ctrl-C leaves a resumable checkpoint, resume continues, NaN stops, bad resumes refused."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import ResumeMismatch
+from zoo.finetune import finetune
+from zoo.finetune_faults import EpochLine
+from zoo.finetune_resume import CheckpointFolder
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return data.data[:400], data.target[:400]
+
+
+def mlp():
+    keras.utils.set_random_seed(0)
+    return zoo.load("mlp_tabular")
+
+
+def interrupt_at(monkeypatch, epoch_number: int) -> None:
+    """Ctrl-C right after the given epoch's progress line (before that epoch's checkpoint is written)."""
+    original = EpochLine.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == epoch_number:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochLine, "on_epoch_end", on_epoch_end)
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_run(digits, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    interrupt_at(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume_command="zoo finetune ...")
+    assert "resume with: zoo finetune ..." in capsys.readouterr().err
+    saved = CheckpointFolder(out).saved()
+    assert [(s.phase, s.epoch) for s in saved] == [(0, 3), (0, 2)]  # the newest two; epoch 4 never finished
+    monkeypatch.undo()
+    result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True)
+    assert "resuming from" in capsys.readouterr().out
+    assert len(result.history["loss"]) == 6 and result.report["phases"][0]["epochs_run"] == 6
+    assert result.report["status"] == "completed"
+    assert json.loads((out / "report.json").read_text())["val_accuracy"] == pytest.approx(result.evaluation.accuracy)
+
+
+def test_resume_with_other_settings_is_refused(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    with pytest.raises(ResumeMismatch, match=r"batch_size: was 32, now 16"):
+        finetune(mlp(), digits, epochs=1, out=out, batch_size=16, resume=True, verbose=False)
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=2, out=out, export=("keras",), patience=10, verbose=False)
+    newest, previous = CheckpointFolder(out).saved()
+    (newest.folder / "model.weights.h5").write_bytes(b"truncated")
+    assert CheckpointFolder(out).latest_valid(mlp()).folder == previous.folder
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_finite_weights(digits):
+    model = mlp()
+    result = finetune(model, digits, epochs=3, scratch_lr=1e38, verbose=False)
+    assert result.report["status"].startswith("stopped in phase 1 epoch 1")
+    assert result.report["phases"][0]["non_finite_at"] == 1
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_resume_without_a_checkpoint_starts_afresh(digits, tmp_path, capsys):
+    result = finetune(mlp(), digits, epochs=1, out=tmp_path / "new", export=("keras",), resume=True)
+    assert "no checkpoint" in capsys.readouterr().out and result.report["status"] == "completed"
+
+
+def test_a_backbone_resumes_inside_its_second_phase(tmp_path, monkeypatch, capsys):
+    from finetune_data import lite0, shapes
+
+    data, out = shapes(24, size=32), tmp_path / "run"
+    original = EpochLine.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if "2/2" in self.label and epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochLine, "on_epoch_end", on_epoch_end)
+    options = {"epochs": (2, 3), "batch_size": 8, "out": out, "export": ("keras",), "patience": 10}
+    with pytest.raises(KeyboardInterrupt):
+        finetune(lite0(size=32), data, **options)
+    assert [(s.phase, s.epoch, s.done) for s in CheckpointFolder(out).saved()] == [(1, 1, False), (0, 2, True)]
+    monkeypatch.undo()
+    capsys.readouterr()
+    result = finetune(lite0(size=32), data, resume=True, **options)
+    printed = capsys.readouterr().out
+    assert "phase 2, epoch 1" in printed and "phase 1/2 head epoch" not in printed
+    assert [p["epochs_run"] for p in result.report["phases"]] == [2, 3]
+    assert len(result.history["loss"]) == 5

@@ -1,0 +1,124 @@
+"""The fast path: run the frozen part of a network once, keep its outputs, and train only what follows on them.
+
+While a trunk (or its lower part) is frozen its output for an image never changes, so recomputing it every epoch is
+wasted work. With augmentation on, a few augmented views of each image are cached and each epoch draws one of them.
+Batches come through tf.data with prefetching, so the accelerator never waits on Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+
+def extractor_function(extractor: keras.Model, augmenter: keras.Layer | None, images: np.ndarray) -> Any:
+    """A compiled function: uint8 or float images -> (augmented, training=True) -> frozen features (inference)."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *images.shape[1:]), tf.as_dtype(images.dtype))
+
+    @tf.function(input_signature=[spec])  # one trace, whatever the size of the last batch
+    def run(images: tf.Tensor) -> tf.Tensor:
+        images = tf.cast(images, tf.float32)
+        if augmenter is not None:
+            images = augmenter(images, training=True)
+        return extractor(images, training=False)
+
+    return run
+
+
+def feature_array(
+    extractor: keras.Model,
+    images: np.ndarray,
+    *,
+    batch_size: int = 64,
+    views: int = 1,
+    augmenter: keras.Layer | None = None,
+    path: str | Path | None = None,
+) -> np.ndarray:
+    """(views, n, *feature shape) float32: the extractor's output for every image, once per augmented view.
+
+    `path` puts the array on disk (a .npy memory map) for sets too big for memory; otherwise it lives in memory.
+    Views after the first differ only when `augmenter` is given (its random layers draw anew on each call).
+    """
+    import tensorflow as tf
+
+    run = extractor_function(extractor, augmenter, images)
+    shape = (views, len(images), *(int(d) for d in extractor.output.shape[1:]))
+    if path is None:
+        store = np.empty(shape, dtype=np.float32)
+    else:
+        store = np.lib.format.open_memmap(Path(path), mode="w+", dtype=np.float32, shape=shape)
+    for view in range(views):
+        source = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        start = 0
+        for batch in source:
+            features = run(batch).numpy()
+            store[view, start : start + len(features)] = features
+            start += len(features)
+    if path is not None:
+        store.flush()
+    return store
+
+
+def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Float one-hot rows: categorical cross-entropy takes label smoothing, the sparse one does not (Keras 3.15)."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
+
+
+def batch_indices(rows: int, views: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[tuple]:
+    """(view per row, rows) index pairs for one epoch: shuffled when `rng` is given, one random view per row."""
+    order = rng.permutation(rows) if rng is not None else np.arange(rows)
+    chosen = rng.integers(0, views, size=rows) if rng is not None and views > 1 else np.zeros(rows, dtype=np.int64)
+    for start in range(0, rows, batch_size):
+        # Sorted rows keep memory-mapped reads sequential; the batch's order inside does not matter to the loss.
+        rows_ = np.sort(order[start : start + batch_size])
+        yield chosen[rows_], rows_
+
+
+def batches(
+    x: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """A tf.data pipeline of (x, targets[, weights]) batches from `x` shaped (views, n, ...), prefetched.
+
+    Each pass draws a fresh order and, per row, one of the views, from a generator seeded once: runs repeat.
+    """
+    import tensorflow as tf
+
+    views, rows = x.shape[:2]
+    rng = np.random.default_rng(seed) if shuffle else None
+
+    def generate() -> Iterator[tuple]:
+        for chosen, rows_ in batch_indices(rows, views, batch_size, rng):
+            features = x[chosen, rows_]
+            yield (features, targets[rows_]) if weights is None else (features, targets[rows_], weights[rows_])
+
+    signature = [
+        tf.TensorSpec((None, *x.shape[2:]), tf.as_dtype(x.dtype)),
+        tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype)),
+    ]
+    if weights is not None:
+        signature.append(tf.TensorSpec((None,), tf.as_dtype(weights.dtype)))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=tuple(signature))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps(rows, batch_size)))  # Keras knows the epoch
+    if x.dtype != np.float32:  # uint8 images travel small and become float where the model runs
+        dataset = dataset.map(lambda x_, *rest: (tf.cast(x_, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def steps(rows: int, batch_size: int) -> int:
+    return max(1, math.ceil(rows / batch_size))

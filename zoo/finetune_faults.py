@@ -1,0 +1,176 @@
+"""What keeps a long run safe: one progress line per epoch, early stopping, NaN stops, checkpoints, resume, Ctrl-C.
+
+`RunGuard` is finetune's single contact with checkpoints and training callbacks: it says where a (resumed) run
+starts, gives each phase its callbacks, and turns Ctrl-C into a message naming the command that resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.data import LabelledData
+from zoo.errors import ZooError
+from zoo.finetune_resume import CheckpointFolder, Saved, check_settings, restore_optimizer
+from zoo.plan import FinetunePlan, Phase
+
+
+@dataclass
+class StartPoint:
+    """Where a run begins: (phase index, epochs of it done); a resumed run also brings its history so far."""
+
+    phase: int = 0
+    epoch: int = 0
+    done: bool = False  # the phase at `phase` had finished
+    history: dict[str, list[float]] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    saved: Saved | None = None
+
+    def skips(self, index: int) -> bool:
+        return index < self.phase or (index == self.phase and self.done)
+
+
+def fingerprint_of(config: dict[str, Any], train: LabelledData, val: LabelledData) -> dict[str, Any]:
+    """What a resumed run must share with the stopped one: its settings and a hash of its data."""
+    digest = hashlib.sha256()
+    for data in (train, val):
+        digest.update(json.dumps([list(data.class_names), data.files], default=str).encode())
+        digest.update(np.ascontiguousarray(data.y).tobytes())
+        if data.files is None:
+            digest.update(np.ascontiguousarray(data.x).tobytes())
+    return json.loads(json.dumps({**config, "data_sha256": digest.hexdigest()}, default=str))
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One line per epoch, never a progress bar: phase, epoch, loss and accuracy, validation, seconds."""
+
+    def __init__(self, label: str, epochs: int, say: Any) -> None:
+        super().__init__()
+        self.label, self.epochs, self.say = label, epochs, say
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        shown = ", ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key != "learning_rate")
+        self.say(f"{self.label} epoch {epoch + 1}/{self.epochs}: {shown} ({time.perf_counter() - self._started:.1f}s)")
+
+
+class FiniteLossStop(keras.callbacks.Callback):
+    """Stops at the first NaN or infinite loss and puts back the weights of the last epoch that ended finite."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped_at: int | None = None
+        self._epoch, self._finite = 0, None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._finite = self.model.get_weights()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.stopped_at = self._epoch + 1
+            self.model.set_weights(self._finite)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.stopped_at is None:
+            self._finite = self.model.get_weights()
+
+
+class EpochSave(keras.callbacks.Callback):
+    """Saves a resumable checkpoint after every epoch that ended with a finite loss."""
+
+    def __init__(self, guard: RunGuard, model: keras.Model, index: int, history: dict, records: list) -> None:
+        super().__init__()
+        self.guard, self.owner, self.index, self.prior, self.records = guard, model, index, history, records
+        self.logs: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not all(math.isfinite(float(value)) for value in (logs or {}).values()):
+            return  # never checkpoint a broken state
+        for key, value in (logs or {}).items():
+            self.logs.setdefault(key, []).append(float(value))
+        history = {key: [*self.prior.get(key, []), *values] for key, values in self.logs.items()}
+        self.guard.save(self.owner, self.model.optimizer, self.index, epoch + 1, False, history, self.records)
+
+
+class RunGuard:
+    """Callbacks, checkpoints and resume for one finetune run (checkpoints only with an output folder)."""
+
+    def __init__(self, out_dir: Path | None, fingerprint: dict, *, resume: bool, say: Any, hint: str) -> None:
+        if resume and out_dir is None:
+            raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
+        self.out_dir, self.fingerprint, self.resume, self.say, self.hint = out_dir, fingerprint, resume, say, hint
+        self.store = CheckpointFolder(out_dir) if out_dir is not None else None
+
+    def begin(self, model: keras.Model) -> StartPoint:
+        """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
+        if not self.resume:
+            return StartPoint()
+        saved = self.store.latest_valid(model)
+        if saved is None:
+            self.say(f"finetune: no checkpoint in {self.store.root}: starting from the beginning")
+            return StartPoint()
+        check_settings(saved, self.fingerprint)
+        self.say(f"finetune: resuming from {saved.folder.name} (phase {saved.phase + 1}, epoch {saved.epoch})")
+        return StartPoint(saved.phase, saved.epoch, saved.done, saved.history, saved.records, saved)
+
+    def restore(self, start: StartPoint, trainer: keras.Model) -> int:
+        """The optimizer state of a phase resumed mid-way; returns the epochs of it already done."""
+        if start.saved is None or not start.epoch or start.done:
+            return 0
+        if not restore_optimizer(start.saved, trainer):
+            self.say("finetune: the optimizer state could not be restored; it restarts (weights are restored)")
+        return start.epoch
+
+    def save(self, model: keras.Model, optimizer: Any, index: int, epoch: int, done: bool, history, records) -> None:
+        if self.store is not None:
+            state = {"fingerprint": self.fingerprint, "phase": index, "epoch": epoch, "done": done,
+                     "history": history, "records": records}  # fmt: skip
+            self.store.save(model, optimizer if not done else None, state)
+
+    def callbacks(self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records) -> list:
+        label = f"phase {index + 1}/{len(plan.phases)} {phase.name}"
+        patience = plan.settings.patience
+        callbacks = [
+            FiniteLossStop(),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+            EpochLine(label, phase.epochs, self.say),
+        ]
+        return callbacks + ([EpochSave(self, model, index, history, records)] if self.store is not None else [])
+
+    @contextmanager
+    def watching(self, index: int) -> Iterator[None]:
+        """Turn Ctrl-C into a message naming the checkpoint and the command that resumes, then stop."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            where = (
+                f"checkpoints kept in {self.store.root}; " if self.store is not None else "no checkpoints (no out); "
+            )
+            print(f"\nfinetune: interrupted in phase {index + 1}: {where}resume with: {self.hint}", file=sys.stderr)
+            raise
+
+    @staticmethod
+    def stopped_early(callbacks: list[keras.callbacks.Callback]) -> bool:
+        return any(c.stopped_epoch > 0 for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+
+    @staticmethod
+    def nan_stopped(callbacks: list[keras.callbacks.Callback]) -> int | None:
+        """The epoch at which the loss stopped being finite, or None."""
+        return next((c.stopped_at for c in callbacks if isinstance(c, FiniteLossStop) and c.stopped_at), None)

@@ -1,0 +1,117 @@
+"""Resumable checkpoints of a fine-tuning run: the model's weights, the optimizer's state and where the run stood.
+
+Each save is written into a temporary folder and renamed into place (a rename is atomic), and the two newest are
+kept: a run killed mid-save leaves the previous checkpoint intact, and `latest_valid` skips a damaged newest one.
+This is finetune's own store until zoo.checkpoints (ResumableCheckpoints) takes its place behind RunGuard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.errors import ResumeMismatch
+
+KEEP = 2
+WEIGHTS, OPTIMIZER, STATE = "model.weights.h5", "optimizer.npz", "state.json"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One checkpoint: phase index, epochs of it done, whether the phase had finished, the run's record so far."""
+
+    folder: Path
+    phase: int
+    epoch: int
+    done: bool
+    sequence: int
+    fingerprint: dict[str, Any]
+    history: dict[str, list[float]] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def saved_from(folder: Path, state: dict[str, Any]) -> Saved:
+    keys = ("phase", "epoch", "done", "sequence", "fingerprint")
+    return Saved(folder, *(state[key] for key in keys), state.get("history", {}), state.get("records", []))
+
+
+class CheckpointFolder:
+    """OUT/checkpoints/<sequence>-phase<p>-epoch<e>/ folders, newest two kept."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = Path(out_dir) / "checkpoints"
+
+    def save(self, model: keras.Model, optimizer: Any, state: dict[str, Any]) -> Path:
+        """Write weights, optimizer variables (when built) and `state` atomically; drop all but the newest two."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        sequence = max((s.sequence for s in self.saved()), default=0) + 1
+        scratch = self.root / f".partial-{uuid.uuid4().hex}"
+        scratch.mkdir()
+        model.save_weights(scratch / WEIGHTS)
+        if optimizer is not None and optimizer.built:
+            np.savez(scratch / OPTIMIZER, *[np.asarray(v.numpy()) for v in optimizer.variables])
+        (scratch / STATE).write_text(json.dumps({**state, "sequence": sequence}, default=float), encoding="utf-8")
+        final = self.root / f"{sequence:06d}-phase{state['phase']}-epoch{state['epoch']}"
+        os.replace(scratch, final)
+        for old in self.saved()[KEEP:]:
+            shutil.rmtree(old.folder, ignore_errors=True)
+        return final
+
+    def saved(self) -> list[Saved]:
+        """Readable checkpoints, newest first (a folder with a missing or garbled state or weights is passed over)."""
+        found = []
+        for folder in self.root.glob("[0-9]*-phase*-epoch*"):
+            try:
+                state = json.loads((folder / STATE).read_text(encoding="utf-8"))
+                if (folder / WEIGHTS).stat().st_size == 0:
+                    continue
+                found.append(saved_from(folder, state))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return sorted(found, key=lambda s: s.sequence, reverse=True)
+
+    def latest_valid(self, model: keras.Model) -> Saved | None:
+        """The newest checkpoint whose weights load into `model` (loaded there), or None when there is none."""
+        for saved in self.saved():
+            try:
+                model.load_weights(saved.folder / WEIGHTS)
+            except (OSError, ValueError, KeyError):
+                continue  # truncated or foreign file: fall back to the previous checkpoint
+            return saved
+        return None
+
+
+def check_settings(saved: Saved, fingerprint: dict[str, Any]) -> None:
+    """Refuse to resume a run whose settings or data differ from the stopped one's, naming each difference."""
+    now = json.loads(json.dumps(fingerprint, default=str))
+    changed = sorted(key for key in set(saved.fingerprint) | set(now) if saved.fingerprint.get(key) != now.get(key))
+    if changed:
+        details = "; ".join(f"{key}: was {saved.fingerprint.get(key)!r}, now {now.get(key)!r}" for key in changed)
+        raise ResumeMismatch(
+            f"cannot resume from {saved.folder}: {details}. Run with the stopped run's settings and data, "
+            "or drop resume (--resume) and use a new output folder to start afresh"
+        )
+
+
+def restore_optimizer(saved: Saved, trainer: keras.Model) -> bool:
+    """Put the saved optimizer state (moments, step count) into `trainer`'s optimizer; False when there is none."""
+    path = saved.folder / OPTIMIZER
+    if not path.exists():
+        return False
+    optimizer = trainer.optimizer
+    optimizer.build(trainer.trainable_variables)
+    with np.load(path) as arrays:
+        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    if len(values) != len(optimizer.variables):
+        return False
+    for variable, value in zip(optimizer.variables, values, strict=True):
+        variable.assign(value)
+    return True
