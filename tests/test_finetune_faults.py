@@ -11,7 +11,7 @@ import pytest
 import zoo
 from zoo.errors import ResumeMismatch
 from zoo.finetune import finetune
-from zoo.finetune_faults import EpochLine
+from zoo.finetune_faults import EpochLine, ResumableEarlyStopping
 from zoo.finetune_resume import CheckpointFolder
 
 
@@ -54,6 +54,28 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_run(digits, tmp_path
     assert len(result.history["loss"]) == 6 and result.report["phases"][0]["epochs_run"] == 6
     assert result.report["status"] == "completed"
     assert json.loads((out / "report.json").read_text())["val_accuracy"] == pytest.approx(result.evaluation.accuracy)
+
+
+def test_the_best_score_and_its_weights_survive_a_resume(digits, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    interrupt_at(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, verbose=False)
+    newest = CheckpointFolder(out).saved()[0]
+    assert newest.stopping["best"] == pytest.approx(min(newest.history["val_loss"]))
+    assert (newest.folder / "best_weights.npz").exists()
+    monkeypatch.undo()
+    seen = {}
+    original = ResumableEarlyStopping.on_train_begin
+
+    def on_train_begin(self, logs=None):
+        original(self, logs)
+        seen.update(best=self.best, weights=self.best_weights)
+
+    monkeypatch.setattr(ResumableEarlyStopping, "on_train_begin", on_train_begin)
+    finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
+    assert seen["best"] == pytest.approx(newest.stopping["best"])  # not forgotten: Keras's own restarts at None
+    assert seen["weights"] is not None and len(seen["weights"]) == len(mlp().get_weights())
 
 
 def test_resume_with_other_settings_is_refused(digits, tmp_path):

@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo.data import LabelledData
 from zoo.errors import ZooError
-from zoo.finetune_resume import CheckpointFolder, Saved, check_settings, restore_optimizer
+from zoo.finetune_resume import CheckpointFolder, Saved, check_settings, load_best_weights, restore_optimizer
 from zoo.plan import FinetunePlan, Phase
 
 
@@ -92,12 +92,46 @@ class FiniteLossStop(keras.callbacks.Callback):
             self._finite = self.model.get_weights()
 
 
-class EpochSave(keras.callbacks.Callback):
-    """Saves a resumable checkpoint after every epoch that ended with a finite loss."""
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on val_loss with best weights restored, whose best score, best weights and patience count
+    carry over a resume (Keras's own starts again from nothing at each `fit`, forgetting the best epoch)."""
 
-    def __init__(self, guard: RunGuard, model: keras.Model, index: int, history: dict, records: list) -> None:
+    def __init__(self, patience: int, carried: Carried | None = None) -> None:
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self.carried = carried
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        if self.carried is not None:
+            self.best, self.wait, self.best_epoch = self.carried.best, self.carried.wait, self.carried.best_epoch
+            self.best_weights = self.carried.best_weights
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint records of it (the best weights go into their own file)."""
+        best = None if self.best is None else float(self.best)
+        return {"best": best, "wait": int(self.wait), "best_epoch": int(self.best_epoch)}
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Early stopping's state read back from a checkpoint."""
+
+    best: float | None
+    wait: int
+    best_epoch: int
+    best_weights: list[np.ndarray] | None
+
+
+class EpochSave(keras.callbacks.Callback):
+    """Saves a resumable checkpoint after every epoch that ended with a finite loss (early stopping's state too)."""
+
+    def __init__(
+        self, guard: RunGuard, model: keras.Model, index: int, history: dict, records: list,
+        stopping: ResumableEarlyStopping,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.guard, self.owner, self.index, self.prior, self.records = guard, model, index, history, records
+        self.stopping = stopping
         self.logs: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -106,7 +140,10 @@ class EpochSave(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.logs.setdefault(key, []).append(float(value))
         history = {key: [*self.prior.get(key, []), *values] for key, values in self.logs.items()}
-        self.guard.save(self.owner, self.model.optimizer, self.index, epoch + 1, False, history, self.records)
+        self.guard.save(
+            self.owner, self.model.optimizer, self.index, epoch + 1, False, history, self.records,
+            stopping=(self.stopping.state(), self.stopping.best_weights),
+        )  # fmt: skip
 
 
 class RunGuard:
@@ -117,6 +154,7 @@ class RunGuard:
             raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
         self.out_dir, self.fingerprint, self.resume, self.say, self.hint = out_dir, fingerprint, resume, say, hint
         self.store = CheckpointFolder(out_dir) if out_dir is not None else None
+        self.carried: Carried | None = None  # early stopping's state for the phase being resumed
 
     def begin(self, model: keras.Model) -> StartPoint:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
@@ -136,23 +174,32 @@ class RunGuard:
             return 0
         if not restore_optimizer(start.saved, trainer):
             self.say("finetune: the optimizer state could not be restored; it restarts (weights are restored)")
+        stopping = start.saved.stopping
+        if stopping:
+            weights = load_best_weights(start.saved)
+            self.carried = Carried(stopping["best"], stopping["wait"], stopping["best_epoch"], weights)
         return start.epoch
 
-    def save(self, model: keras.Model, optimizer: Any, index: int, epoch: int, done: bool, history, records) -> None:
+    def save(
+        self, model: keras.Model, optimizer: Any, index: int, epoch: int, done: bool, history, records,
+        stopping: tuple[dict[str, Any], list[np.ndarray] | None] | None = None,
+    ) -> None:  # fmt: skip
         if self.store is not None:
             state = {"fingerprint": self.fingerprint, "phase": index, "epoch": epoch, "done": done,
                      "history": history, "records": records}  # fmt: skip
-            self.store.save(model, optimizer if not done else None, state)
+            best_weights = None
+            if stopping is not None and not done:
+                state["stopping"], best_weights = stopping
+            self.store.save(model, optimizer if not done else None, state, best_weights)
 
     def callbacks(self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records) -> list:
         label = f"phase {index + 1}/{len(plan.phases)} {phase.name}"
-        patience = plan.settings.patience
-        callbacks = [
-            FiniteLossStop(),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-            EpochLine(label, phase.epochs, self.say),
-        ]
-        return callbacks + ([EpochSave(self, model, index, history, records)] if self.store is not None else [])
+        stopping = ResumableEarlyStopping(plan.settings.patience, self.carried)
+        self.carried = None  # used by the resumed phase only
+        callbacks = [FiniteLossStop(), stopping, EpochLine(label, phase.epochs, self.say)]
+        if self.store is not None:
+            callbacks.append(EpochSave(self, model, index, history, records, stopping))
+        return callbacks
 
     @contextmanager
     def watching(self, index: int) -> Iterator[None]:

@@ -2,7 +2,6 @@
 
 Each save is written into a temporary folder and renamed into place (a rename is atomic), and the two newest are
 kept: a run killed mid-save leaves the previous checkpoint intact, and `latest_valid` skips a damaged newest one.
-This is finetune's own store until zoo.checkpoints (ResumableCheckpoints) takes its place behind RunGuard.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import numpy as np
 from zoo.errors import ResumeMismatch
 
 KEEP = 2
-WEIGHTS, OPTIMIZER, STATE = "model.weights.h5", "optimizer.npz", "state.json"
+WEIGHTS, OPTIMIZER, STATE, BEST = "model.weights.h5", "optimizer.npz", "state.json", "best_weights.npz"
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,13 @@ class Saved:
     fingerprint: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
+    stopping: dict[str, Any] | None = None  # early stopping's best score, patience count and best epoch
 
 
 def saved_from(folder: Path, state: dict[str, Any]) -> Saved:
     keys = ("phase", "epoch", "done", "sequence", "fingerprint")
-    return Saved(folder, *(state[key] for key in keys), state.get("history", {}), state.get("records", []))
+    extra = (state.get("history", {}), state.get("records", []), state.get("stopping"))
+    return Saved(folder, *(state[key] for key in keys), *extra)
 
 
 class CheckpointFolder:
@@ -49,8 +51,9 @@ class CheckpointFolder:
     def __init__(self, out_dir: Path) -> None:
         self.root = Path(out_dir) / "checkpoints"
 
-    def save(self, model: keras.Model, optimizer: Any, state: dict[str, Any]) -> Path:
-        """Write weights, optimizer variables (when built) and `state` atomically; drop all but the newest two."""
+    def save(self, model: keras.Model, optimizer: Any, state: dict[str, Any], best_weights: list | None = None) -> Path:
+        """Write weights, optimizer variables (when built), early stopping's best weights and `state` atomically;
+        drop all but the newest two."""
         self.root.mkdir(parents=True, exist_ok=True)
         sequence = max((s.sequence for s in self.saved()), default=0) + 1
         scratch = self.root / f".partial-{uuid.uuid4().hex}"
@@ -58,6 +61,8 @@ class CheckpointFolder:
         model.save_weights(scratch / WEIGHTS)
         if optimizer is not None and optimizer.built:
             np.savez(scratch / OPTIMIZER, *[np.asarray(v.numpy()) for v in optimizer.variables])
+        if best_weights is not None:
+            np.savez(scratch / BEST, *best_weights)
         (scratch / STATE).write_text(json.dumps({**state, "sequence": sequence}, default=float), encoding="utf-8")
         final = self.root / f"{sequence:06d}-phase{state['phase']}-epoch{state['epoch']}"
         os.replace(scratch, final)
@@ -99,6 +104,16 @@ def check_settings(saved: Saved, fingerprint: dict[str, Any]) -> None:
             f"cannot resume from {saved.folder}: {details}. Run with the stopped run's settings and data, "
             "or drop resume (--resume) and use a new output folder to start afresh"
         )
+
+
+def load_best_weights(saved: Saved) -> list[np.ndarray] | None:
+    """Early stopping's best weights kept with a checkpoint, or None when it kept none (or the file is damaged)."""
+    path = saved.folder / BEST
+    try:
+        with np.load(path) as arrays:
+            return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def restore_optimizer(saved: Saved, trainer: keras.Model) -> bool:
