@@ -82,6 +82,14 @@ def sample_weights(y: np.ndarray, num_classes: int, balanced: bool) -> np.ndarra
 
 def head_for(model: keras.Model, class_names: Sequence[str], say: Any = print) -> keras.Model:
     """`model` when its head has one output per class; a new head on an ImageNet-topped backbone; else BadData."""
+    if entry_task(model) == "regression":
+        raise BadData(
+            f"finetune trains classifiers; {model.name} is a regression model: train it with model.fit, "
+            "or use zoo kaggle train, which takes regression targets"
+        )
+    if model_encoder(model) is not None:
+        say(f"finetune: classifying with {model.name}'s encoder: its code feeds a new {len(class_names)}-class head")
+        return classifier_on_encoder(model, len(class_names))
     if len(model.output_shape) != 2:
         raise BadData(
             f"finetune trains classifiers (one probability per class); {model.name} outputs shape "
@@ -98,6 +106,45 @@ def head_for(model: keras.Model, class_names: Sequence[str], say: Any = print) -
         f"head has {outputs} outputs but the data has {wanted} classes: "
         f"load with zoo.load({name!r}, num_classes={wanted})"
     )
+
+
+def entry_task(model: keras.Model) -> str | None:
+    """The catalogue task of the entry `model` was loaded from (None for models from elsewhere)."""
+    from zoo.catalogue import default_catalogue
+
+    name = getattr(model, "entry_name", None)
+    return default_catalogue().get(name).task if name else None
+
+
+def model_encoder(model: keras.Model) -> keras.Model | None:
+    """An autoencoder's encoder (a nested "encoder" model or the cut at its "code" layer); None for other models."""
+    from zoo.recipes.autoencoder import encoder_of
+
+    if len(model.output_shape) == 2 or model.output_shape != model.input_shape:
+        return None
+    try:
+        return encoder_of(model)
+    except ValueError:
+        return None
+
+
+def classifier_on_encoder(model: keras.Model, num_classes: int) -> ZooModel:
+    """Autoencoder -> classifier: its encoder (weights shared, so pretraining carries over), Dropout, softmax Dense.
+
+    Compiled with the autoencoder's learning rate, which finetune's single from-scratch phase then uses.
+    """
+    from zoo.phases import compiled_learning_rate
+
+    encoder = model_encoder(model)
+    inputs = keras.Input(model.input_shape[1:], name="inputs")
+    x = keras.layers.Dropout(DEFAULT_HEAD_DROPOUT, name="head_dropout")(encoder(inputs))
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    names = [str(i) for i in range(num_classes)]
+    entry_name = getattr(model, "entry_name", None)
+    new = ZooModel(inputs, outputs, name=f"{model.name}_classifier", class_names=names, entry_name=entry_name)
+    rate = compiled_learning_rate(model) or 1e-3
+    new.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return new
 
 
 def has_imagenet_head(model: keras.Model) -> bool:
