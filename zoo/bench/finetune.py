@@ -107,7 +107,10 @@ def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) 
         seconds[f"{name}_fit"] = phase["seconds"] - phase["cache_seconds"]
     seconds["other"] = total - sum(seconds.values())  # head, plan, compiles, final evaluation
     seconds["total"] = total
-    return GuideRun(float(result.evaluation.accuracy), {key: round(value, 2) for key, value in seconds.items()})
+    head_epochs = result.report["phases"][0]["epochs_run"]  # the head phase's last epoch, as for the keras path
+    head_accuracy = result.history["val_accuracy"][head_epochs - 1] if head_epochs else None
+    rounded = {key: round(value, 2) for key, value in seconds.items()}
+    return GuideRun(float(result.evaluation.accuracy), rounded, head_accuracy)
 
 
 def run_keras(setting: Setting, train_dir: Path, val_dir: Path) -> GuideRun:
@@ -142,6 +145,8 @@ def run(setting: Setting | None = None, workdir: str | Path | None = None) -> di
         "speedup": round(keras_run.seconds["total"] / zoo_run.seconds["total"], 2),
         "zoo_val_accuracy": round(zoo_run.val_accuracy, 4),
         "keras_val_accuracy": round(keras_run.val_accuracy, 4),
+        "zoo_head_val_accuracy": _rounded(zoo_run.head_val_accuracy),
+        "keras_head_val_accuracy": _rounded(keras_run.head_val_accuracy),
         "zoo_seconds": zoo_run.seconds["total"],
         "keras_seconds": keras_run.seconds["total"],
         "backbone": setting.backbone,
@@ -160,6 +165,10 @@ def run(setting: Setting | None = None, workdir: str | Path | None = None) -> di
     }
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
 def render(result: dict[str, Any]) -> str:
     """A small table for people: both paths' seconds and accuracy, the ratio, and the setting."""
     header = f"{'path':<34} {'seconds':>8} {'val accuracy':>13}"
@@ -169,6 +178,8 @@ def render(result: dict[str, Any]) -> str:
         "-" * len(header),
         f"{'keras guide script':<34} {result['keras_seconds']:>8.1f} {result['keras_val_accuracy']:>13.4f}",
         f"{'zoo finetune':<34} {result['zoo_seconds']:>8.1f} {result['zoo_val_accuracy']:>13.4f}",
+        f"val accuracy after the head phase: keras {result['keras_head_val_accuracy']}, "
+        f"zoo {result['zoo_head_val_accuracy']}",
         f"speedup {result['speedup']:.2f}x (keras seconds / zoo seconds); zoo accuracy {gap:+.2f} points",
         f"setting: {result['backbone']}, {result['image_size']}x{result['image_size']} RGB digits, epochs "
         f"{result['epochs'][0]} head + {result['epochs'][1]} fine-tune, batch {result['batch_size']}, "

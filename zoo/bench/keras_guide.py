@@ -25,6 +25,7 @@ class GuideRun:
 
     val_accuracy: float
     seconds: dict[str, float]
+    head_val_accuracy: float | None = None  # after the frozen-base fit: shows what the unfrozen fit changed
 
 
 def augmentation_layers(augmentation: Augmentation | None, seed: int) -> list:
@@ -107,7 +108,7 @@ def run_keras_guide(
     seconds["load_and_build"] = time.perf_counter() - clock
     mark = time.perf_counter()
     compile_guide(model, None)
-    model.fit(train, epochs=epochs[0], validation_data=val, verbose=0)
+    head = model.fit(train, epochs=epochs[0], validation_data=val, verbose=0).history.get("val_accuracy", [None])
     seconds["fit_head"], mark = time.perf_counter() - mark, time.perf_counter()
     if epochs[1]:
         base_model.trainable = True  # the guide: unfreeze everything, recompile with a low learning rate
@@ -117,4 +118,4 @@ def run_keras_guide(
     accuracy = float(model.evaluate(val, verbose=0, return_dict=True)["accuracy"])
     seconds["evaluate"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - clock
-    return GuideRun(accuracy, {key: round(value, 2) for key, value in seconds.items()})
+    return GuideRun(accuracy, {key: round(value, 2) for key, value in seconds.items()}, head[-1])
