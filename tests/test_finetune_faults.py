@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.errors import ResumeMismatch
+from zoo.errors import ResumeMismatch, ZooError
 from zoo.finetune import finetune
 from zoo.finetune_faults import EpochLine, ResumableEarlyStopping
 from zoo.finetune_resume import CheckpointFolder
@@ -76,6 +76,15 @@ def test_the_best_score_and_its_weights_survive_a_resume(digits, tmp_path, monke
     finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
     assert seen["best"] == pytest.approx(newest.stopping["best"])  # not forgotten: Keras's own restarts at None
     assert seen["weights"] is not None and len(seen["weights"]) == len(mlp().get_weights())
+
+
+def test_a_new_run_never_overwrites_an_earlier_one(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    before = (out / "report.json").read_bytes()
+    with pytest.raises(ZooError, match="already holds a fine-tuning run"):
+        finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    assert (out / "report.json").read_bytes() == before
 
 
 def test_resume_with_other_settings_is_refused(digits, tmp_path):

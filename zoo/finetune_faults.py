@@ -146,12 +146,22 @@ class EpochSave(keras.callbacks.Callback):
         )  # fmt: skip
 
 
+def holds_a_run(folder: Path) -> bool:
+    """Whether `folder` has the outputs or checkpoints of an earlier run (which a new run must not overwrite)."""
+    return (folder / "report.json").exists() or any((folder / "checkpoints").glob("[0-9]*"))
+
+
 class RunGuard:
     """Callbacks, checkpoints and resume for one finetune run (checkpoints only with an output folder)."""
 
     def __init__(self, out_dir: Path | None, fingerprint: dict, *, resume: bool, say: Any, hint: str) -> None:
         if resume and out_dir is None:
             raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
+        if out_dir is not None and not resume and holds_a_run(out_dir):
+            raise ZooError(
+                f"{out_dir} already holds a fine-tuning run (report.json or checkpoints/); nothing there is "
+                "overwritten: resume it with resume=True (--resume), or give another output folder"
+            )
         self.out_dir, self.fingerprint, self.resume, self.say, self.hint = out_dir, fingerprint, resume, say, hint
         self.store = CheckpointFolder(out_dir) if out_dir is not None else None
         self.carried: Carried | None = None  # early stopping's state for the phase being resumed
