@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from zoo.cli_data_options import add_csv_options, csv_options
+
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from zoo.data import diagnose
 
-    report = diagnose(
-        args.data,
-        id_col=args.id_col,
-        label_col=args.label_col,
-        image_dir=args.image_dir,
-        extension=args.extension,
-        progress=not args.json,
-    )
+    report = diagnose(args.data, **csv_options(args), progress=not args.json)
     print(json.dumps(report.to_json()) if args.json else report)
     return 0 if report.ok else 1
 
@@ -30,9 +25,6 @@ def add_doctor_parser(subparsers: argparse._SubParsersAction) -> None:
         "the class weights training would use. Exit status: 0 ready, 1 problems found, 2 unusable input.",
     )
     doctor.add_argument("data", metavar="DATA", help="a folder of class sub-folders, or a CSV of files and labels")
-    doctor.add_argument("--id-col", help="CSV column holding file names or ids (default: id, image_id, file, ...)")
-    doctor.add_argument("--label-col", help="CSV column holding labels (default: label, class, category, ...)")
-    doctor.add_argument("--image-dir", help="folder the CSV's file names are relative to (default: the CSV's folder)")
-    doctor.add_argument("--extension", help="extension appended to CSV ids that lack it, e.g. .jpg")
+    add_csv_options(doctor)
     doctor.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     doctor.set_defaults(run=cmd_doctor)

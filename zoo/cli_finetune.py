@@ -11,15 +11,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from zoo.cli_data_options import add_csv_options, csv_options
+
 DATA_HELP = "a folder of class sub-folders, a CSV of files and labels, or a TFDS name (tfds:NAME)"
 EXIT_STOPPED, EXIT_INTERRUPTED = 1, 130  # a run that ended on a NaN loss; Ctrl-C (128 + SIGINT), as shells do
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--id-col", help="CSV column holding file names or ids (default: id, image_id, file, ...)")
-    parser.add_argument("--label-col", help="CSV column holding labels (default: label, class, category, ...)")
-    parser.add_argument("--image-dir", help="folder the CSV's file names are relative to (default: the CSV's folder)")
-    parser.add_argument("--extension", help="extension appended to CSV ids that lack it, e.g. .jpg")
+    add_csv_options(parser)
     parser.add_argument("--image-size", type=int, help="train at this height = width (backbones; default: theirs)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, the augmentation and the weights")
@@ -60,15 +59,6 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     find.set_defaults(run=cmd_lr_find)
 
 
-def loader_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "id_col": args.id_col,
-        "label_col": args.label_col,
-        "image_dir": args.image_dir,
-        "extension": args.extension,
-    }
-
-
 def model_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
     """The data read at the model's input size, then the model with one output per class of the data."""
     import zoo
@@ -86,7 +76,7 @@ def model_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
         if args.image_size and len(shape) == 3:
             shape = (args.image_size, args.image_size, shape[2])
     size, channels = (shape[:2], shape[2]) if len(shape) == 3 else (None, 3)
-    data = load_data(args.data, image_size=size, channels=channels, strict=args.strict, **loader_options(args))
+    data = load_data(args.data, image_size=size, channels=channels, strict=args.strict, **csv_options(args))
     if args.name.endswith(".keras"):
         return model, data
     overrides: dict[str, Any] = {"num_classes": len(data.class_names)} if "num_classes" in entry.hparams else {}
@@ -108,7 +98,7 @@ def resume_argv(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def loader_flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {f"--{key.replace('_', '-')}": value for key, value in loader_options(args).items()}
+    return {f"--{key.replace('_', '-')}": value for key, value in csv_options(args).items()}
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
