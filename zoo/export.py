@@ -102,12 +102,11 @@ def export_keras(
     """The native format, reloaded with safe_mode on as users will (zoo's layers registered by import)."""
     import keras
 
-    import zoo.layers  # noqa: F401 - registers Preprocess, BernoulliRBM, ... for safe_mode reloading
-    import zoo.model  # noqa: F401 - registers ZooModel
+    from zoo.loading import load_saved
 
     path = out_dir / "model.keras"
     model.save(path)
-    reloaded = keras.saving.load_model(path, safe_mode=True)
+    reloaded = load_saved(path)
     return path, reloaded.predict(sample, batch_size=len(sample), verbose=0), f"keras {keras.version()}"
 
 

@@ -98,7 +98,11 @@ def summary_line(report: dict[str, Any], out_dir: Path | None) -> str:
     phases = ", ".join(f"{p['name']} {p['epochs_run']}" for p in report["phases"]) or "none"
     where = f"; outputs in {out_dir}" if out_dir is not None else ""
     status = "" if report["status"] == "completed" else f" ({report['status']})"
+    skipped = len(report["skipped"])
+    listed = " (listed in skipped.csv)" if out_dir is not None else " (report['skipped'] lists them)"
+    skipped_note = f"; {skipped} unreadable file{'s' if skipped != 1 else ''} skipped{listed}" if skipped else ""
     return (
         f"finetune: {report['model']} val_accuracy {report['val_accuracy']:.4f} on {report['val_size']} examples, "
-        f"{len(report['classes'])} classes; epochs: {phases}; {report['seconds']['total']:.1f}s{status}{where}"
+        f"{len(report['classes'])} classes; epochs: {phases}; {report['seconds']['total']:.1f}s{status}"
+        f"{skipped_note}{where}"
     )
