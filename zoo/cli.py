@@ -16,6 +16,7 @@ from zoo.cli_predict import add_predict_parser
 from zoo.cli_weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError
+from zoo.kaggle.cli_kaggle import add_kaggle_parser
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor_parser(sub)
     add_weights_parser(sub)
     add_finetune_parser(sub)
+    add_kaggle_parser(sub)
     return parser
 
 

@@ -48,3 +48,15 @@ class UnknownWeightsFile(ZooError, ValueError):
 
 class ResumeMismatch(ZooError, ValueError):
     """A run asked to resume with settings or data that differ from the stopped run's: lists each difference."""
+
+
+class UnknownMetric(ZooError, ValueError):
+    """A competition metric name that zoo.kaggle does not know: lists the known ones."""
+
+
+class OutputExists(ZooError, FileExistsError):
+    """An output (a submission file, a run folder of another experiment) that would be replaced: says how to keep it."""
+
+
+class BadDevice(ZooError, ValueError):
+    """A device, precision or cluster setting that cannot be used here: names what was asked, what exists, the fix."""

@@ -1,0 +1,83 @@
+"""Run settings: the recorded command parses back to the same settings; a run folder is not clobbered by another."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from zoo.cli import build_parser, main
+from zoo.errors import BadData, OutputExists
+from zoo.kaggle.run_config import RunSettings, check_replace, read_config, train_command
+
+FULL = RunSettings(
+    train_csv="/data/train.csv", out="/runs/a b", id_col="image_id", target_cols=("cat", "dog"), images="/data/img",
+    extension=".jpg", model="lenet5", task="multilabel", metric="f1_macro", group_col="patient", folds=3, seed=4,
+    epochs=7, batch_size=16, image_size=48, augment=False, patience=2, weights="/w/lite0.pth",
+)  # fmt: skip
+
+
+def settings_from_command(command: str) -> RunSettings:
+    """What `zoo kaggle train` would run for this command line (parsed by the real parser)."""
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    fields = RunSettings.__dataclass_fields__
+    values = {name: getattr(args, name) for name in fields if hasattr(args, name) and name != "out"}
+    values = {k: str(v) if k in ("train_csv", "images", "weights") and v is not None else v for k, v in values.items()}
+    return RunSettings(out=str(args.out), target_cols=args.target_col, **values)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [FULL, RunSettings("/t.csv", "/run", "id", ("label",)),
+     RunSettings("/t.csv", "/run", "id", ("y",), features=("a", "b"), categorical=("b",), metric="rmse")],
+)  # fmt: skip
+def test_the_recorded_command_reproduces_the_settings(settings):
+    assert settings_from_command(train_command(settings)) == settings
+
+
+def test_json_round_trip():
+    assert RunSettings.from_json(json.loads(json.dumps(FULL.to_json()))) == FULL
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(BadData, match="folds must be a positive whole number; got 0"):
+        RunSettings("/t.csv", "/run", "id", ("y",), folds=0)
+    with pytest.raises(BadData, match="image_size applies to image runs"):
+        RunSettings("/t.csv", "/run", "id", ("y",), image_size=32)
+
+
+def test_a_run_with_other_settings_is_kept_unless_forced(tmp_path):
+    settings = RunSettings("/t.csv", str(tmp_path), "id", ("y",))
+    assert check_replace(tmp_path, settings, force=False) is False  # nothing there yet
+    (tmp_path / "config.json").write_text(json.dumps({"settings": settings.to_json()}))
+    assert check_replace(tmp_path, settings, force=False) is True  # the same run again: replaced in place
+    other = RunSettings("/t.csv", str(tmp_path), "id", ("y",), folds=3)
+    with pytest.raises(OutputExists, match="holds a run with other settings .folds 5 -> 3.: pass another --out"):
+        check_replace(tmp_path, other, force=False)
+    assert check_replace(tmp_path, other, force=True) is True
+    with pytest.raises(BadData, match="is not a zoo kaggle run"):
+        read_config(tmp_path / "elsewhere")
+
+
+def test_kaggle_help_does_not_import_tensorflow_or_numpy():
+    code = (
+        "import sys, contextlib, io\n"
+        "from zoo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): main(['kaggle', '--help'])\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'numpy') if m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_cli_errors_say_what_exists_before_any_training(tmp_path, capsys):
+    train_csv = tmp_path / "train.csv"
+    train_csv.write_text("id,label\n" + "".join(f"r{i},{i % 2}\n" for i in range(10)))
+    argv = ["kaggle", "train", "--train-csv", str(train_csv), "--id-col", "id", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--target-col", "target"]) == 2
+    assert "has no column 'target' (--target-col); its columns are ['id', 'label']" in capsys.readouterr().err
+    assert main([*argv, "--target-col", "label", "--metric", "mape"]) == 2
+    assert "unknown metric 'mape': known metrics are accuracy, log_loss" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing written for a refused run

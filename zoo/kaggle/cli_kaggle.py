@@ -1,0 +1,111 @@
+"""`zoo kaggle train` and `zoo kaggle predict`: a competition's loop from train.csv to submission.csv.
+
+Only argparse and the names of kinds and metrics at import (no NumPy); training code and TensorFlow load inside the
+command functions, so `zoo --help` and `zoo list` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zoo.kaggle.choices import ALIASES, DEFAULT_METRIC, KINDS, METRIC_NAMES
+
+
+def columns(text: str) -> tuple[str, ...]:
+    """A comma-separated list of column names."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
+    train = kaggle.add_parser(
+        "train",
+        help="k-fold training: per-fold models, out-of-fold predictions and the CV score",
+        description="Split train.csv into K folds (stratified; grouped with --group-col), train one model per fold on "
+        "the others, score it on its own fold, and write config.json (with the command that re-runs it), folds.csv, "
+        "fold_K/model.keras, oof.csv, cv.json and run_card.json to --out.",
+    )
+    train.add_argument("--train-csv", required=True, type=Path, help="the competition's train.csv")
+    train.add_argument("--images", type=Path, help="folder of training images named by id (else: tabular features)")
+    train.add_argument("--id-col", required=True, help="column of ids (image file names, with or without extension)")
+    train.add_argument("--target-col", required=True, type=columns,
+                       help="target column; several, comma-separated, for multi-label 0/1 columns")  # fmt: skip
+    train.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder")
+    train.add_argument("--model", help="catalogue name (default: efficientnet_lite0 for images, mlp_tabular else)")
+    train.add_argument("--task", choices=KINDS, help="target kind (default: inferred from the values and the metric)")
+    aliases = ", ".join(f"{alias}={name}" for alias, name in ALIASES.items())
+    defaults = ", ".join(f"{metric} for {kind}" for kind, metric in DEFAULT_METRIC.items())
+    train.add_argument("--metric", help=f"one of {', '.join(METRIC_NAMES)} ({aliases}); default: {defaults}")
+    train.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    train.add_argument("--group-col", help="column of groups kept within one fold (e.g. patient id)")
+    train.add_argument("--seed", type=int, default=0, help="seeds the folds, the weights and the training order")
+    train.add_argument("--epochs", type=int, help="epochs per fold (default: the trainer's; early stopping ends most)")
+    train.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
+    train.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping (3)")
+    train.add_argument("--image-size", type=int, help="train at this height = width (default: the model's)")
+    train.add_argument("--extension", help="extension of the image files when the ids lack it (default: found)")
+    train.add_argument("--no-augment", dest="augment", action="store_false", help="no training augmentation")
+    train.add_argument("--features", type=columns, help="tabular feature columns (default: all but id/target/group)")
+    train.add_argument(
+        "--categorical", type=columns, default=(), help="tabular columns to one-hot encode even if numeric"
+    )
+    train.add_argument("--weights", type=Path, help="a backbone weights file (or set $ZOO_WEIGHTS_DIR)")
+    train.add_argument("--force", action="store_true", help="replace a run with other settings in --out")
+    train.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    train.set_defaults(run=cmd_train)
+
+
+def add_predict_parser(kaggle: argparse._SubParsersAction) -> None:
+    predict = kaggle.add_parser(
+        "predict",
+        help="average a run's fold models (and TTA views) over the test set; write submission.csv",
+        description="Predict the test rows with every fold model of --run, average, and write --out in the "
+        "template's format (header, columns, id order): labels, probabilities or values as the run's metric needs.",
+    )
+    # dest run_dir: `run` is the command function main() calls
+    predict.add_argument(
+        "--run", dest="run_dir", required=True, type=Path, help="the --out of a `zoo kaggle train` run"
+    )
+    predict.add_argument("--test-csv", type=Path, help="test.csv: ids (and tabular features)")
+    predict.add_argument("--template", type=Path, help="sample_submission.csv: header, columns and id order to copy")
+    predict.add_argument("--images", type=Path, help="folder of test images named by id")
+    predict.add_argument("--extension", help="extension of the test images when the ids lack it (default: found)")
+    predict.add_argument("--tta", type=int, default=1, help="views per image: 1 none, 2 + flip, 3 + centre crop, ... 8")
+    predict.add_argument("--no-tta-flip", dest="tta_flip", action="store_false", help="TTA without mirrored views")
+    predict.add_argument("--batch-size", type=int, default=64, help="images per prediction step (default 64)")
+    predict.add_argument("--out", type=Path, default=Path("submission.csv"), help="default ./submission.csv")
+    predict.add_argument("--force", action="store_true", help="replace an existing --out file")
+    predict.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    predict.set_defaults(run=cmd_predict)
+
+
+def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add `kaggle train` and `kaggle predict` to the `zoo` command's subparsers."""
+    kaggle = subparsers.add_parser(
+        "kaggle",
+        help="Kaggle-style competitions: k-fold CV, out-of-fold scores, TTA, fold ensembles, submission.csv",
+        description="From train.csv + images (or tabular features) to submission.csv, offline and reproducible.",
+    )
+    commands = kaggle.add_subparsers(dest="kaggle_command", required=True, metavar="COMMAND")
+    add_train_parser(commands)
+    add_predict_parser(commands)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from zoo.kaggle.training import train
+
+    options = {name: getattr(args, name) for name in ("model", "task", "metric", "folds", "group_col", "seed",
+               "epochs", "batch_size", "patience", "image_size", "extension", "augment", "features", "categorical",
+               "weights")}  # fmt: skip
+    train(args.train_csv, out=args.out, id_col=args.id_col, target_col=args.target_col, images=args.images,
+          force=args.force, verbose=not args.quiet, **options)  # fmt: skip
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from zoo.kaggle.prediction import predict
+
+    predict(args.run_dir, out=args.out, test_csv=args.test_csv, template=args.template, images=args.images,
+            extension=args.extension, tta=args.tta, tta_flip=args.tta_flip, batch_size=args.batch_size,
+            force=args.force, verbose=not args.quiet)  # fmt: skip
+    return 0

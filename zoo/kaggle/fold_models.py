@@ -1,0 +1,88 @@
+"""The model one fold trains: a catalogue recipe or backbone sized to the input, with the head the target needs.
+
+Classes keep the catalogue's softmax head (what finetune trains). Multi-label gets a sigmoid Dense, regression a
+linear Dense followed by a Rescaling to the training fold's target mean and spread, so the new head starts by
+predicting the mean and the saved model outputs values in the target's own units.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zoo.catalogue import default_catalogue
+from zoo.entry import Entry
+from zoo.errors import BadData
+from zoo.kaggle.run_config import RunSettings
+from zoo.kaggle.targets import Target
+
+if TYPE_CHECKING:
+    import keras
+
+
+def image_shape(settings: RunSettings) -> tuple[int, int, int]:
+    """(height, width, channels) the images are read at: the model's input, resized by image_size when given."""
+    entry = default_catalogue().get(settings.model_name)
+    shape = tuple(entry.hparams.get("input_shape", entry.input_shape))
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise BadData(
+            f"{entry.name} takes {tuple(shape)} inputs, not images: pick an image model "
+            "(`zoo list --family cnn` or `--family backbone`) or leave out --images for tabular data"
+        )
+    size = settings.image_size
+    return (size, size, int(shape[2])) if size else (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def check_tabular_model(entry: Entry) -> None:
+    if "num_features" not in entry.hparams:
+        raise BadData(
+            f"{entry.name} does not take a feature vector: tabular data (no --images) trains mlp_tabular "
+            "or another model whose hyper-parameters include num_features"
+        )
+
+
+def build_model(
+    settings: RunSettings, target: Target, input_shape: tuple[int, ...], y_train: np.ndarray | None = None
+) -> keras.Model:
+    """A fresh compiled model for one fold; `y_train` (regression) sets the output scaling."""
+    import zoo
+
+    entry = default_catalogue().get(settings.model_name)
+    if "num_classes" not in entry.hparams:
+        raise BadData(f"{entry.name} has no classifier head to replace (it is a {entry.task} model): pick a classifier")
+    overrides: dict = {"num_classes": target.outputs}
+    if settings.images is None:
+        check_tabular_model(entry)
+        overrides["num_features"] = int(input_shape[0])
+    elif "input_shape" in entry.hparams:
+        overrides["input_shape"] = tuple(input_shape)
+    if settings.weights is not None and entry.family == "backbone":
+        overrides["weights"] = settings.weights
+    model = zoo.load(entry.name, **overrides)
+    if target.classifies:
+        model.class_names = list(target.names)
+        return model
+    return with_head(model, entry, target, y_train)
+
+
+def with_head(model: keras.Model, entry: Entry, target: Target, y_train: np.ndarray | None) -> keras.Model:
+    """`model` with its softmax classifier replaced by a sigmoid (multi-label) or linear (regression) head."""
+    import keras
+
+    from zoo.model import ZooModel
+
+    features = model.get_layer(entry.classifier or "predictions").input
+    if target.kind == "multilabel":
+        outputs = keras.layers.Dense(target.outputs, activation="sigmoid", name="predictions")(features)
+        names = list(target.names)
+    else:
+        if y_train is None:
+            raise ValueError("a regression head needs the training targets to scale its outputs")
+        spread = y_train.std(axis=0)
+        values = keras.layers.Dense(target.outputs, name="values")(features)
+        outputs = keras.layers.Rescaling(
+            scale=np.where(spread > 0, spread, 1.0).tolist(), offset=y_train.mean(axis=0).tolist(), name="predictions"
+        )(values)
+        names = None
+    return ZooModel(model.inputs, outputs, name=model.name, class_names=names, entry_name=entry.name)

@@ -1,0 +1,76 @@
+"""Train one fold: classes through `zoo.finetune.finetune`, multi-label and regression through `fit_by_metric`.
+
+finetune's early stopping watches the validation loss (the log loss for classes); the competition metric is then
+computed on the fold's validation predictions, and that is what the run reports and compares.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.data import LabelledData
+from zoo.kaggle.metrics import Metric
+from zoo.kaggle.run_config import RunSettings
+from zoo.kaggle.targets import Target
+
+PREDICT_BATCH = 128  # inference only: larger batches than training are fine
+
+
+@dataclass
+class FoldFit:
+    """A trained fold: its model, its validation outputs and score, and how the training went."""
+
+    model: keras.Model
+    outputs: np.ndarray  # (validation rows, outputs): probabilities or values
+    score: float
+    epochs: int
+    seconds: float
+    history: dict[str, list[float]]
+
+
+def finetune_options(metric: Metric) -> dict[str, Any]:
+    """finetune settings the metric calls for: no label smoothing when probabilities are scored (it miscalibrates
+    them on purpose), balanced class weights only for macro F1 (they trade accuracy for rare-class recall)."""
+    options: dict[str, Any] = {"class_weighting": metric.name == "f1_macro"}
+    if metric.name == "log_loss":
+        options["label_smoothing"] = 0.0
+    return options
+
+
+def train_fold(
+    model: keras.Model,
+    target: Target,
+    metric: Metric,
+    settings: RunSettings,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    seed: int,
+) -> FoldFit:
+    """Train `model` on the fold's training rows, score it on its validation rows."""
+    from zoo.kaggle.metric_fit import fit_by_metric
+
+    x_train, y_train, x_val, y_val = data
+    started = time.perf_counter()
+    common = {"epochs": settings.epochs, "batch_size": settings.batch_size, "augment": settings.augment, "seed": seed}
+    if target.classifies:
+        from zoo.finetune import finetune
+
+        train, val = (
+            LabelledData(x, y, target.names, None, (), "fold") for x, y in ((x_train, y_train), (x_val, y_val))
+        )
+        result = finetune(
+            model, train, validation=val, verbose=False, patience=settings.patience, **common,
+            **finetune_options(metric),
+        )  # fmt: skip
+        model, history = result.model, result.history
+        epochs = len(history.get("loss", []))
+    else:
+        best, _ = fit_by_metric(model, target.kind, metric, data, patience=settings.patience, **common)
+        history, epochs = best.history, best.epochs
+    outputs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
+    return FoldFit(model, outputs, metric.score(y_val, outputs), epochs, time.perf_counter() - started, history)

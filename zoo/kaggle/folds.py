@@ -1,0 +1,78 @@
+"""K-fold assignment: stratified by class (or by target decile for regression), grouped when a group column is named.
+
+Seeded scikit-learn splitters, so the same seed gives the same folds on any machine.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import BadData
+from zoo.kaggle.targets import Target
+
+REGRESSION_BINS = 10  # regression folds are stratified on target deciles, so every fold sees the whole range
+
+
+def strata(target: Target, y: np.ndarray, folds: int) -> np.ndarray | None:
+    """What each fold should hold in equal shares: the class, the target's quantile bin, or nothing (multi-label)."""
+    if target.classifies:
+        return y
+    if target.kind == "regression":
+        bins = max(1, min(REGRESSION_BINS, len(y) // folds))
+        edges = np.quantile(y[:, 0], np.linspace(0, 1, bins + 1)[1:-1])
+        return np.searchsorted(edges, y[:, 0], side="right")
+    return None  # multi-label: scikit-learn has no iterative stratification; plain shuffled folds
+
+
+def check_counts(target: Target, y: np.ndarray, folds: int, groups: np.ndarray | None) -> None:
+    """Refuse fold counts the data cannot fill: fewer rows (or groups) than folds, or a class rarer than folds."""
+    if folds < 2:
+        raise BadData(f"--folds must be at least 2; got {folds}")
+    units, what = (len(np.unique(groups)), "groups") if groups is not None else (len(y), "rows")
+    if units < folds:
+        raise BadData(f"{folds} folds need at least {folds} {what}; the data has {units}: lower --folds")
+    if target.classifies and groups is None:
+        counts = np.bincount(y, minlength=target.outputs)
+        rare = [f"{name!r} ({count})" for name, count in zip(target.names, counts, strict=True) if count < folds]
+        if rare:
+            raise BadData(
+                f"stratified {folds}-fold validation needs at least {folds} rows of every class; classes "
+                f"{', '.join(rare)} have fewer: lower --folds or drop those classes"
+            )
+
+
+def assign_folds(
+    target: Target, y: np.ndarray, folds: int, seed: int, groups: Sequence[str] | None = None
+) -> np.ndarray:
+    """The fold (0..folds-1) of each row: every row is validated exactly once, by the models of the other folds."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    group_ids = None if groups is None else np.unique(np.asarray(groups, dtype=str), return_inverse=True)[1]
+    check_counts(target, y, folds, group_ids)
+    labels = strata(target, y, folds)
+    rows = np.zeros(len(y))
+    if group_ids is not None and labels is not None:
+        splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(rows, labels, group_ids)
+    elif group_ids is not None:
+        splits = GroupKFold(folds, shuffle=True, random_state=seed).split(rows, groups=group_ids)
+    elif labels is not None:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, labels)
+    else:
+        splits = KFold(folds, shuffle=True, random_state=seed).split(rows)
+    fold_of = np.full(len(y), -1, dtype=np.int64)
+    for fold, (_, held) in enumerate(splits):
+        fold_of[held] = fold
+    return fold_of
+
+
+def write_folds_csv(path: Path, id_col: str, ids: Sequence[str], folds: np.ndarray) -> Path:
+    """folds.csv: each id with the fold that validates it (read it back to reuse the split elsewhere)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([id_col, "fold"])
+        writer.writerows(zip(ids, folds.tolist(), strict=True))
+    return path

@@ -1,0 +1,73 @@
+"""The image of each id: found in a folder (with or without an extension in the id) and decoded through zoo.data.
+
+Unlike `zoo finetune`, nothing is skipped: every id needs a prediction (test) or an out-of-fold score (train), so an
+id without a readable image is an error that lists them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data.labelled import printable
+from zoo.data.labels import quote_rows
+from zoo.data.scan import scan_files, skipped_reasons
+from zoo.data.table import file_path, missing_files_hint
+from zoo.errors import BadData
+
+# Tried in this order when ids carry no extension and none is given.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def files_by_stem(folder: str) -> dict[str, str]:
+    """File names in `folder` keyed by their name without extension (the commonest image extension wins a tie)."""
+    rank = {ext: i for i, ext in enumerate(IMAGE_EXTENSIONS)}
+    names = sorted(
+        (entry.name for entry in os.scandir(folder) if entry.is_file()),
+        key=lambda name: rank.get(os.path.splitext(name)[1].lower(), len(rank)),
+    )
+    found: dict[str, str] = {}
+    for name in names:
+        found.setdefault(os.path.splitext(name)[0], name)
+    return found
+
+
+def image_files(ids: Sequence[str], folder: str | Path, extension: str | None, source: str) -> list[str]:
+    """The path of each id's image: folder/id, folder/id + extension, or the one file named id.<image extension>."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise BadData(f"image folder {printable(folder)} is not a folder: pass the folder that holds the images")
+    if extension:
+        extension = extension if extension.startswith(".") else "." + extension
+        paths = [file_path(identifier, folder, extension) for identifier in ids]
+    else:
+        stems = files_by_stem(folder)
+        paths = [
+            os.path.join(folder, identifier)
+            if os.path.isfile(os.path.join(folder, identifier))
+            else os.path.join(folder, stems.get(identifier, identifier))
+            for identifier in ids
+        ]
+    missing = [i for i, path in enumerate(paths) if not os.path.isfile(path)]
+    if missing:
+        shown = [f"{ids[i]!r}" for i in missing]
+        raise BadData(
+            f"{len(missing)} of {len(ids)} ids in {source} have no image file in {printable(folder)}: "
+            f"{quote_rows(shown)}" + missing_files_hint([paths[i] for i in missing], folder, extension or "")
+        )
+    return paths
+
+
+def read_images(files: Sequence[str], size: tuple[int, int], channels: int, progress: bool = True) -> np.ndarray:
+    """(n, height, width, channels) uint8 pixels, each image fitted to `size` the way prediction fits it."""
+    scans = scan_files(files, image_size=size, channels=channels, progress=progress)
+    unreadable = skipped_reasons(scans)
+    if unreadable:
+        shown = [f"{file}: {reason}" for file, reason in unreadable]
+        raise BadData(
+            f"{len(unreadable)} of {len(files)} images cannot be read: {quote_rows(shown)}; replace or remove them"
+        )
+    return np.stack([scan.pixels for scan in scans])

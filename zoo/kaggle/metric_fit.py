@@ -1,0 +1,103 @@
+"""Training for heads finetune does not build (sigmoid multi-label, linear regression), stopped by the metric.
+
+After every epoch the competition metric is computed on the fold's validation rows; the best weights are kept and
+training stops after `patience` epochs without improvement. A backbone trains its new head on the frozen trunk
+first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout (zoo.freezing); a recipe
+trains all its layers in one phase.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.freezing import backbone_parts, kept_trainable_flags, set_trainable
+from zoo.kaggle.metrics import Metric
+from zoo.phase_training import augmenter_for
+from zoo.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
+from zoo.plan import choose_augmentation
+
+HEAD_LR = 1e-3
+TUNE_FRACTION = 0.1  # the whole backbone trains at a tenth of the head's rate: small steps keep pretrained features
+LOSSES = {"multilabel": "binary_crossentropy", "regression": "mean_squared_error"}
+
+
+@dataclass
+class BestWeights:
+    """The best validation score seen so far (across phases) and the model's weights at that moment."""
+
+    metric: Metric
+    score: float | None = None
+    weights: list[np.ndarray] | None = None
+    epochs: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+class MetricEarlyStopping(keras.callbacks.Callback):
+    """Scores `model` on the validation rows after each epoch; records the best weights, stops when it stalls."""
+
+    def __init__(self, model: keras.Model, x: np.ndarray, y: np.ndarray, best: BestWeights, patience: int, batch: int):
+        super().__init__()
+        self.scored, self.x, self.y, self.best, self.patience, self.batch = model, x, y, best, patience, batch
+        self.waited = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        score = self.best.metric.score(self.y, self.scored.predict(self.x, batch_size=self.batch, verbose=0))
+        self.best.epochs += 1
+        for key, value in {**(logs or {}), f"val_{self.best.metric.name}": score}.items():
+            self.best.history.setdefault(key, []).append(float(value))
+        if self.best.metric.better(score, self.best.score):
+            self.best.score, self.best.weights, self.waited = score, self.scored.get_weights(), 0
+        else:
+            self.waited += 1
+            self.model.stop_training = self.waited >= self.patience
+
+
+def phases(model: keras.Model, epochs: int | None) -> list[tuple[str, int, float]]:
+    """(what trains, epochs, learning rate) per phase: head then all for a backbone, all at once for a recipe."""
+    if backbone_parts(model) is None:
+        return [("all", epochs or SCRATCH_EPOCHS, compiled_learning_rate(model) or HEAD_LR)]
+    head, tune = split_epochs(epochs, True)
+    return [("head", head, HEAD_LR), ("all", tune, HEAD_LR * TUNE_FRACTION)]
+
+
+def trainer_for(model: keras.Model, augment: bool, seed: int) -> keras.Model:
+    """The model behind training-only augmentation (finetune's choice for this input), sharing its layers."""
+    augmentation, _ = choose_augmentation(model, augment)
+    augmenter = augmenter_for(augmentation, seed)
+    if augmenter is None:
+        return model
+    image = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(image, model(augmenter(image)), name="trainer")
+
+
+def fit_by_metric(
+    model: keras.Model,
+    kind: str,
+    metric: Metric,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    epochs: int | None,
+    batch_size: int,
+    patience: int,
+    augment: bool,
+    seed: int,
+) -> tuple[BestWeights, float]:
+    """Train `model` in place, ending on its best weights; returns the record of the best epoch and the seconds."""
+    x_train, y_train, x_val, y_val = data
+    best, started = BestWeights(metric), time.perf_counter()
+    trainer = trainer_for(model, augment, seed)
+    with kept_trainable_flags(model):
+        for train, count, rate in phases(model, epochs):
+            if count == 0:
+                continue
+            set_trainable(model, train, pin_batchnorm=True)
+            trainer.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[kind])
+            stopper = MetricEarlyStopping(model, x_val, y_val, best, patience, batch_size * 2)
+            trainer.fit(x_train, y_train, batch_size=batch_size, epochs=count, callbacks=[stopper], verbose=0)
+            model.set_weights(best.weights)  # the next phase (and the saved model) starts from the best epoch
+    return best, time.perf_counter() - started

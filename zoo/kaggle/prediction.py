@@ -1,0 +1,132 @@
+"""`predict(run, ...)`: every fold model of a run on the test data (optionally in several views), averaged, written
+as a submission in the template's format."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import BadData
+from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, load_images
+from zoo.kaggle.metrics import metric_for
+from zoo.kaggle.run_config import RunSettings, read_config
+from zoo.kaggle.submission import (
+    check_header,
+    column_values,
+    default_header,
+    refuse_existing,
+    submission_rows,
+    template_order,
+    write_submission,
+)
+from zoo.kaggle.tables import Table, read_table
+from zoo.kaggle.tabular import TabularTransform
+from zoo.kaggle.targets import Target
+from zoo.kaggle.tta import predict_views, tta_views
+
+
+def predict(
+    run: str | Path,
+    *,
+    out: str | Path = "submission.csv",
+    test_csv: str | Path | None = None,
+    template: str | Path | None = None,
+    images: str | Path | None = None,
+    extension: str | None = None,
+    tta: int = 1,
+    tta_flip: bool = True,
+    batch_size: int = 64,
+    force: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Write `out`: the run's fold models averaged over the test rows (ids from `test_csv`, else from `template`).
+
+    `template` (sample_submission.csv) fixes the header, columns and id order; `tta` > 1 averages that many views
+    of each image (flips, crops; `tta_flip=False` leaves flips out).
+    """
+    say = print if verbose else (lambda *_: None)
+    run_dir, out = Path(run), Path(out)
+    config = read_config(run_dir)
+    settings, target = RunSettings.from_json(config["settings"]), Target.from_json(config["target"])
+    metric, spec = metric_for(config["metric"], target.kind), InputSpec.from_json(config["input"])
+    refuse_existing(out, force)  # before any work: a refused write should not cost a prediction pass
+    views = tta_views(tta, tta_flip)
+    if spec.kind == "tabular" and tta > 1:
+        raise BadData("--tta applies to images; this run trains on tabular features: leave --tta out")
+    test, ids, header, order = test_rows(test_csv, template, settings.id_col)
+    header = header or default_header(settings.id_col, target, metric)
+    check_header(header, settings.id_col, target, metric)
+    pixels = None
+    if spec.kind == "images":
+        if images is None:
+            raise BadData("this run trains on images: pass the folder of test images (--images)")
+        _, pixels = load_images(spec, ids, images, extension or settings.extension, test.source, progress=verbose)
+    values = column_values(target, metric, fold_average(run_dir, test, pixels, views, batch_size, say)[order])
+    rows = submission_rows(header, settings.id_col, [ids[i] for i in order], values)
+    path = write_submission(out, header, rows, force)
+    say(f"wrote {path}: {len(rows)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")
+    return path
+
+
+def test_rows(
+    test_csv: str | Path | None, template: str | Path | None, id_col: str
+) -> tuple[Table, list[str], list[str] | None, list[int]]:
+    """(test table, its ids, the template's header or None, the test row of each submission row in order).
+
+    The ids come from the test CSV, else from the template; with a template, its layout and id order are kept
+    and its ids must be the test ids.
+    """
+    templated = read_table(template) if template is not None else None
+    test = read_table(test_csv) if test_csv is not None else templated
+    if test is None:
+        raise BadData("pass the test rows: --test-csv test.csv, or --template sample_submission.csv")
+    ids = test.ids(id_col)
+    if templated is None:
+        return test, ids, None, list(range(len(ids)))
+    return test, ids, list(templated.columns), template_order(templated, id_col, ids, test.source)
+
+
+@contextmanager
+def quiet_tensorflow() -> Iterator[None]:
+    """TensorFlow's warnings off for a block: each fold model traces its own predict function, which TensorFlow
+    reports as "excessive retracing" though it is expected here."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def fold_dirs(run_dir: Path) -> list[Path]:
+    """The fold folders of a run that hold a model, in fold order."""
+    models = sorted(run_dir.glob("fold_*/model.keras"), key=lambda p: int(p.parent.name.split("_")[1]))
+    if not models:
+        raise BadData(f"{run_dir} has no fold models (fold_K/model.keras): its training did not finish; re-run it")
+    return [path.parent for path in models]
+
+
+def fold_average(
+    run_dir: Path, test: Table, pixels: np.ndarray | None, views: tuple[str, ...], batch_size: int, say: Any
+) -> np.ndarray:
+    """The mean over fold models of each model's (view-averaged) outputs on the test rows."""
+    from zoo.loading import load_saved
+
+    outputs = []
+    folders = fold_dirs(run_dir)
+    for fold_dir in folders:
+        with warnings.catch_warnings():  # the training optimizer's state is saved too; prediction does not need it
+            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+            model = load_saved(fold_dir / "model.keras")
+        x = pixels if pixels is not None else TabularTransform.load(fold_dir / TRANSFORM_FILE).apply(test)
+        with quiet_tensorflow():
+            outputs.append(predict_views(model, x, views, batch_size))
+    say(f"averaged {len(folders)} fold models x {len(views)} views ({', '.join(views)}) over {len(test)} rows")
+    return np.mean(outputs, axis=0)

@@ -1,0 +1,122 @@
+"""A competition run's settings: validated once, written to RUN/config.json with the command that re-runs them.
+
+The command is built from the settings (not from the command line that started the run), so a run started from
+Python is as repeatable from the shell as one started there.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from zoo.data.labelled import printable
+from zoo.errors import BadData, OutputExists
+
+CONFIG_FILE = "config.json"
+IMAGE_MODEL, TABULAR_MODEL = "efficientnet_lite0", "mlp_tabular"  # defaults: bundled weights (offline); the FFN
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything `zoo kaggle train` takes; paths absolute so the recorded command runs from any folder."""
+
+    train_csv: str
+    out: str
+    id_col: str
+    target_cols: tuple[str, ...]
+    images: str | None = None  # image folder; None: the CSV's other columns are tabular features
+    extension: str | None = None
+    model: str | None = None  # a catalogue name; None: IMAGE_MODEL or TABULAR_MODEL
+    task: str | None = None  # multiclass, binary, multilabel, regression; None: inferred
+    metric: str | None = None  # None: the task's default
+    group_col: str | None = None
+    folds: int = 5
+    seed: int = 0
+    epochs: int | None = None  # None: the trainer's default (early stopping ends most runs sooner)
+    batch_size: int = 32
+    image_size: int | None = None  # None: the model's own input size
+    augment: bool = True
+    patience: int = 3
+    features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
+    categorical: tuple[str, ...] = ()  # tabular columns one-hot encoded even when they hold numbers
+    weights: str | None = None  # a backbone's weights file (else $ZOO_WEIGHTS_DIR, the cache, bundled packages)
+
+    def __post_init__(self) -> None:
+        for name in ("folds", "batch_size", "patience"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise BadData(f"{name} must be a positive whole number; got {getattr(self, name)!r}")
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
+            raise BadData(f"epochs must be a positive whole number or None; got {self.epochs!r}")
+        if self.image_size is not None and self.images is None:
+            raise BadData("image_size applies to image runs: pass the image folder too (--images)")
+
+    @property
+    def model_name(self) -> str:
+        return self.model or (IMAGE_MODEL if self.images else TABULAR_MODEL)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSettings:
+        known = {f.name for f in fields(cls)}
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+def absolute(path: str | Path | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def train_argv(settings: RunSettings) -> list[str]:
+    """The `zoo kaggle train` arguments that reproduce `settings` (defaults left out)."""
+    argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv, "--id-col", settings.id_col]
+    argv += ["--target-col", ",".join(settings.target_cols)]
+    defaults = RunSettings("", "", "", ())
+    flags = {f.name: f"--{f.name.replace('_', '-')}" for f in fields(RunSettings)}
+    for name in ("images", "extension", "model", "task", "metric", "group_col", "folds", "seed", "epochs",
+                 "batch_size", "image_size", "patience", "features", "categorical", "weights"):  # fmt: skip
+        value = getattr(settings, name)
+        if value != getattr(defaults, name) and value is not None:
+            argv += [flags[name], ",".join(value) if isinstance(value, tuple) else str(value)]
+    if not settings.augment:
+        argv.append("--no-augment")
+    return [*argv, "--out", settings.out]
+
+
+def train_command(settings: RunSettings) -> str:
+    return shlex.join(train_argv(settings))
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
+    path = run_dir / CONFIG_FILE
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """RUN/config.json; a folder that is not a finished run is refused with what to pass instead."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise BadData(f"{printable(run_dir)} is not a zoo kaggle run (no {CONFIG_FILE}): pass the --out of a train run")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_replace(run_dir: Path, settings: RunSettings, force: bool) -> bool:
+    """Whether `run_dir` holds a run already; one with other settings is kept unless `force` (one with the same
+    settings is replaced: re-running a run's recorded command reproduces it in place)."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return False
+    old = RunSettings.from_json(json.loads(path.read_text(encoding="utf-8"))["settings"])
+    changed = [f"{name} {getattr(old, name)!r} -> {getattr(settings, name)!r}"
+               for name in settings.to_json() if getattr(old, name) != getattr(settings, name)]  # fmt: skip
+    if changed and not force:
+        raise OutputExists(
+            f"{printable(run_dir)} holds a run with other settings ({'; '.join(changed)}): "
+            "pass another --out, or --force to replace it"
+        )
+    return True

@@ -1,0 +1,75 @@
+"""Competition CSV files (train.csv, test.csv, sample_submission.csv) read whole, with errors that name columns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.data.labelled import printable
+from zoo.data.labels import is_missing, quote_rows
+from zoo.data.table import cell_text, read_csv
+from zoo.errors import BadData
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV's columns in order, each column's cells (None where missing) and each row's line number."""
+
+    source: str
+    columns: tuple[str, ...]
+    cells: dict[str, list[Any]]
+    lines: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def require(self, names: list[str] | tuple[str, ...], flag: str) -> None:
+        """Every column in `names` exists; otherwise one error naming the missing ones and the existing ones."""
+        missing = [name for name in names if name not in self.cells]
+        if missing:
+            raise BadData(
+                f"{self.source} has no column {', '.join(map(repr, missing))} ({flag}); "
+                f"its columns are {list(self.columns)}"
+            )
+
+    def column(self, name: str, flag: str) -> list[Any]:
+        self.require([name], flag)
+        return self.cells[name]
+
+    def check_filled(self, column: str) -> None:
+        """Every row has a value in `column`; otherwise one error naming the rows."""
+        rows = [self.where(i) for i, value in enumerate(self.cells[column]) if is_missing(value)]
+        if rows:
+            raise BadData(
+                f"{len(rows)} rows of {self.source} have no {column!r}: {quote_rows(rows)}; fill them in or drop them"
+            )
+
+    def where(self, row: int) -> str:
+        return f"line {self.lines[row]}"
+
+    def ids(self, id_col: str) -> list[str]:
+        """The id column as text; rows without an id or repeated ids are refused (a submission needs unique ids)."""
+        ids = [None if is_missing(value) else cell_text(value) for value in self.column(id_col, "--id-col")]
+        empty = [self.where(i) for i, value in enumerate(ids) if value is None]
+        if empty:
+            raise BadData(f"{len(empty)} rows of {self.source} have no {id_col!r}: {quote_rows(empty)}; fill them in")
+        repeated = [f"{value!r} x{count}" for value, count in Counter(ids).items() if count > 1]
+        if repeated:
+            raise BadData(
+                f"{len(repeated)} ids repeat in column {id_col!r} of {self.source}: {quote_rows(repeated)}; "
+                "each row needs its own id"
+            )
+        return ids
+
+
+def read_table(path: str | Path) -> Table:
+    """A CSV file as a Table; a missing file or one without rows is refused by name."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadData(f"no such CSV file: {printable(path)}")
+    columns, cells, lines = read_csv(str(path))
+    if not lines:
+        raise BadData(f"{printable(path)} has a header but no rows: it needs one row per example")
+    return Table(f"CSV {printable(path)}", tuple(columns), cells, tuple(lines))

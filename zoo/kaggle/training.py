@@ -1,0 +1,176 @@
+"""`train(...)`: train.csv (+ images or tabular features) -> folds, one model per fold, out-of-fold scores, CV.
+
+RUN gets config.json (settings + the command that re-runs them), folds.csv, fold_K/model.keras (+ transform.json
+for tabular data), oof.csv, cv.json and run_card.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.kaggle.folds import assign_folds, write_folds_csv
+from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, fold_arrays, input_spec, load_images
+from zoo.kaggle.metrics import Metric, metric_for
+from zoo.kaggle.run_config import RunSettings, absolute, check_replace, train_command, write_config
+from zoo.kaggle.run_outputs import cv_line, cv_summary, write_cv_json, write_oof_csv
+from zoo.kaggle.tables import Table, read_table
+from zoo.kaggle.targets import Target, read_target
+
+
+@dataclass
+class KaggleRun:
+    """A finished run: its folder, the CV summary (cv.json), the out-of-fold outputs and each row's fold."""
+
+    run_dir: Path
+    cv: dict[str, Any]
+    oof: np.ndarray
+    folds: np.ndarray
+    config: dict[str, Any]
+
+
+def train(
+    train_csv: str | Path,
+    *,
+    out: str | Path,
+    id_col: str,
+    target_col: str | Sequence[str],
+    images: str | Path | None = None,
+    force: bool = False,
+    verbose: bool = True,
+    **options: Any,
+) -> KaggleRun:
+    """Cross-validate a model on a competition's training data and keep every fold's model in `out`.
+
+    `target_col`: one column, or several (multi-label 0/1 columns, multi-target regression). `options`: the other
+    RunSettings fields (model, task, metric, group_col, folds, seed, epochs, batch_size, image_size, ...).
+    """
+    columns = (target_col,) if isinstance(target_col, str) else tuple(target_col)
+    for name in ("features", "categorical"):
+        if options.get(name) is not None:
+            options[name] = tuple(options[name])
+    settings = RunSettings(
+        train_csv=absolute(train_csv), out=absolute(out), id_col=id_col, target_cols=columns,
+        images=absolute(images), weights=absolute(options.pop("weights", None)), **options,
+    )  # fmt: skip
+    return run_training(settings, force=force, verbose=verbose)
+
+
+@dataclass
+class RunData:
+    """A run's rows as the folds use them: table, ids, encoded targets, fold of each row, images (or None)."""
+
+    settings: RunSettings
+    table: Table
+    ids: list[str]
+    target: Target
+    y: np.ndarray
+    metric: Metric
+    folds: np.ndarray
+    spec: InputSpec
+    files: list[str] | None  # image runs: each row's image file
+    images: np.ndarray | None
+
+
+def read_run_data(settings: RunSettings, progress: bool) -> RunData:
+    """Everything checked and read before any training: columns, target, metric, folds, images."""
+    table = read_table(settings.train_csv)
+    ids = table.ids(settings.id_col)
+    target, y = read_target(table, settings.target_cols, settings.task, settings.metric)
+    metric = metric_for(settings.metric, target.kind)
+    groups = None
+    if settings.group_col:
+        table.require([settings.group_col], "--group-col")
+        table.check_filled(settings.group_col)
+        groups = table.cells[settings.group_col]
+    folds = assign_folds(target, y, settings.folds, settings.seed, groups)
+    spec = input_spec(settings, table)
+    files, images = None, None
+    if spec.kind == "images":
+        files, images = load_images(spec, ids, settings.images, settings.extension, table.source, progress=progress)
+    return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)
+
+
+def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
+    """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
+    from zoo.runcard import now, seed_everything, write_run_card
+
+    started, say = now(), print if verbose else (lambda *_: None)
+    replacing = check_replace(Path(settings.out), settings, force)  # before reading: a refusal should cost nothing
+    data = read_run_data(settings, progress=verbose)
+    target, metric = data.target, data.metric
+    run_dir = prepare_run_dir(Path(settings.out), replacing, say)
+    say(f"{len(data.ids)} rows, {target.kind} target {list(target.columns)}, metric {metric.name}, "
+        f"{settings.folds} folds, model {settings.model_name}; writing {run_dir}")  # fmt: skip
+    config = run_config(settings, target, metric, data.spec)
+    write_config(run_dir, config)
+    write_folds_csv(run_dir / "folds.csv", settings.id_col, data.ids, data.folds)
+    oof = np.zeros((len(data.ids), target.outputs), dtype=np.float32)
+    records = []
+    for fold in range(settings.folds):
+        seed_everything(settings.seed + fold)  # a fold's new weights and its training order repeat with the seed
+        record, outputs = train_one_fold(data, fold)
+        oof[data.folds == fold] = outputs
+        records.append(record)
+        say(f"fold {fold + 1}/{settings.folds}: {metric.name} {record['score']:.4f} on {record['rows']} rows "
+            f"({record['epochs']} epochs, {record['seconds']:.1f}s)")  # fmt: skip
+    cv = cv_summary(metric, records, metric.score(data.y, oof))
+    write_oof_csv(run_dir, data.table, settings.id_col, data.ids, data.folds, target, oof)
+    write_cv_json(run_dir, cv)
+    extra = {"cv": cv, "train_csv_sha256": hashlib.sha256(Path(settings.train_csv).read_bytes()).hexdigest()}
+    arrays = None if data.files else [data.y, data.folds]  # tabular rows: train_csv_sha256 covers the features
+    write_run_card(run_dir, config, data.files, extra, arrays=arrays, seed=settings.seed, started=started)
+    say(f"{cv_line(cv)}; models, oof.csv and cv.json in {run_dir}")
+    return KaggleRun(run_dir, cv, oof, data.folds, config)
+
+
+def prepare_run_dir(run_dir: Path, replacing: bool, say: Any) -> Path:
+    """The run folder, emptied of the previous run's fold models when it held a run (see check_replace)."""
+    if replacing:
+        say(f"replacing the run in {run_dir}")
+        for old in run_dir.glob("fold_*"):
+            shutil.rmtree(old)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def run_config(settings: RunSettings, target: Target, metric: Metric, spec: InputSpec) -> dict[str, Any]:
+    """config.json: the settings, what was inferred from them (target, metric, model, inputs), the command."""
+    import zoo
+
+    return {
+        "settings": settings.to_json(),
+        "command": train_command(settings),
+        "model": settings.model_name,
+        "target": target.to_json(),
+        "metric": metric.name,
+        "input": spec.to_json(),
+        "zoo_version": zoo.__version__,
+    }
+
+
+def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray]:
+    """Train fold `fold` on the other folds' rows, save its model (and transform); its record and val outputs."""
+    from zoo.kaggle.fold_models import build_model
+    from zoo.kaggle.fold_training import train_fold
+
+    settings, y = data.settings, data.y
+    train_rows, val_rows = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)
+    x_train, x_val, transform = fold_arrays(data.spec, data.table, data.images, train_rows, val_rows)
+    model = build_model(settings, data.target, x_train.shape[1:], y[train_rows])
+    arrays = (x_train, y[train_rows], x_val, y[val_rows])
+    fit = train_fold(model, data.target, data.metric, settings, arrays, seed=settings.seed + fold)
+    fold_dir = Path(settings.out) / f"fold_{fold}"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    fit.model.save(fold_dir / "model.keras")
+    if transform is not None:
+        transform.save(fold_dir / TRANSFORM_FILE)
+    record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs,
+              "seconds": round(fit.seconds, 3)}  # fmt: skip
+    return record, fit.outputs
