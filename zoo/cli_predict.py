@@ -7,25 +7,39 @@ import json
 from pathlib import Path
 
 from zoo.catalogue import default_catalogue
+from zoo.errors import UnknownModel
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "chelsea.jpg"
 
 
 def split_name_and_images(words: list[str]) -> tuple[str, list[str]]:
-    """The first word is the model when it names a catalogue entry and no such file exists; else the default."""
-    if words and words[0] in default_catalogue() and not Path(words[0]).exists():
-        return words[0], words[1:]
-    return DEFAULT_BACKBONE, words
+    """The first word is the model unless it is a file or has a file suffix ("cat.jpg"); else the default model.
+
+    A first word with no suffix that is neither a file nor a model is a misspelt model name (`zoo predict resnet5
+    x.jpg`): say so with the closest names, rather than that no image file is called "resnet5".
+    """
+    if not words or Path(words[0]).exists():
+        return DEFAULT_BACKBONE, words
+    catalogue, first = default_catalogue(), words[0]
+    if first not in catalogue and Path(first).suffix:
+        return DEFAULT_BACKBONE, words
+    try:
+        catalogue.get(first)
+    except UnknownModel as error:
+        raise UnknownModel(f"{error} No file is called {first!r} either.") from None
+    return first, words[1:]
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     import zoo
+    from zoo.images import open_image
 
     name, images = split_name_and_images(args.words)
     images = images or [str(SAMPLE_IMAGE)]
+    pictures = [open_image(image) for image in images]  # a wrong file fails now, before the model loads
     model = zoo.load(name)
-    results = model.classify(images, top=args.top)
+    results = model.classify(pictures, top=args.top)
     if args.json:
         print(json.dumps([[{"label": label, "probability": p} for label, p in ranked] for ranked in results]))
         return 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from zoo.errors import BadData
 
@@ -53,14 +53,42 @@ def decode_image(source: str | Path | BinaryIO, *, refuse_over_limit: bool = Fal
         return to_rgb(image), mode
 
 
+def failure_reason(error: BaseException) -> str:
+    """One line saying why a file cannot be used."""
+    if isinstance(error, Image.DecompressionBombError):
+        return f"too large to decode safely: {error} (raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file)"
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image Pillow can read (an unknown or unsupported format, or a damaged header)"
+    if isinstance(error, FileNotFoundError):
+        return "file not found (it vanished after listing)"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, OSError | SyntaxError | EOFError):
+        return f"corrupt or truncated image: {error}"
+    return f"cannot be decoded: {type(error).__name__}: {error}"
+
+
+def failure_fix(error: BaseException) -> str:
+    """What to do about a file that failed to decode, for a command that cannot just skip it (zoo predict)."""
+    if isinstance(error, UnidentifiedImageError):
+        return "pass a JPEG, PNG, GIF, BMP, TIFF or WebP image, or convert this file to one"
+    if isinstance(error, PermissionError):
+        return "make the file readable (chmod +r), or copy it somewhere you can read"
+    if isinstance(error, Image.DecompressionBombError):
+        return "or shrink the image first"
+    return "the file is damaged or incomplete: download or export it again"
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open an image file by its content (not its extension), first frame of an animation, as RGB."""
+    if Path(path).is_dir():
+        raise BadData(f"{path} is a folder, not an image: pass the image files in it (e.g. {Path(path) / '*.jpg'})")
     try:
         return decode_image(path)[0]
     except FileNotFoundError:
-        raise BadData(f"image file not found: {path}") from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as error:
-        raise BadData(f"cannot read image {path}: {error}") from None
+        raise BadData(f"image file not found: {path} (check the path; relative paths start at {Path.cwd()})") from None
+    except Exception as error:  # Pillow's plugins raise many error types on malformed files
+        raise BadData(f"cannot read image {path}: {failure_reason(error)}; {failure_fix(error)}") from None
 
 
 def fit_to(image: Image.Image, size: tuple[int, int]) -> np.ndarray:

