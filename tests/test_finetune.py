@@ -25,7 +25,7 @@ def folder_run(tmp_path_factory):
     model = lite0()
     flags = [layer.trainable for layer in all_layers(model)]
     out = tmp_path_factory.mktemp("run")
-    result = finetune(model, str(root), epochs=(4, 2), batch_size=16, out=out, export=("keras",), seed=1)
+    result = finetune(model, str(root), epochs=(8, 2), batch_size=16, out=out, export=("keras",), seed=1)
     return result, model, flags, out
 
 

@@ -42,6 +42,7 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--resume", action="store_true", help="continue a stopped run from its last checkpoint in --out")
     tune.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
     tune.add_argument("--export", default="keras,savedmodel,tflite,onnx", help="formats to export, comma-separated")
+    add_placement_options(tune)
     add_data_options(tune)
     tune.set_defaults(run=cmd_finetune)
 
@@ -57,6 +58,30 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     find.add_argument("--steps", type=int, default=200, help="steps of the sweep (default 200)")
     add_data_options(find)
     find.set_defaults(run=cmd_lr_find)
+
+
+def add_placement_options(parser: argparse.ArgumentParser) -> None:
+    """Where and how the run computes: --device, --precision, --xla (zoo.placement)."""
+    parser.add_argument(
+        "--device",
+        help="auto (default, or $ZOO_DEVICE): TPU, else every GPU, else one GPU, else the CPU; or cpu, gpu, gpu:N, "
+        "all (every local GPU), tpu, or a list such as gpu:0,gpu:1. With TF_CONFIG (or a SLURM job step) set, "
+        "every worker runs this same command and they train one model together; the chief writes --out",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        default="auto",
+        help="auto: mixed float16 on GPUs of compute capability 7.0 and up, mixed bfloat16 on TPUs, else float32",
+    )
+    parser.add_argument(
+        "--xla", choices=("auto", "on", "off"), default="auto", help="XLA compilation (auto: on for one GPU)"
+    )
+
+
+def placement_options(args: argparse.Namespace) -> dict[str, Any]:
+    """finetune's device, precision and xla options from the flags."""
+    return {"device": args.device, "precision": args.precision, "xla": {"on": True, "off": False}.get(args.xla)}
 
 
 def model_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -94,6 +119,9 @@ def resume_argv(args: argparse.Namespace, out: Path) -> list[str]:
             argv += [flag, str(value)]
     argv += [flag for flag, on in (("--no-augment", args.no_augment), ("--strict", args.strict)) if on]
     argv += ["--deterministic"] if args.deterministic else []
+    argv += ["--device", args.device] if args.device else []
+    for flag, value in (("--precision", args.precision), ("--xla", args.xla)):
+        argv += [flag, value] if value != "auto" else []
     return [*argv, "--resume"]
 
 
@@ -103,8 +131,11 @@ def loader_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from zoo.finetune import finetune
+    from zoo.placement import place
 
     out = args.out or Path(f"finetune-{Path(args.name).stem}")
+    placement = placement_options(args)
+    place(**placement)  # first: several machines need their strategy before TensorFlow runs anything
     model, data = model_and_data(args)
     try:
         result = finetune(
@@ -120,6 +151,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             deterministic=args.deterministic,
             export=tuple(f.strip() for f in args.export.split(",") if f.strip()),
             resume_command=shlex.join(["zoo", *resume_argv(args, out)]),
+            **placement,
         )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # finetune has printed where the checkpoint is and the command that resumes

@@ -60,3 +60,7 @@ class OutputExists(ZooError, FileExistsError):
 
 class BadDevice(ZooError, ValueError):
     """A device, precision or cluster setting that cannot be used here: names what was asked, what exists, the fix."""
+
+
+class WorkerLost(ZooError, RuntimeError):
+    """Another worker of a multi-worker run stopped or cannot be reached: says to read its output and restart all."""

@@ -3,6 +3,10 @@
 While a trunk (or its lower part) is frozen its output for an image never changes, so recomputing it every epoch is
 wasted work. With augmentation on, a few augmented views of each image are cached and each epoch draws one of them.
 Batches come through tf.data with prefetching, so the accelerator never waits on Python.
+
+Under a strategy (several GPUs, several machines) the cache is computed on one device per worker, each worker for
+all rows: it is a single inference pass, cheap next to the epochs it saves, and no worker then depends on another's
+files or waits on a collective. Training on the cached features (a small model) runs replicated like any phase.
 """
 
 from __future__ import annotations

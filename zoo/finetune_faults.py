@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keras
 import numpy as np
@@ -96,8 +96,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """Early stopping on val_loss with best weights restored, whose best score, best weights and patience count
     carry over a resume (Keras's own starts again from nothing at each `fit`, forgetting the best epoch)."""
 
-    def __init__(self, patience: int, carried: Carried | None = None) -> None:
-        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+    def __init__(self, patience: int, carried: Carried | None = None, monitor: ValidationScore | None = None) -> None:
+        watched, mode = ("val_loss", "min") if monitor is None else (monitor.key, monitor.mode)
+        super().__init__(monitor=watched, mode=mode, patience=patience, restore_best_weights=True)
         self.carried = carried
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -110,6 +111,30 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         """What a checkpoint records of it (the best weights go into their own file)."""
         best = None if self.best is None else float(self.best)
         return {"best": best, "wait": int(self.wait), "best_epoch": int(self.best_epoch)}
+
+
+class ScoresOutputs(Protocol):
+    """A metric finetune can stop on: zoo.kaggle.metrics.Metric is one."""
+
+    name: str
+    greater_is_better: bool
+
+    def score(self, y: np.ndarray, outputs: np.ndarray) -> float: ...
+
+
+class ValidationScore(keras.callbacks.Callback):
+    """Scores the validation data with a metric after each epoch, as `val_<name>` in the epoch's logs, so early
+    stopping, the restored best epoch and the history follow the metric a competition is judged on."""
+
+    def __init__(self, metric: ScoresOutputs, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        super().__init__()
+        self.metric, self.x, self.y, self.batch_size = metric, x, y, batch_size
+        self.key, self.mode = f"val_{metric.name}", "max" if metric.greater_is_better else "min"
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            outputs = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+            logs[self.key] = float(self.metric.score(self.y, outputs))
 
 
 @dataclass(frozen=True)
@@ -202,11 +227,16 @@ class RunGuard:
                 state["stopping"], best_weights = stopping
             self.store.save(model, optimizer if not done else None, state, best_weights)
 
-    def callbacks(self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records) -> list:
+    def callbacks(
+        self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records,
+        score: ValidationScore | None = None,
+    ) -> list:  # fmt: skip
+        """The phase's callbacks: NaN stop, (metric score,) early stopping, one line per epoch, checkpoints."""
         label = f"phase {index + 1}/{len(plan.phases)} {phase.name}"
-        stopping = ResumableEarlyStopping(plan.settings.patience, self.carried)
+        stopping = ResumableEarlyStopping(plan.settings.patience, self.carried, score)
         self.carried = None  # used by the resumed phase only
-        callbacks = [FiniteLossStop(), stopping, EpochLine(label, phase.epochs, self.say)]
+        scoring = [score] if score is not None else []
+        callbacks = [FiniteLossStop(), *scoring, stopping, EpochLine(label, phase.epochs, self.say)]
         if self.store is not None:
             callbacks.append(EpochSave(self, model, index, history, records, stopping))
         return callbacks

@@ -32,6 +32,7 @@ def build_report(
     phases: list[dict[str, Any]],
     status: str,
     seconds: dict[str, float],
+    placement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """report.json's content: the headline numbers first, then everything needed to understand them."""
     return {
@@ -46,6 +47,7 @@ def build_report(
         "phases": phases,
         "history": history,
         "seconds": {key: round(value, 3) for key, value in seconds.items()},
+        "placement": placement,
         "plan": plan.to_dict(),
         "evaluation": evaluation.to_json(),
     }
@@ -81,7 +83,8 @@ def write_outputs(
     plots = save_plots(report["history"], evaluation, val, out_dir, phases=phase_boundaries(report["phases"]))
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
-    card = write_run_card(out_dir, config, files, arrays=arrays, seed=config.get("seed"), started=started)
+    extra = {"placement": report["placement"]} if report.get("placement") else None
+    card = write_run_card(out_dir, config, files, extra, arrays=arrays, seed=config.get("seed"), started=started)
     report["outputs"] = {
         "model": str(out_dir / "model.keras"),
         "exports": {name: check.to_json() for name, check in checks.items()},

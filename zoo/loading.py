@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalogue import default_catalogue
+from zoo.devices import DEVICE_ENV
 from zoo.entry import Entry
 from zoo.errors import BadOverride
 
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
     import keras
 
     from zoo.model import ZooModel
+    from zoo.placement import Placement
 
 
 def merged_hparams(entry: Entry, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -61,13 +65,23 @@ def load_saved(path: str | Path) -> ZooModel:
         return keras.saving.load_model(path, safe_mode=True)
 
 
-def load(name: str, weights: str | Path | None = "imagenet", **overrides: Any) -> ZooModel:
+def load(
+    name: str, weights: str | Path | None = "imagenet", device: str | None = None, precision: str = "auto", **overrides
+) -> ZooModel:
     """Catalogue entry `name` (or a saved `.keras` file) as a compiled model ready to fit and predict.
 
     `weights` applies to backbones: "imagenet" (default), None for random initialisation, or a weights file.
+    `device` (or $ZOO_DEVICE) and `precision` build the model on that placement (zoo.placement): under its
+    strategy, in its precision, outputs float32; without either, Keras places it as it does by itself.
     """
+    placement = None
+    if device is not None or precision != "auto" or os.environ.get(DEVICE_ENV):
+        from zoo.placement import place
+
+        placement = place(device, precision=precision)  # first: a multi-worker strategy must precede any model
     if name.endswith(".keras"):
-        return load_saved(name)
+        saved = load_saved(name)
+        return on_placement(saved, placement, lambda model: compiled_like(model, saved))
     entry = default_catalogue().get(name)
     hparams = merged_hparams(entry, overrides)
     import zoo.layers  # noqa: F401  (builders may use the custom layers)
@@ -78,4 +92,23 @@ def load(name: str, weights: str | Path | None = "imagenet", **overrides: Any) -
         model = load_backbone(entry, hparams, overrides, weights)
     else:
         model = as_zoo_model(entry.build(**hparams), entry, hparams)
-    return compile_for(model, entry, hparams.get("learning_rate", 1e-3))
+    return on_placement(model, placement, lambda built: compile_for(built, entry, hparams.get("learning_rate", 1e-3)))
+
+
+def on_placement(model: ZooModel, placement: Placement | None, compile_model: Callable) -> ZooModel:
+    """`model` compiled by `compile_model`; with a placement, first rebuilt there and compiled under its strategy."""
+    if placement is None:
+        return compile_model(model)
+    from zoo.placement import placed_model
+
+    placed = placed_model(model, placement)
+    with placement.scope():  # the optimizer's variables then live where the model's do
+        return compile_model(placed)
+
+
+def compiled_like(model: keras.Model, saved: keras.Model) -> keras.Model:
+    """`model` compiled as `saved` was (a copy of a saved model is not compiled); as it is when `saved` was not."""
+    config = saved.get_compile_config() if model is not saved else None
+    if config:
+        model.compile_from_config(config)
+    return model

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -18,6 +18,9 @@ from zoo.discriminative_lr import DiscriminativeAdam, variable_multipliers
 from zoo.feature_cache import batches, feature_array, one_hot, steps
 from zoo.freezing import BackboneParts, backbone_parts, set_trainable, split_trunk
 from zoo.plan import Augmentation, FeatureCache, Phase, PlanSettings
+
+if TYPE_CHECKING:
+    from zoo.placement import Placement
 
 EXTRACT_BATCH = 64  # inference only: larger batches than training are fine and faster
 
@@ -95,14 +98,27 @@ def phase_learning_rate(phase: Phase, steps_per_epoch: int) -> float | keras.opt
     )
 
 
-def compile_phase(setup: PhaseSetup, model: keras.Model, phase: Phase, settings: PlanSettings, rows: int, batch: int):
-    """Compile the trainer: per-block learning rates, label-smoothed cross-entropy, accuracy."""
+def compile_phase(
+    setup: PhaseSetup,
+    model: keras.Model,
+    phase: Phase,
+    settings: PlanSettings,
+    rows: int,
+    batch: int,
+    placement: Placement | None = None,
+) -> None:
+    """Compile the trainer: per-block learning rates, label-smoothed cross-entropy, accuracy; with `placement`,
+    its XLA choice and, under mixed float16, loss scaling (small gradients would otherwise round to zero)."""
     parts = backbone_parts(model)
     multipliers = variable_multipliers(parts.trunk, phase.lr_multipliers) if parts and phase.lr_multipliers else {}
+    optimizer = DiscriminativeAdam(phase_learning_rate(phase, steps(rows, batch)), multipliers=multipliers)
+    if placement is not None and placement.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     setup.trainer.compile(
-        optimizer=DiscriminativeAdam(phase_learning_rate(phase, steps(rows, batch)), multipliers=multipliers),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=placement.jit_compile() if placement is not None else "auto",
     )
 
 
@@ -174,14 +190,24 @@ def fit_phase(
     seed: int,
     callbacks: list[keras.callbacks.Callback],
     initial_epoch: int = 0,
+    placement: Placement | None = None,
 ) -> tuple[dict[str, list[float]], float]:
-    """Fit the trainer; returns its history (per-epoch lists) and the seconds it took."""
+    """Fit the trainer (Keras `fit` on one replica, the replicated loop on several); returns its history
+    (per-epoch lists) and the seconds it took. `batch_size` is the global batch."""
     train, val = arrays
     y_train, y_val = (one_hot(y, num_classes) for y in labels)
     train_data = batches(train, y_train, weights, batch_size=batch_size, shuffle=True, seed=seed)
     val_data = batches(val, y_val, batch_size=batch_size * 2, shuffle=False)
     started = time.perf_counter()
-    history = setup.trainer.fit(
+    if placement is not None and placement.replicated:
+        from zoo.distributed_loop import replicated_fit
+
+        history = replicated_fit(
+            setup.trainer, placement.strategy, train_data, val_data,
+            epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+        )  # fmt: skip
+        return history, time.perf_counter() - started
+    fitted = setup.trainer.fit(
         train_data,
         validation_data=val_data,
         epochs=epochs,
@@ -190,4 +216,4 @@ def fit_phase(
         verbose=0,
         shuffle=False,  # the pipeline shuffles, seeded
     )
-    return {key: [float(v) for v in values] for key, values in history.history.items()}, time.perf_counter() - started
+    return {key: [float(v) for v in values] for key, values in fitted.history.items()}, time.perf_counter() - started

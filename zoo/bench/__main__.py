@@ -1,7 +1,10 @@
-"""`python -m zoo.bench recipes|finetune [--json]`: measured results of the recipes, and of finetune against Keras.
+"""`python -m zoo.bench recipes|finetune|devices [--json]`: measured results of the recipes, of finetune against
+Keras, and of fine-tuning throughput on the GPU.
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
-guide's plain script on the same images and backbone (time ratio and both validation accuracies).
+guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
+per second of finetune and of a plain Keras script on the GPU, and the share of a step spent waiting for input
+(skipped, exit 0, without a GPU).
 """
 
 from __future__ import annotations
@@ -24,7 +27,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     recipes.add_argument("--seeds", type=int, default=3, help="number of seeds to average (default 3)")
     recipes.add_argument("--family", choices=RECIPE_BENCHES, action="append", help="only this family (repeatable)")
     add_finetune_parser(sub)
+    add_devices_parser(sub)
     return parser.parse_args(argv)
+
+
+def add_devices_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.bench.devices import BACKBONES, Setting
+
+    bench = sub.add_parser("devices", help="fine-tuning images/s on the GPU: zoo's finetune vs a plain Keras script")
+    bench.add_argument("--json", action="store_true", help='last line is a JSON object ({"skipped": ...} without GPU)')
+    bench.add_argument("--backbone", choices=BACKBONES, action="append", help="only this backbone (repeatable)")
+    bench.add_argument("--image-size", type=int, default=Setting.image_size, help="default %(default)s")
+    bench.add_argument("--images", type=int, default=Setting.images, help="training images (default %(default)s)")
+    bench.add_argument("--batch-size", type=int, default=Setting.batch_size, help="per replica (default %(default)s)")
+    bench.add_argument("--epochs", type=int, default=Setting.epochs, help="per run, >= 2 (default %(default)s)")
 
 
 def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,9 +104,29 @@ def main_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def main_devices(args: argparse.Namespace) -> int:
+    from zoo.bench import devices as bench
+
+    if args.epochs < 2 or args.images < args.batch_size or args.image_size < 32:
+        raise SystemExit(
+            f"need --epochs >= 2, --images >= --batch-size and --image-size >= 32; got {args.epochs}, {args.images}, "
+            f"{args.batch_size} and {args.image_size}"
+        )
+    setting = bench.Setting(
+        backbones=tuple(args.backbone or bench.BACKBONES), image_size=args.image_size, images=args.images,
+        batch_size=args.batch_size, epochs=args.epochs,
+    )  # fmt: skip
+    result = bench.run(setting)
+    print(bench.render(result))
+    if args.json:
+        print(bench.as_json(result))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    return main_finetune(args) if args.suite == "finetune" else main_recipes(args)
+    suites = {"finetune": main_finetune, "devices": main_devices, "recipes": main_recipes}
+    return suites[args.suite](args)
 
 
 if __name__ == "__main__":
