@@ -25,7 +25,10 @@ def replicas() -> dict:
 
 
 def test_auto_stays_on_one_device_when_the_cpu_is_split(replicas):
-    assert replicas["auto"] == "placement: one device on CPU:0; 1 replica, precision float32, XLA off, global batch 32"
+    assert replicas["auto"] == (
+        "placement: one device on CPU:0; 1 replica, precision float32, XLA auto (on where every layer supports it), "
+        "global batch 32"
+    )
 
 
 def test_two_replicas_match_one_replica(replicas):

@@ -87,6 +87,27 @@ def test_a_new_run_never_overwrites_an_earlier_one(digits, tmp_path):
     assert (out / "report.json").read_bytes() == before
 
 
+class Worsening:
+    """A metric that gets worse every time it is asked: early stopping on it must stop and keep the first epoch."""
+
+    name, greater_is_better = "worsening", True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, y, outputs) -> float:
+        assert outputs.shape == (len(y), 10)
+        self.calls += 1
+        return -float(self.calls)
+
+
+def test_early_stopping_can_follow_a_given_metric(digits):
+    model = mlp()
+    result = finetune(model, digits, epochs=8, patience=1, monitor=Worsening(), verbose=False)
+    assert result.history["val_worsening"] == [-1.0, -2.0]  # stopped after one epoch without improvement
+    assert result.report["phases"][0]["stopped_early"] and result.report["phases"][0]["epochs_run"] == 2
+
+
 def test_resume_with_other_settings_is_refused(digits, tmp_path):
     out = tmp_path / "run"
     finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)

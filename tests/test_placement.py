@@ -25,7 +25,10 @@ HAS_GPU = any(d.type == "GPU" for d in local_devices())
 
 def test_one_device_line():
     line = Placement(None, "one device", (CPU,), 1, "float32", batch_size=32).describe()
-    assert line == "placement: one device on CPU:0; 1 replica, precision float32, XLA off, global batch 32"
+    assert line == (
+        "placement: one device on CPU:0; 1 replica, precision float32, XLA auto (on where every layer supports it), "
+        "global batch 32"
+    )
 
 
 def test_mirrored_line_scales_batch_and_learning_rates():
@@ -99,7 +102,10 @@ def test_one_device_finetune_in_mixed_precision_prints_its_placement(capsys):
     result = finetune(model, (digits.data[:200] / 16, digits.target[:200]), epochs=2, batch_size=16,
                       precision="mixed_float16", device="cpu")  # fmt: skip
     first = capsys.readouterr().out.splitlines()[0]
-    assert first == "placement: one device on CPU:0; 1 replica, precision mixed_float16, XLA off, global batch 16"
+    assert first == (
+        "placement: one device on CPU:0; 1 replica, precision mixed_float16, XLA auto (on where every layer "
+        "supports it), global batch 16"
+    )
     assert result.report["placement"]["precision"] == "mixed_float16" and result.placement.replicas == 1
     assert all(np.isfinite(loss) for loss in result.history["loss"])
     assert model.layers[-1].dtype_policy.name == "float32" and result.model is model  # the user's model, trained

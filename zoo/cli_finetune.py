@@ -75,7 +75,10 @@ def add_placement_options(parser: argparse.ArgumentParser) -> None:
         help="auto: mixed float16 on GPUs of compute capability 7.0 and up, mixed bfloat16 on TPUs, else float32",
     )
     parser.add_argument(
-        "--xla", choices=("auto", "on", "off"), default="auto", help="XLA compilation (auto: on for one GPU)"
+        "--xla",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="XLA compilation (auto: where every layer supports it; off with several replicas)",
     )
 
 

@@ -58,6 +58,9 @@ class RunOptions:
     precision: str = "auto"  # auto, float32, mixed_float16, mixed_bfloat16 (zoo.precision)
     xla: bool | None = None  # None: Keras decides (on for one GPU where every layer supports it)
     lr_scaling: str = "sqrt"  # how learning rates grow with the replicas: sqrt, linear, none (zoo.placement)
+    # A metric (name, greater_is_better, score(y, outputs)) that early stopping and the restored best epoch follow
+    # instead of val_loss: zoo.kaggle passes the competition's. None: val_loss.
+    monitor: Any = None
 
 
 def split_options(options: dict[str, Any]) -> tuple[RunOptions, LoaderOptions, dict[str, Any]]:
@@ -110,10 +113,13 @@ def finetune(
     ), placement)  # fmt: skip
     say(placement.describe())
     say(str(plan))
+    if run.monitor is not None:
+        say(f"  early stopping follows val_{run.monitor.name} (the given metric) instead of val_loss")
     config = run_config(plan, seed=seed, epochs=epochs, augment=augment, strict=strict, run=run)
     hint = resume_hint(run, out)
     with worker_output(Path(out) if out is not None else None, placement.cluster) as out_dir:
-        guard = RunGuard(out_dir, fingerprint_of(config, train, val), resume=resume, say=say, hint=hint)
+        fingerprint = fingerprint_of(config, train, val)
+        guard = RunGuard(out_dir, fingerprint, resume=resume, say=say, hint=hint, monitor=run.monitor)
         with kept_trainable_flags(model), cache_folder(worker_cache_dir(run.cache_dir, placement.cluster)) as cache:
             history, phases, status = run_phases(
                 model, plan, train, val, seed=seed, cache_dir=cache, guard=guard, placement=placement
@@ -125,13 +131,13 @@ def finetune(
             plan=plan, evaluation=evaluation, train=train, val=val, history=history, phases=phases, status=status,
             seconds=seconds, placement=placement.to_dict(),
         )  # fmt: skip
+        report["seconds"]["total"] = round(time.perf_counter() - clock, 3)  # exports and plots not included
         if out_dir is not None:
             write_outputs(
                 out_dir, model=model, report=report, evaluation=evaluation, train=train, val=val,
                 formats=run.export, config=config, started=started,
             )  # fmt: skip
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
-    report["seconds"]["total"] = round(time.perf_counter() - clock, 3)
     say(summary_line(report, kept))
     return FinetuneResult(model, history, plan, evaluation, report, kept, placement)
 
@@ -254,7 +260,8 @@ def train_phases(
         with placement.inference_device():  # the cache: one inference pass on one device (zoo.feature_cache)
             arrays = phase_arrays(setup, phase, inputs, cache_dir, index, shared)
         prepared = time.perf_counter() - prepared
-        callbacks = guard.callbacks(plan, index, phase, model, history, records)
+        validation = (arrays[1][0], val.y)  # what the phase's trainer is scored on (features or images)
+        callbacks = guard.callbacks(plan, index, phase, model, history, records, validation)
         with guard.watching(index):
             part, seconds = fit_phase(
                 setup, arrays, (train.y, val.y), weights, num_classes=plan.num_classes, epochs=phase.epochs,

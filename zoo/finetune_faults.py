@@ -179,7 +179,10 @@ def holds_a_run(folder: Path) -> bool:
 class RunGuard:
     """Callbacks, checkpoints and resume for one finetune run (checkpoints only with an output folder)."""
 
-    def __init__(self, out_dir: Path | None, fingerprint: dict, *, resume: bool, say: Any, hint: str) -> None:
+    def __init__(
+        self, out_dir: Path | None, fingerprint: dict, *, resume: bool, say: Any, hint: str,
+        monitor: ScoresOutputs | None = None,
+    ) -> None:  # fmt: skip
         if resume and out_dir is None:
             raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
         if out_dir is not None and not resume and holds_a_run(out_dir):
@@ -190,6 +193,7 @@ class RunGuard:
         self.out_dir, self.fingerprint, self.resume, self.say, self.hint = out_dir, fingerprint, resume, say, hint
         self.store = CheckpointFolder(out_dir) if out_dir is not None else None
         self.carried: Carried | None = None  # early stopping's state for the phase being resumed
+        self.monitor = monitor  # the metric early stopping follows (None: val_loss)
 
     def begin(self, model: keras.Model) -> StartPoint:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
@@ -229,10 +233,11 @@ class RunGuard:
 
     def callbacks(
         self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records,
-        score: ValidationScore | None = None,
+        validation: tuple[np.ndarray, np.ndarray],
     ) -> list:  # fmt: skip
         """The phase's callbacks: NaN stop, (metric score,) early stopping, one line per epoch, checkpoints."""
         label = f"phase {index + 1}/{len(plan.phases)} {phase.name}"
+        score = None if self.monitor is None else ValidationScore(self.monitor, *validation, plan.batch_size * 2)
         stopping = ResumableEarlyStopping(plan.settings.patience, self.carried, score)
         self.carried = None  # used by the resumed phase only
         scoring = [score] if score is not None else []

@@ -1,7 +1,6 @@
 """Train one fold: classes through `zoo.finetune.finetune`, multi-label and regression through `fit_by_metric`.
 
-finetune's early stopping watches the validation loss (the log loss for classes); the competition metric is then
-computed on the fold's validation predictions, and that is what the run reports and compares.
+Either way the competition metric drives early stopping and the best epoch kept: finetune is given it as `monitor`.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ def train_fold(
             LabelledData(x, y, target.names, None, (), "fold") for x, y in ((x_train, y_train), (x_val, y_val))
         )
         result = finetune(
-            model, train, validation=val, verbose=False, patience=settings.patience, **common,
+            model, train, validation=val, verbose=False, patience=settings.patience, monitor=metric, **common,
             **finetune_options(metric),
         )  # fmt: skip
         model, history = result.model, result.history
