@@ -9,7 +9,10 @@ import sys
 from typing import Any
 
 DISTRIBUTIONS = ("zoo-keras", "tensorflow", "keras", "numpy", "pillow", "tensorflow-datasets", "pooch")
-SETTINGS = ("ZOO_WEIGHTS_DIR", "ZOO_CACHE_DIR", "ZOO_OFFLINE", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "TF_CONFIG")
+SETTINGS = (
+    *("ZOO_WEIGHTS_DIR", "ZOO_CACHE_DIR", "ZOO_OFFLINE", "ZOO_DEVICE", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"),
+    *("TF_CONFIG", "SLURM_JOB_ID", "TF_FORCE_GPU_ALLOW_GROWTH"),
+)
 
 
 def installed_version(distribution: str) -> str:
