@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from zoo.bench.table import as_json, render
 
@@ -97,10 +98,14 @@ def main_finetune(args: argparse.Namespace) -> int:
         backbone=args.backbone, image_size=args.image_size, epochs=epochs, batch_size=args.batch_size,
         seed=args.seed, per_class=args.per_class, order=args.order,
     )  # fmt: skip
-    result = bench.run(setting)
-    print(bench.render(result))
-    if args.json:
-        print(bench.as_json(result))
+    return print_result(bench, bench.run(setting), args.json)
+
+
+def print_result(suite: Any, result: dict, as_json: bool) -> int:
+    """A suite's table for people, then (with --json) its JSON object as the last line."""
+    print(suite.render(result))
+    if as_json:
+        print(suite.as_json(result))
     return 0
 
 
@@ -116,11 +121,7 @@ def main_devices(args: argparse.Namespace) -> int:
         backbones=tuple(args.backbone or bench.BACKBONES), image_size=args.image_size, images=args.images,
         batch_size=args.batch_size, epochs=args.epochs,
     )  # fmt: skip
-    result = bench.run(setting)
-    print(bench.render(result))
-    if args.json:
-        print(bench.as_json(result))
-    return 0
+    return print_result(bench, bench.run(setting), args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
