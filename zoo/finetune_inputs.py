@@ -87,9 +87,10 @@ def head_for(model: keras.Model, class_names: Sequence[str], say: Any = print) -
             f"finetune trains classifiers; {model.name} is a regression model: train it with model.fit, "
             "or use zoo kaggle train, which takes regression targets"
         )
-    if model_encoder(model) is not None:
+    encoder = model_encoder(model)
+    if encoder is not None:
         say(f"finetune: classifying with {model.name}'s encoder: its code feeds a new {len(class_names)}-class head")
-        return classifier_on_encoder(model, len(class_names))
+        return classifier_on_encoder(model, encoder, len(class_names))
     if len(model.output_shape) != 2:
         raise BadData(
             f"finetune trains classifiers (one probability per class); {model.name} outputs shape "
@@ -128,22 +129,28 @@ def model_encoder(model: keras.Model) -> keras.Model | None:
         return None
 
 
-def classifier_on_encoder(model: keras.Model, num_classes: int) -> ZooModel:
+def classifier_on_encoder(model: keras.Model, encoder: keras.Model, num_classes: int) -> ZooModel:
     """Autoencoder -> classifier: its encoder (weights shared, so pretraining carries over), Dropout, softmax Dense.
 
     Compiled with the autoencoder's learning rate, which finetune's single from-scratch phase then uses.
     """
     from zoo.phases import compiled_learning_rate
 
-    encoder = model_encoder(model)
     inputs = keras.Input(model.input_shape[1:], name="inputs")
-    x = keras.layers.Dropout(DEFAULT_HEAD_DROPOUT, name="head_dropout")(encoder(inputs))
+    rate = compiled_learning_rate(model) or 1e-3
+    return with_new_head(model, inputs, encoder(inputs), num_classes, f"{model.name}_classifier", rate)
+
+
+def with_new_head(
+    model: keras.Model, inputs: Any, features: Any, num_classes: int, name: str, learning_rate: float = 1e-3
+) -> ZooModel:
+    """inputs -> features -> Dropout -> new softmax Dense, as a compiled ZooModel keeping `model`'s entry name."""
+    x = keras.layers.Dropout(DEFAULT_HEAD_DROPOUT, name="head_dropout")(features)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     names = [str(i) for i in range(num_classes)]
-    entry_name = getattr(model, "entry_name", None)
-    new = ZooModel(inputs, outputs, name=f"{model.name}_classifier", class_names=names, entry_name=entry_name)
-    rate = compiled_learning_rate(model) or 1e-3
-    new.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    new = ZooModel(inputs, outputs, name=name, class_names=names, entry_name=getattr(model, "entry_name", None))
+    optimizer = keras.optimizers.Adam(learning_rate)  # as zoo.load compiles
+    new.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return new
 
 
@@ -176,9 +183,4 @@ def replace_imagenet_head(model: keras.Model, num_classes: int) -> ZooModel:
         features = keras.layers.Flatten(name="features_flat")(features)
     trunk = keras.Model(topped.input, features, name=topped.name)
     image = keras.Input(model.input_shape[1:], name="image")
-    x = keras.layers.Dropout(DEFAULT_HEAD_DROPOUT, name="head_dropout")(trunk(preprocess(image)))
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    names = [str(i) for i in range(num_classes)]
-    new = ZooModel(image, outputs, name=model.name, class_names=names, entry_name=getattr(model, "entry_name", None))
-    new.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # as zoo.load does
-    return new
+    return with_new_head(model, image, trunk(preprocess(image)), num_classes, model.name)
