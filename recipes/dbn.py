@@ -1,7 +1,7 @@
 """Deep belief networks unrolled into classifiers: a stack of BernoulliRBM layers under a softmax head.
 
-Each RBM is a sigmoid dense layer in the forward pass; `zoo.pretrain_rbm.pretrain(model, x, ...)` first trains the
-stack greedily, layer by layer, by contrastive divergence, then `fit` fine-tunes the whole net on labels
+Each RBM is a sigmoid dense layer in the forward pass; `zoo.training.pretrain_rbm.pretrain(model, x, ...)` first trains
+the stack greedily, layer by layer, by contrastive divergence, then `fit` fine-tunes the whole net on labels
 (Hinton, Osindero & Teh, "A fast learning algorithm for deep belief nets", 2006).
 """
 

@@ -37,7 +37,7 @@ def one_against_two() -> dict:
     import numpy as np
 
     import zoo
-    from zoo.finetune import finetune
+    from zoo.training.run import finetune
 
     x, y, _ = digits(303)
     train, val = (x[:243], y[:243]), (x[243:], y[243:])  # 243 = 7 x 32 + 19: the last batch splits 10 + 9
@@ -66,10 +66,10 @@ def batchnorm_and_dropout() -> dict:
     import numpy as np
 
     import zoo
-    from zoo.distributed_loop import replicated_fit
-    from zoo.feature_cache import batches, one_hot
-    from zoo.finetune import finetune
-    from zoo.placement import place
+    from zoo.hardware.placement import place
+    from zoo.hardware.replicated_loop import replicated_fit
+    from zoo.training.feature_cache import batches, one_hot
+    from zoo.training.run import finetune
 
     _, y, images = digits(201)
     images = (images[..., None] * 15.9).astype("uint8")
@@ -100,7 +100,7 @@ def transfer() -> dict:
     import numpy as np
     from finetune_data import lite0, shapes
 
-    from zoo.finetune import finetune
+    from zoo.training.run import finetune
 
     x, y = shapes(45, size=32)
     model = lite0(size=32)
@@ -116,7 +116,7 @@ def transfer() -> dict:
 
 def replicas() -> dict:
     split_cpu(2)
-    from zoo.placement import place
+    from zoo.hardware.placement import place
 
     return {
         "auto": place("auto").describe(),
@@ -131,8 +131,8 @@ def worker(data: str, out: str, weights: str) -> dict:
     import numpy as np
 
     import zoo
-    from zoo.finetune import finetune
-    from zoo.placement import place
+    from zoo.hardware.placement import place
+    from zoo.training.run import finetune
 
     place()  # the multi-worker strategy, before any model exists
     model = zoo.load("mlp_digits", input_shape=(8, 8, 1), num_classes=3)

@@ -1,6 +1,6 @@
 """The errors a newcomer meets first each end the command with one line that says the fix, and no traceback.
 
-The CLI runs in-process (`zoo.cli.main`), so what is checked is exactly what `zoo` prints on stderr.
+The CLI runs in-process (`zoo.cli.main.main`), so what is checked is exactly what `zoo` prints on stderr.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import zoo
-from zoo.cli import main
+from zoo.cli.main import main
 
 CHELSEA = Path(zoo.__file__).parent / "assets" / "chelsea.jpg"
 

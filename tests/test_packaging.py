@@ -34,7 +34,7 @@ def installed(tmp_path_factory) -> Path:
 def test_wheel_lists_the_catalogue_from_another_folder(installed, tmp_path):
     code = (
         "import json, zoo, zoo.catalogue as c, zoo.data; c.default_catalogue(); import sys; "
-        "from zoo.weights_manifest import load_manifest; from zoo.imagenet import imagenet_class_names; "
+        "from zoo.weights.manifest import load_manifest; from zoo.loading.imagenet import imagenet_class_names; "
         "print(json.dumps({'zoo': zoo.__file__, 'recipes': sys.modules['zoo.recipes'].__file__, "
         "'manifest': str(load_manifest().path), 'records': len(load_manifest()), "
         "'classes': len(imagenet_class_names()), 'families': sorted({e.family for e in c.default_catalogue()})}))"

@@ -1,6 +1,6 @@
 """What the weights tests share: a loopback HTTP server for weight files, manifests made in tmp_path, isolation.
 
-The manifest accepts plain http only for loopback hosts (see zoo/weights_manifest.py), so these manifests point at
+The manifest accepts plain http only for loopback hosts (see zoo/weights/manifest.py), so these manifests point at
 http://127.0.0.1:<port>/ and the tests never need TLS or the internet.
 """
 

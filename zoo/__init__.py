@@ -1,6 +1,7 @@
 """zoo: a Keras 3 model zoo and transfer-learning toolkit.
 
-Importing this package does not import TensorFlow: listing and inspecting the catalogue stay fast.
+Importing this package does not import TensorFlow: listing and inspecting the catalogue stay fast. `finetune`,
+`lr_find` and `FinetuneResult` are zoo.training's own objects (real signatures and docstrings), imported on first use.
 """
 
 from __future__ import annotations
@@ -11,38 +12,74 @@ from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
 from zoo.errors import (
     BadData,
+    BadDevice,
     BadOverride,
     CacheNotWritable,
     CatalogueError,
     CorruptWeights,
     ManifestError,
+    OutputExists,
+    ResumeMismatch,
+    UnknownMetric,
     UnknownModel,
     UnknownWeightsFile,
     WeightsNotFound,
+    WorkerLost,
     ZooError,
 )
+from zoo.version import __version__
 
 if TYPE_CHECKING:
     import keras
 
+    from zoo.training.lr_find import lr_find
+    from zoo.training.run import FinetuneResult, finetune
+
+# Imported on first use (PEP 562): each pulls in TensorFlow, which `import zoo` must not.
+_LAZY = {
+    "finetune": "zoo.training.run",
+    "FinetuneResult": "zoo.training.run",
+    "lr_find": "zoo.training.lr_find",
+}
+
 __all__ = [
+    "__version__",
     "BadData",
-    "CacheNotWritable",
-    "CorruptWeights",
-    "UnknownWeightsFile",
+    "BadDevice",
     "BadOverride",
+    "CacheNotWritable",
     "CatalogueError",
+    "CorruptWeights",
     "Entry",
-    "ManifestError",
-    "UnknownModel",
-    "WeightsNotFound",
-    "ZooError",
+    "finetune",
+    "FinetuneResult",
     "info",
     "list_models",
     "load",
     "load_saved",
+    "lr_find",
+    "ManifestError",
+    "OutputExists",
+    "ResumeMismatch",
+    "UnknownMetric",
+    "UnknownModel",
+    "UnknownWeightsFile",
+    "WeightsNotFound",
+    "WorkerLost",
+    "ZooError",
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def list_models(family: str | None = None, task: str | None = None) -> list[str]:
@@ -57,13 +94,13 @@ def info(name: str) -> Entry:
 
 def load(name: str, **overrides: Any) -> keras.Model:
     """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters."""
-    from zoo.loading import load as load_model
+    from zoo.loading.assemble import load as load_model
 
     return load_model(name, **overrides)
 
 
 def load_saved(path: str) -> keras.Model:
     """A model saved by this toolkit (`model.save("x.keras")`), reloaded with safe_mode on."""
-    from zoo.loading import load_saved as reload
+    from zoo.loading.assemble import load_saved as reload
 
     return reload(path)

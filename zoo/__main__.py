@@ -1,5 +1,5 @@
 """`python -m zoo` runs the `zoo` command line."""
 
-from zoo.cli import main
+from zoo.cli.main import main
 
 raise SystemExit(main())

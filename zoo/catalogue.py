@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 from zoo.entry import FAMILIES, Entry
 from zoo.errors import CatalogueError, UnknownModel
@@ -19,15 +20,24 @@ RECIPES_PACKAGE = "zoo.recipes"
 
 
 def _import_recipes_package() -> None:
-    """Make `zoo.recipes` importable: a wheel installs it there; a source checkout keeps it in ./recipes."""
-    if RECIPES_PACKAGE in sys.modules or importlib.util.find_spec(RECIPES_PACKAGE) is not None:
+    """Make the top-level `recipes/` folder importable as `zoo.recipes`.
+
+    Why a shim: the project keeps its recipes at the repository's top level (its design card lays it out so), while
+    installed code imports them as `zoo.recipes`. A wheel maps one to the other (package-dir in pyproject.toml) and
+    so does setuptools' editable finder, but a plain checkout on sys.path (pytest, notebooks, `python -m zoo`) has no
+    zoo/recipes folder. Where zoo/ sits beside recipes/ (a checkout, editable or not), the recipes beside it are the
+    ones loaded, so a second checkout never picks up the first one's recipes through an editable install.
+    """
+    if RECIPES_PACKAGE in sys.modules:
         return
     checkout = Path(__file__).resolve().parent.parent / "recipes"
+    if not (checkout / "__init__.py").is_file():
+        if importlib.util.find_spec(RECIPES_PACKAGE) is None:
+            raise CatalogueError(f"no recipes: {RECIPES_PACKAGE} is not installed and {checkout} is missing")
+        return  # a wheel: zoo/recipes is a real package
     spec = importlib.util.spec_from_file_location(
         RECIPES_PACKAGE, checkout / "__init__.py", submodule_search_locations=[str(checkout)]
     )
-    if spec is None or spec.loader is None:
-        raise CatalogueError(f"cannot find the recipes: neither {RECIPES_PACKAGE} is installed nor {checkout} exists")
     module = importlib.util.module_from_spec(spec)
     sys.modules[RECIPES_PACKAGE] = module
     spec.loader.exec_module(module)
@@ -77,10 +87,15 @@ class Catalogue:
         ]
 
 
+def recipe_module(module_name: str) -> ModuleType:
+    """One recipe module (ffn, cnn, ..., autoencoder), from a checkout or an installed package alike."""
+    _import_recipes_package()
+    return importlib.import_module(f"{RECIPES_PACKAGE}.{module_name}")
+
+
 def entries_of(module_name: str) -> list[Entry]:
     """The ENTRIES table of one recipe module, each entry stamped with the module it came from."""
-    _import_recipes_package()
-    module = importlib.import_module(f"{RECIPES_PACKAGE}.{module_name}")
+    module = recipe_module(module_name)
     return [_stamped(entry, module.__name__) for entry in module.ENTRIES]
 
 

@@ -18,7 +18,7 @@ import zoo
 from zoo.bench.autoencoder import pca_mse
 from zoo.bench.datasets import digits
 from zoo.bench.rnn import gunpoint_classes
-from zoo.pretrain_rbm import pretrain
+from zoo.training.pretrain_rbm import pretrain
 
 keras.utils.set_random_seed(0)  # seeds Python, NumPy and TensorFlow: the numbers below repeat
 plt.rcParams["figure.dpi"] = 72  # small figures keep the notebook light
@@ -109,7 +109,7 @@ show_digits({"original": data.x_test[:12], "rebuilt": rebuilt[:12]}, "test digit
 # %% [markdown]
 # ## A deep belief network, and what pretraining changes
 # `dbn_digits` is a stack of two restricted Boltzmann machines (64 -> 256 -> 128) under a softmax layer.
-# `zoo.pretrain_rbm.pretrain` first trains each RBM without labels, by contrastive divergence, on what the layer
+# `zoo.training.pretrain_rbm.pretrain` first trains each RBM without labels, by contrastive divergence, on what the layer
 # below outputs; `fit` then fine-tunes the whole net on the labels. The reconstruction error of each RBM shows
 # what each layer learned:
 

@@ -23,10 +23,10 @@ import pandas as pd
 
 import zoo
 from zoo.bench.finetune import Setting, digit_folders
-from zoo.devices import DeviceInfo, local_devices
+from zoo.hardware.devices import DeviceInfo, local_devices
 from zoo.errors import BadDevice
-from zoo.placement import Placement, place
-from zoo.precision import choose_precision
+from zoo.hardware.placement import Placement, place
+from zoo.hardware.precision import choose_precision
 
 plt.rcParams["figure.dpi"] = 72  # small figures keep the notebook light
 work = Path(tempfile.mkdtemp(prefix="zoo-devices-"))
@@ -101,8 +101,8 @@ script.write_text(textwrap.dedent("""
     import keras, numpy as np
     from sklearn.datasets import load_digits
     import zoo
-    from zoo.devices import local_devices
-    from zoo.finetune import finetune
+    from zoo.hardware.devices import local_devices
+    from zoo.training.run import finetune
 
     digits = load_digits()
     x, y = (digits.images[..., None] * 255 / 16).astype("uint8"), digits.target

@@ -8,7 +8,7 @@ import pytest
 
 from zoo.bench import devices as bench
 from zoo.bench.__main__ import main
-from zoo.devices import local_devices
+from zoo.hardware.devices import local_devices
 
 HAS_GPU = any(d.type == "GPU" for d in local_devices())
 

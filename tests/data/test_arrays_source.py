@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from zoo.data import load_data
+from zoo.data.images import fit_to
 from zoo.errors import BadData
-from zoo.images import fit_to
 
 RNG = np.random.default_rng(0)
 

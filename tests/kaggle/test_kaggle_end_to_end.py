@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from kaggle_data import image_competition, read_rows, tabular_competition
 
-from zoo.cli import main
+from zoo.cli.main import main
 from zoo.kaggle import predict, train
 
 IMAGE_CV_BAR, IMAGE_TEST_BAR, IMAGE_TTA_BAR, TABULAR_LOG_LOSS_BAR = 0.95, 0.95, 0.93, 0.25

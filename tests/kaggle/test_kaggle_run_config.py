@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from zoo.cli import build_parser, main
+from zoo.cli.main import build_parser, main
 from zoo.errors import BadData, OutputExists
 from zoo.kaggle.run_config import RunSettings, check_replace, read_config, train_command
 
@@ -65,7 +65,7 @@ def test_a_run_with_other_settings_is_kept_unless_forced(tmp_path):
 def test_kaggle_help_does_not_import_tensorflow_or_numpy():
     code = (
         "import sys, contextlib, io\n"
-        "from zoo.cli import main\n"
+        "from zoo.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): main(['kaggle', '--help'])\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'numpy') if m in sys.modules))"
     )

@@ -111,7 +111,7 @@ def test_rerunning_into_the_same_folder(tmp_path):
 
 
 def test_backbone_weights_from_a_local_folder_with_the_network_off(tmp_path, monkeypatch):
-    from zoo.weights import resolve_weights
+    from zoo.weights.resolve import resolve_weights
 
     bundled = resolve_weights("efficientnet_lite0.top")  # the file the pip package ships
     folder = tmp_path / "weights"

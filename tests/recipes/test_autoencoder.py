@@ -31,7 +31,7 @@ def _encoder_of():
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
 def test_encoder_of_maps_input_to_code_also_after_reload(name, tmp_path):
-    from zoo.loading import load_saved
+    from zoo.loading.assemble import load_saved
 
     encoder_of = _encoder_of()
     model, x = _model(name, code_size=5), _pixels()

@@ -10,8 +10,8 @@ import pytest
 
 from zoo.catalogue import entries_of
 from zoo.errors import BadOverride
-from zoo.imagenet import CLASSES_FILE, imagenet_class_names
-from zoo.weights_manifest import load_manifest
+from zoo.loading.imagenet import CLASSES_FILE, imagenet_class_names
+from zoo.weights.manifest import load_manifest
 
 ENTRIES = entries_of("backbones")
 

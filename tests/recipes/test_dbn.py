@@ -33,7 +33,7 @@ def _bars(count: int = 40, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
 def test_unrolled_net_is_rbm_stack_under_softmax_head(name):
-    from zoo.pretrain_rbm import rbm_layers
+    from zoo.training.pretrain_rbm import rbm_layers
 
     entry = ENTRIES[name]
     model = entry.build(**entry.hparams)
@@ -45,7 +45,7 @@ def test_unrolled_net_is_rbm_stack_under_softmax_head(name):
 
 
 def test_pretraining_lowers_reconstruction_error_layer_by_layer():
-    from zoo.pretrain_rbm import pretrain
+    from zoo.training.pretrain_rbm import pretrain
 
     model = _tiny_dbn()
     histories = pretrain(model, _bars(), epochs=30, k=1, batch_size=10, learning_rate=0.2)
@@ -59,7 +59,7 @@ def test_layer_two_trains_on_layer_one_outputs_while_layer_one_is_frozen(monkeyp
     import keras
 
     from zoo.layers.rbm import BernoulliRBM
-    from zoo.pretrain_rbm import pretrain
+    from zoo.training.pretrain_rbm import pretrain
 
     model, x = _tiny_dbn(), _bars()
     rbm_1 = model.get_layer("rbm_1")
@@ -98,7 +98,7 @@ def _assert_same_rows(seen: np.ndarray, expected: np.ndarray) -> None:
 def test_fine_tuning_starts_from_pretrained_weights_and_leaves_visible_bias_alone():
     import keras
 
-    from zoo.pretrain_rbm import pretrain
+    from zoo.training.pretrain_rbm import pretrain
 
     model, x = _tiny_dbn(), _bars()
     pretrain(model, x, epochs=5, batch_size=10, learning_rate=0.2)
@@ -117,7 +117,7 @@ def test_fine_tuning_starts_from_pretrained_weights_and_leaves_visible_bias_alon
 def test_pretrain_refuses_a_model_without_rbm_layers():
     import keras
 
-    from zoo.pretrain_rbm import pretrain
+    from zoo.training.pretrain_rbm import pretrain
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no BernoulliRBM"):

@@ -23,7 +23,7 @@ def _fine_tuned_accuracy(data: Split, seed: int, pretrained: bool) -> tuple[floa
     import keras
 
     import zoo
-    from zoo.pretrain_rbm import pretrain
+    from zoo.training.pretrain_rbm import pretrain
 
     keras.utils.set_random_seed(seed)
     hparams = zoo.info(RECIPE).hparams

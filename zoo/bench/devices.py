@@ -37,7 +37,7 @@ class Setting:
 
 def gpu_name() -> str | None:
     """The first GPU's model name ("NVIDIA H100 80GB HBM3"), or None without a GPU."""
-    from zoo.devices import local_devices
+    from zoo.hardware.devices import local_devices
 
     return next((d.model or d.name for d in local_devices() if d.type == "GPU"), None)
 
@@ -85,7 +85,7 @@ def zoo_finetune(name: str, x: np.ndarray, y: np.ndarray, setting: Setting, **op
     (tracing) and the feature caching included."""
     import keras
 
-    from zoo.finetune import finetune
+    from zoo.training.run import finetune
 
     model = load_backbone(name, setting)
     epochs = (setting.epochs, setting.epochs) if "unfreeze" not in options else (0, setting.epochs)
@@ -101,9 +101,10 @@ def zoo_finetune(name: str, x: np.ndarray, y: np.ndarray, setting: Setting, **op
 
 
 def zoo_input_wait(name: str, x: np.ndarray, y: np.ndarray, setting: Setting) -> dict[str, Any]:
-    """The input wait of finetune's image pipeline (zoo.feature_cache.batches) under its placement's precision."""
-    from zoo.feature_cache import batches, one_hot
-    from zoo.placement import place, placed_model
+    """The input wait of finetune's image pipeline (zoo.training.feature_cache.batches) under its placement's
+    precision."""
+    from zoo.hardware.placement import place, placed_model
+    from zoo.training.feature_cache import batches, one_hot
 
     placement = place(batch_size=setting.batch_size)
     model = placed_model(load_backbone(name, setting), placement)

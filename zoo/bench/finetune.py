@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from zoo.bench.keras_guide import GuideRun, run_keras_guide
-from zoo.plan import Augmentation
+from zoo.training.plan import Augmentation
 
 BACKBONE = "efficientnet_lite0"
 IMAGE_SIZE = 96  # 8x8 digits upscaled 12x; lite0 sees a 3x3 final feature map (64 gives 2x2)
@@ -88,7 +88,7 @@ def warm_up(setting: Setting) -> float:
 def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) -> GuideRun:
     """Folder -> zoo.load (new head) -> finetune (no outputs written) -> its validation accuracy, timed."""
     import zoo
-    from zoo.finetune import finetune
+    from zoo.training.run import finetune
 
     clock = time.perf_counter()
     shape = (setting.image_size, setting.image_size, 3)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.plan import Augmentation
+from zoo.training.plan import Augmentation
 
 GUIDE_DROPOUT = 0.2  # the guide's Dropout before the classifier
 GUIDE_FINETUNE_LR = 1e-5  # the guide's "low learning rate" for the second fit

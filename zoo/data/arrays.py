@@ -1,7 +1,7 @@
 """In-memory sources: NumPy (x, y), and the rows a tf.data pipeline yields.
 
 With an image_size, x holds images (n, h, w[, c]; uint8, or float in [0, 255]) and each is converted and fitted
-through zoo.images exactly as files are. Without one, x is used unchanged (feature arrays for non-image recipes):
+through zoo.data.images exactly as files are. Without one, x is used unchanged (feature arrays for non-image recipes):
 only its length, finiteness and labels are checked.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from zoo.data.checks import class_problems, raise_problems
+from zoo.data.images import array_to_image
 from zoo.data.labelled import LabelledData
 from zoo.data.labels import encode_labels, quote_rows
 from zoo.data.scan import image_pixels
 from zoo.errors import BadData
-from zoo.images import array_to_image
 
 
 def label_values(y: Any, source: str) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Decode every file before anything trains, so a bad file is skipped (and listed) instead of killing an epoch.
 
-Decoding goes through zoo.images (the reader prediction uses too). A thread pool over files is enough for speed:
+Decoding goes through zoo.data.images (the reader prediction uses too). A thread pool over files is enough for speed:
 Pillow releases the GIL while it decodes.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from zoo.data.images import decode_image, failure_reason, fit_to
 from zoo.data.labelled import printable
 from zoo.data.progress import Progress
 from zoo.errors import BadData
-from zoo.images import decode_image, failure_reason, fit_to
 
 CHANNELS = (1, 3)
 

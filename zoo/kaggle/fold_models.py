@@ -46,7 +46,7 @@ def build_model(
     settings: RunSettings, target: Target, input_shape: tuple[int, ...], y_train: np.ndarray | None = None
 ) -> keras.Model:
     """A fresh compiled model for one fold; `y_train` (regression) sets the output scaling."""
-    import zoo
+    from zoo.loading.assemble import load
 
     entry = default_catalogue().get(settings.model_name)
     if "num_classes" not in entry.hparams:
@@ -59,30 +59,19 @@ def build_model(
         overrides["input_shape"] = tuple(input_shape)
     if settings.weights is not None and entry.family == "backbone":
         overrides["weights"] = settings.weights
-    model = zoo.load(entry.name, **overrides)
+    model = load(entry.name, **overrides)
     if target.classifies:
         model.class_names = list(target.names)
         return model
-    return with_head(model, entry, target, y_train)
+    return with_head(model, target, y_train)
 
 
-def with_head(model: keras.Model, entry: Entry, target: Target, y_train: np.ndarray | None) -> keras.Model:
+def with_head(model: keras.Model, target: Target, y_train: np.ndarray | None) -> keras.Model:
     """`model` with its softmax classifier replaced by a sigmoid (multi-label) or linear (regression) head."""
-    import keras
+    from zoo.loading.heads import regression_head, sigmoid_head
 
-    from zoo.model import ZooModel
-
-    features = model.get_layer(entry.classifier or "predictions").input
     if target.kind == "multilabel":
-        outputs = keras.layers.Dense(target.outputs, activation="sigmoid", name="predictions")(features)
-        names = list(target.names)
-    else:
-        if y_train is None:
-            raise ValueError("a regression head needs the training targets to scale its outputs")
-        spread = y_train.std(axis=0)
-        values = keras.layers.Dense(target.outputs, name="values")(features)
-        outputs = keras.layers.Rescaling(
-            scale=np.where(spread > 0, spread, 1.0).tolist(), offset=y_train.mean(axis=0).tolist(), name="predictions"
-        )(values)
-        names = None
-    return ZooModel(model.inputs, outputs, name=model.name, class_names=names, entry_name=entry.name)
+        return sigmoid_head(model, target.names)
+    if y_train is None:
+        raise ValueError("a regression head needs the training targets to scale its outputs")
+    return regression_head(model, y_train, target.outputs)

@@ -1,4 +1,4 @@
-"""Train one fold: classes through `zoo.finetune.finetune`, multi-label and regression through `fit_by_metric`.
+"""Train one fold: classes through `zoo.training.run.finetune`, multi-label and regression through `fit_by_metric`.
 
 Either way the competition metric drives early stopping and the best epoch kept: finetune is given it as `monitor`.
 """
@@ -57,7 +57,7 @@ def train_fold(
     started = time.perf_counter()
     common = {"epochs": settings.epochs, "batch_size": settings.batch_size, "augment": settings.augment, "seed": seed}
     if target.classifies:
-        from zoo.finetune import finetune
+        from zoo.training.run import finetune
 
         train, val = (
             LabelledData(x, y, target.names, None, (), "fold") for x, y in ((x_train, y_train), (x_val, y_val))

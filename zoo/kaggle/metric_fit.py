@@ -2,7 +2,7 @@
 
 After every epoch the competition metric is computed on the fold's validation rows; the best weights are kept and
 training stops after `patience` epochs without improvement. A backbone trains its new head on the frozen trunk
-first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout (zoo.freezing); a recipe
+first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout (zoo.training.freezing); a recipe
 trains all its layers in one phase.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.kaggle.metrics import Metric
-from zoo.phase_training import augmenter_for
-from zoo.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
-from zoo.plan import choose_augmentation
+from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
+from zoo.training.phase_fit import augmenter_for
+from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
+from zoo.training.plan import choose_augmentation
 
 HEAD_LR = 1e-3
 TUNE_FRACTION = 0.1  # the whole backbone trains at a tenth of the head's rate: small steps keep pretrained features

@@ -117,7 +117,7 @@ def fold_average(
     run_dir: Path, test: Table, pixels: np.ndarray | None, views: tuple[str, ...], batch_size: int, say: Any
 ) -> np.ndarray:
     """The mean over fold models of each model's (view-averaged) outputs on the test rows."""
-    from zoo.loading import load_saved
+    from zoo.loading.assemble import load_saved
 
     outputs = []
     folders = fold_dirs(run_dir)

@@ -99,7 +99,8 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
 
 def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
     """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
-    from zoo.runcard import now, seed_everything, write_run_card
+    from zoo.results.run_card import now, write_run_card
+    from zoo.training.seeding import seed_everything
 
     started, say = now(), print if verbose else (lambda *_: None)
     replacing = check_replace(Path(settings.out), settings, force)  # before reading: a refusal should cost nothing
@@ -142,7 +143,7 @@ def prepare_run_dir(run_dir: Path, replacing: bool, say: Any) -> Path:
 
 def run_config(settings: RunSettings, target: Target, metric: Metric, spec: InputSpec) -> dict[str, Any]:
     """config.json: the settings, what was inferred from them (target, metric, model, inputs), the command."""
-    import zoo
+    from zoo.version import __version__
 
     return {
         "settings": settings.to_json(),
@@ -151,7 +152,7 @@ def run_config(settings: RunSettings, target: Target, metric: Metric, spec: Inpu
         "target": target.to_json(),
         "metric": metric.name,
         "input": spec.to_json(),
-        "zoo_version": zoo.__version__,
+        "zoo_version": __version__,
     }
 
 

@@ -1,0 +1,79 @@
+"""The `zoo` command line: listing is fast and TensorFlow-free; errors are one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from zoo.catalogue import default_catalogue
+from zoo.cli.main import main
+from zoo.entry import FAMILIES
+
+
+def run_zoo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_list_json_has_every_entry_with_required_keys(capsys):
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in rows] == [entry.name for entry in default_catalogue()]
+    for row in rows:
+        assert {"name", "family", "task", "params"} <= set(row)
+        assert row["family"] in FAMILIES and row["params"] > 0
+
+
+def test_list_filters_by_family(capsys):
+    assert main(["list", "--family", "cnn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.split()[1] == "cnn" for line in lines)
+
+
+def test_list_does_not_import_tensorflow_and_is_fast():
+    code = (
+        "import sys, time; t = time.perf_counter(); from zoo.cli.main import main; main(['list']); "
+        "print('ELAPSED', time.perf_counter() - t); "
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules))"
+    )
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    wall = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+    elapsed = float(result.stdout.split("ELAPSED")[1].split()[0])
+    assert elapsed < 0.5, f"listing took {elapsed:.2f}s in-process"
+    assert wall < 3.0, f"`python -c ... list` took {wall:.2f}s end to end"
+
+
+def test_info_json_round_trips_metadata(capsys):
+    name = default_catalogue().names()[0]
+    assert main(["info", name, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == name and data["params"] == default_catalogue().get(name).params
+
+
+def test_unknown_name_is_one_line_with_suggestion():
+    name = default_catalogue().names()[0]
+    result = run_zoo("info", name[:-1] + "x")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert name in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list", "--help"]])
+def test_help_works(args):
+    result = run_zoo(*args)
+    assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_env_reports_versions_settings_and_devices(capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    assert main(["env", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["versions"]["keras"].startswith("3.")
+    assert report["settings"]["ZOO_OFFLINE"] == "1" and report["offline"] is True
+    assert any(device.startswith("CPU") for device in report["devices"])

@@ -1,0 +1,85 @@
+"""`zoo finetune` and `zoo lr-find`: arguments, the resume command, and short real runs on a folder of images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+
+import pytest
+from finetune_data import shape_folder
+
+from zoo.cli.finetune import add_finetune_parser, resume_argv
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="zoo")
+    add_finetune_parser(root.add_subparsers(dest="command", required=True))
+    return root
+
+
+def test_finetune_arguments_and_defaults():
+    args = parser().parse_args(["finetune", "efficientnet_lite0", "photos/"])
+    assert (args.name, args.data, args.epochs, args.out, args.batch_size, args.seed) == (
+        "efficientnet_lite0", "photos/", None, None, 32, 0,
+    )  # fmt: skip
+    assert not (args.no_augment or args.strict or args.resume)
+    args = parser().parse_args(
+        ["finetune", "lenet5", "x.csv", "--epochs", "3", "--no-augment", "--id-col", "file", "--label-col", "y",
+         "--image-dir", "img", "--extension", ".png", "--strict", "--resume", "--seed", "4", "--batch-size", "8"]
+    )  # fmt: skip
+    assert (args.epochs, args.no_augment, args.id_col, args.label_col, args.image_dir, args.extension) == (
+        3, True, "file", "y", "img", ".png",
+    )  # fmt: skip
+    assert args.strict and args.resume and args.seed == 4 and args.batch_size == 8
+
+
+def test_the_resume_command_repeats_the_run_with_resume(tmp_path):
+    args = parser().parse_args(["finetune", "lenet5", "my data", "--epochs", "3", "--no-augment", "--id-col", "f"])
+    argv = resume_argv(args, tmp_path / "out")
+    again = parser().parse_args(shlex.split(shlex.join(argv)))
+    assert again.resume and again.out == tmp_path / "out" and again.data == "my data"
+    assert (again.epochs, again.no_augment, again.id_col, again.seed) == (3, True, "f", 0)
+
+
+def test_help_does_not_import_tensorflow():
+    code = "import sys, zoo.cli.finetune; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return shape_folder(tmp_path_factory.mktemp("shapes"), per_class=8, size=32)
+
+
+def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = parser().parse_args(
+        [
+            "finetune",
+            "lenet5",
+            str(folder),
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--export",
+            "keras",
+            "--batch-size",
+            "8",
+        ]
+    )
+    assert args.run(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["classes"] == ["circle", "diamond", "square"] and report["model"] == "lenet5"
+    printed = capsys.readouterr().out
+    assert "phase 1/1 all layers" in printed and "epoch 2/2" in printed and "val_accuracy" in printed.splitlines()[-1]
+
+
+def test_lr_find_command_prints_a_rate_and_saves_the_plot(folder, tmp_path, capsys):
+    args = parser().parse_args(["lr-find", "lenet5", str(folder), "--out", str(tmp_path), "--steps", "20"])
+    assert args.run(args) == 0
+    assert "suggested learning rate" in capsys.readouterr().out
+    assert (tmp_path / "lr_find.png").exists()

@@ -1,0 +1,161 @@
+"""Faults during fine-tuning: Ctrl-C leaves a resumable checkpoint, resume continues, NaN stops, bad resumes refused."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import ResumeMismatch, ZooError
+from zoo.training.checkpoints import CheckpointFolder
+from zoo.training.faults import EpochLine, ResumableEarlyStopping
+from zoo.training.run import finetune
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return data.data[:400], data.target[:400]
+
+
+def mlp():
+    keras.utils.set_random_seed(0)
+    return zoo.load("mlp_tabular")
+
+
+def interrupt_at(monkeypatch, epoch_number: int) -> None:
+    """Ctrl-C right after the given epoch's progress line (before that epoch's checkpoint is written)."""
+    original = EpochLine.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == epoch_number:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochLine, "on_epoch_end", on_epoch_end)
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_run(digits, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    interrupt_at(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume_command="zoo finetune ...")
+    assert "resume with: zoo finetune ..." in capsys.readouterr().err
+    saved = CheckpointFolder(out).saved()
+    assert [(s.phase, s.epoch) for s in saved] == [(0, 3), (0, 2)]  # the newest two; epoch 4 never finished
+    monkeypatch.undo()
+    result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True)
+    assert "resuming from" in capsys.readouterr().out
+    assert len(result.history["loss"]) == 6 and result.report["phases"][0]["epochs_run"] == 6
+    assert result.report["status"] == "completed"
+    assert json.loads((out / "report.json").read_text())["val_accuracy"] == pytest.approx(result.evaluation.accuracy)
+
+
+def test_the_best_score_and_its_weights_survive_a_resume(digits, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    interrupt_at(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, verbose=False)
+    newest = CheckpointFolder(out).saved()[0]
+    assert newest.stopping["best"] == pytest.approx(min(newest.history["val_loss"]))
+    assert (newest.folder / "best_weights.npz").exists()
+    monkeypatch.undo()
+    seen = {}
+    original = ResumableEarlyStopping.on_train_begin
+
+    def on_train_begin(self, logs=None):
+        original(self, logs)
+        seen.update(best=self.best, weights=self.best_weights)
+
+    monkeypatch.setattr(ResumableEarlyStopping, "on_train_begin", on_train_begin)
+    finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
+    assert seen["best"] == pytest.approx(newest.stopping["best"])  # not forgotten: Keras's own restarts at None
+    assert seen["weights"] is not None and len(seen["weights"]) == len(mlp().get_weights())
+
+
+def test_a_new_run_never_overwrites_an_earlier_one(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    before = (out / "report.json").read_bytes()
+    with pytest.raises(ZooError, match="already holds a fine-tuning run"):
+        finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    assert (out / "report.json").read_bytes() == before
+
+
+class Worsening:
+    """A metric that gets worse every time it is asked: early stopping on it must stop and keep the first epoch."""
+
+    name, greater_is_better = "worsening", True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, y, outputs) -> float:
+        assert outputs.shape == (len(y), 10)
+        self.calls += 1
+        return -float(self.calls)
+
+
+def test_early_stopping_can_follow_a_given_metric(digits):
+    model = mlp()
+    result = finetune(model, digits, epochs=8, patience=1, monitor=Worsening(), verbose=False)
+    assert result.history["val_worsening"] == [-1.0, -2.0]  # stopped after one epoch without improvement
+    assert result.report["phases"][0]["stopped_early"] and result.report["phases"][0]["epochs_run"] == 2
+
+
+def test_resume_with_other_settings_is_refused(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    with pytest.raises(ResumeMismatch, match=r"batch_size: was 32, now 16"):
+        finetune(mlp(), digits, epochs=1, out=out, batch_size=16, resume=True, verbose=False)
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=2, out=out, export=("keras",), patience=10, verbose=False)
+    newest, previous = CheckpointFolder(out).saved()
+    (newest.folder / "model.weights.h5").write_bytes(b"truncated")
+    assert CheckpointFolder(out).latest_valid(mlp()).folder == previous.folder
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_finite_weights(digits):
+    model = mlp()
+    result = finetune(model, digits, epochs=3, scratch_lr=1e38, verbose=False)
+    assert result.report["status"].startswith("stopped in phase 1 epoch 1")
+    assert result.report["phases"][0]["non_finite_at"] == 1
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_resume_without_a_checkpoint_starts_afresh(digits, tmp_path, capsys):
+    result = finetune(mlp(), digits, epochs=1, out=tmp_path / "new", export=("keras",), resume=True)
+    assert "no checkpoint" in capsys.readouterr().out and result.report["status"] == "completed"
+
+
+def test_a_backbone_resumes_inside_its_second_phase(tmp_path, monkeypatch, capsys):
+    from finetune_data import lite0, shapes
+
+    data, out = shapes(24, size=32), tmp_path / "run"
+    original = EpochLine.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if "2/2" in self.label and epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochLine, "on_epoch_end", on_epoch_end)
+    options = {"epochs": (2, 3), "batch_size": 8, "out": out, "export": ("keras",), "patience": 10}
+    with pytest.raises(KeyboardInterrupt):
+        finetune(lite0(size=32), data, **options)
+    assert [(s.phase, s.epoch, s.done) for s in CheckpointFolder(out).saved()] == [(1, 1, False), (0, 2, True)]
+    monkeypatch.undo()
+    capsys.readouterr()
+    result = finetune(lite0(size=32), data, resume=True, **options)
+    printed = capsys.readouterr().out
+    assert "phase 2, epoch 1" in printed and "phase 1/2 head epoch" not in printed
+    assert [p["epochs_run"] for p in result.report["phases"]] == [2, 3]
+    assert len(result.history["loss"]) == 5

@@ -1,0 +1,105 @@
+"""The fast path: frozen features computed once (per augmented view), and the tf.data batches that feed them."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from finetune_data import shapes
+
+from zoo.training.feature_cache import batches, feature_array, one_hot
+from zoo.training.phase_fit import augmenter_for
+from zoo.training.plan import Augmentation
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    image = keras.Input((16, 16, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(image))
+    return keras.Model(image, pooled)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return shapes(10, size=16)[0]
+
+
+def test_features_match_the_extractor(extractor, images):
+    store = feature_array(extractor, images, batch_size=4)
+    assert store.shape == (1, 10, 4) and store.dtype == np.float32
+    np.testing.assert_allclose(store[0], extractor.predict(images.astype("float32"), verbose=0), rtol=1e-5)
+
+
+def test_augmented_views_differ_and_repeat_with_the_seed(extractor, images):
+    augmentation = Augmentation(flip=None, rotation=0.2, zoom=0.2, contrast=0.0)
+    first = feature_array(extractor, images, views=3, augmenter=augmenter_for(augmentation, 7))
+    again = feature_array(extractor, images, views=3, augmenter=augmenter_for(augmentation, 7))
+    plain = feature_array(extractor, images)
+    assert first.shape == (3, 10, 4)
+    assert not np.allclose(first[0], first[1]) and not np.allclose(first[0], plain[0])
+    np.testing.assert_allclose(first, again, rtol=1e-5)
+
+
+def test_a_disk_cache_equals_the_memory_one(extractor, images, tmp_path):
+    path = tmp_path / "features.npy"
+    on_disk = feature_array(extractor, images, path=path)
+    assert isinstance(on_disk, np.memmap) and path.exists()
+    np.testing.assert_allclose(np.load(path), feature_array(extractor, images), rtol=1e-6)
+
+
+def epoch(dataset):
+    return [tuple(np.asarray(part) for part in batch) for batch in dataset]
+
+
+def test_batches_cover_every_row_once_per_epoch_in_a_new_order():
+    rows_ = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    x = np.stack([rows_, rows_ + 1000])  # two views of ten rows; view 1 is recognisable
+    targets, weights = one_hot(np.arange(10) % 3, 3), np.linspace(1, 2, 10).astype("float32")
+    dataset = batches(x, targets, weights, batch_size=4, shuffle=True, seed=3)
+    assert int(dataset.cardinality()) == 3
+    first, second = epoch(dataset), epoch(dataset)
+    rows = lambda batches_: np.concatenate([(b[0][:, 0] % 1000) // 3 for b in batches_]).astype(int)  # noqa: E731
+    assert sorted(rows(first)) == list(range(10)) and sorted(rows(second)) == list(range(10))
+    assert list(rows(first)) != list(rows(second))
+    views = np.concatenate([b[0][:, 0] >= 1000 for b in first + second])
+    assert views.any() and not views.all()  # each row draws one of the views
+    for features, target, weight in first:
+        row = ((features[:, 0] % 1000) // 3).astype(int)
+        np.testing.assert_array_equal(target, targets[row])
+        np.testing.assert_array_equal(weight, weights[row])
+    again = epoch(batches(x, targets, weights, batch_size=4, shuffle=True, seed=3))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(first, again, strict=True))  # seeded: runs repeat
+
+
+def test_unshuffled_image_batches_arrive_in_order_as_floats(images):
+    dataset = batches(images[np.newaxis], one_hot(np.zeros(10, int), 2), batch_size=4, shuffle=False)
+    got = epoch(dataset)
+    assert [len(b[0]) for b in got] == [4, 4, 2] and got[0][0].dtype == np.float32
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in got]), images.astype("float32"))
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two():
+    from finetune_data import lite0
+
+    from zoo.training.freezing import backbone_parts, kept_trainable_flags
+    from zoo.training.phase_fit import images_to, phase_arrays, phase_setup
+    from zoo.training.plan import make_plan
+
+    model = lite0(size=32)
+    x, _ = shapes(6, size=32)
+    plan = make_plan(model, 6, epochs=(1, 1), augment=False)
+    head, top = plan.phases
+    assert head.cache.via == top.cache.cut_layer is not None
+    shared: dict = {}
+    with kept_trainable_flags(model):
+        first = phase_arrays(phase_setup(model, head, plan.settings, None), head, (x, x[:2]), None, 0, shared)
+        second = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), None, 1, shared)
+    assert list(shared) == [top.cache.cut_layer] and second[0] is shared[top.cache.cut_layer][0]
+    direct = images_to(backbone_parts(model).trunk, model).predict(x.astype("float32"), verbose=0)
+    np.testing.assert_allclose(first[0][0], direct, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(first[1][0], direct[:2], rtol=1e-4, atol=1e-4)
+    assert second[0].shape == (1, 6, 1, 1, 192)

@@ -1,0 +1,127 @@
+"""finetune end to end on tiny data: a pretrained backbone on coloured shapes, a recipe from scratch on digits."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from finetune_data import CLASSES, lite0, shape_folder, shapes
+from PIL import Image
+
+import zoo
+from zoo.errors import BadData, BadOverride, ZooError
+from zoo.layers.traversal import all_layers
+from zoo.training.freezing import backbone_parts
+from zoo.training.inputs import head_for, sample_weights
+from zoo.training.run import finetune
+
+
+@pytest.fixture(scope="module")
+def folder_run(tmp_path_factory):
+    """One real run: 60 PNG shapes (and one broken file) in class folders, both phases, outputs written."""
+    root = shape_folder(tmp_path_factory.mktemp("shapes"), per_class=20)
+    (root / "circle" / "broken.png").write_bytes(b"not a png")
+    model = lite0()
+    flags = [layer.trainable for layer in all_layers(model)]
+    out = tmp_path_factory.mktemp("run")
+    result = finetune(model, str(root), epochs=(8, 2), batch_size=16, out=out, export=("keras",), seed=1)
+    return result, model, flags, out
+
+
+def test_the_run_learns_and_keeps_the_class_names(folder_run):
+    result, model, _, _ = folder_run
+    assert result.model is model and model.class_names == sorted(CLASSES)
+    assert result.report["val_accuracy"] >= 0.75  # chance is 0.33
+    assert result.report["classes"] == sorted(CLASSES)
+    assert [p["name"] for p in result.report["phases"]] == ["head", "top blocks"]
+    assert len(result.history["val_loss"]) == sum(p["epochs_run"] for p in result.report["phases"])
+    assert result.report["status"] == "completed"
+
+
+def test_outputs_are_written(folder_run):
+    result, _, _, out = folder_run
+    report = json.loads((out / "report.json").read_text())
+    assert report["val_accuracy"] == pytest.approx(result.evaluation.accuracy)
+    assert report["skipped"] == [{"file": report["skipped"][0]["file"], "reason": report["skipped"][0]["reason"]}]
+    assert report["skipped"][0]["file"].endswith("broken.png")
+    assert "broken.png" in (out / "skipped.csv").read_text()
+    for name in ("model.keras", "run_card.json", "training_curves.png", "confusion_matrix.png"):
+        assert (out / name).exists(), name
+    assert "phase 2/2 top blocks" in report["plan"]["text"]
+
+
+def test_the_saved_model_is_the_plain_model_with_its_class_names(folder_run):
+    result, model, _, out = folder_run
+    reloaded = zoo.load_saved(str(out / "model.keras"))
+    assert [layer.name for layer in reloaded.layers] == [layer.name for layer in model.layers]
+    assert not any("random" in type(layer).__name__.lower() for layer in all_layers(reloaded))  # no augmentation
+    assert reloaded.class_names == sorted(CLASSES)
+    x = shapes(4, seed=9)[0]
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_trainable_flags_are_given_back(folder_run):
+    _, model, flags, _ = folder_run
+    assert [layer.trainable for layer in all_layers(model)] == flags
+
+
+def test_a_recipe_trains_from_scratch_on_digit_arrays():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keras.utils.set_random_seed(0)
+    model = zoo.load("lenet5", input_shape=(8, 8, 1))
+    result = finetune(model, (digits.images[:500], digits.target[:500]), epochs=4, verbose=False)
+    assert result.plan.mode == "scratch" and [p["name"] for p in result.report["phases"]] == ["all layers"]
+    assert result.report["val_accuracy"] >= 0.8 and result.out_dir is None
+    assert model.class_names == [str(i) for i in range(10)]
+
+
+def test_the_same_seed_repeats_a_run():
+    x, y = shapes(30, size=32)
+
+    def run():
+        keras.utils.set_random_seed(0)
+        model = zoo.load("vgg_small", input_shape=(32, 32, 3), num_classes=3, filters=(4, 8, 8), dense_units=8)
+        return finetune(model, (x, y), epochs=2, batch_size=8, seed=5, verbose=False).history
+
+    assert run() == run()
+
+
+def test_an_imagenet_head_is_replaced_on_the_loaded_trunk():
+    imagenet = zoo.load("efficientnet_lite0")
+    model = head_for(imagenet, ["a", "b"], say=lambda *_: None)
+    assert model.output_shape == (None, 2) and model.entry_name == "efficientnet_lite0"
+    old, new = imagenet.layers[2], backbone_parts(model).trunk
+    np.testing.assert_array_equal(new.get_layer("stem_conv").kernel.numpy(), old.get_layer("stem_conv").kernel.numpy())
+    assert "predictions" not in [layer.name for layer in new.layers]
+    assert model.predict(np.zeros((1, 224, 224, 3), "uint8"), verbose=0).shape == (1, 2)
+
+
+def test_a_head_that_does_not_match_the_classes_is_refused():
+    x, y = shapes(12, size=32)
+    with pytest.raises(BadData, match=r"head has 5 outputs but the data has 3 classes: .*num_classes=3\)"):
+        finetune(lite0(num_classes=5, size=32), (x, y), epochs=1, verbose=False)
+
+
+def test_wrong_options_are_refused_before_training():
+    x, y = shapes(12, size=32)
+    with pytest.raises(BadOverride, match="'epoch'"):
+        finetune(lite0(size=32), (x, y), epoch=3, verbose=False)
+    with pytest.raises(ZooError, match="out=DIR"):
+        finetune(lite0(size=32), (x, y), epochs=1, resume=True, verbose=False)
+
+
+def test_rare_classes_weigh_more():
+    weights = sample_weights(np.array([0, 0, 0, 1]), 2, balanced=True)
+    np.testing.assert_allclose(weights, [4 / 6, 4 / 6, 4 / 6, 2.0])
+    assert sample_weights(np.array([0, 1]), 2, balanced=False) is None
+
+
+def test_given_validation_data_is_used_as_is(tmp_path):
+    train, held = shape_folder(tmp_path / "train", per_class=6, size=32), shape_folder(tmp_path / "val", 3, 32, 4)
+    Image.new("RGB", (32, 32)).save(held / "circle" / "extra.png")
+    result = finetune(lite0(size=32), str(train), validation=str(held), epochs=(1, 0), augment=False, verbose=False)
+    assert result.report["train_size"] == 18 and result.report["val_size"] == 10

@@ -1,0 +1,101 @@
+"""The `zoo` command line. Listing and --help never import TensorFlow; each command imports what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from zoo.catalogue import default_catalogue
+from zoo.cli.catalogue_table import format_params, markdown_table
+from zoo.cli.doctor import add_doctor_parser
+from zoo.cli.finetune import add_finetune_parser
+from zoo.cli.kaggle import add_kaggle_parser
+from zoo.cli.predict import add_predict_parser
+from zoo.cli.weights import add_weights_parser
+from zoo.entry import FAMILIES
+from zoo.errors import ZooError
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    catalogue = default_catalogue()
+    entries = [catalogue.get(name) for name in catalogue.names(family=args.family, task=args.task)]
+    if args.markdown:
+        print(markdown_table(entries))
+        return 0
+    if args.json:
+        rows = [{"name": e.name, "family": e.family, "task": e.task, "params": e.params} for e in entries]
+        print(json.dumps(rows))
+        return 0
+    width = max((len(e.name) for e in entries), default=4)
+    for e in entries:
+        print(f"{e.name:<{width}}  {e.family:<11}  {e.task:<20}  {format_params(e.params):>7}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    entry = default_catalogue().get(args.name)
+    data = entry.describe()
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    width = max(len(key) for key in data)
+    for key, value in data.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from zoo.cli.env import environment_report, render
+
+    report = environment_report(with_devices=not args.no_devices)
+    print(json.dumps(report) if args.json else render(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="A Keras 3 model zoo and transfer-learning toolkit.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = sub.add_parser("list", help="list the catalogue: name, family, task, parameters")
+    listing.add_argument("--family", choices=FAMILIES, help="only this family")
+    listing.add_argument("--task", help="only this task (classification, regression, reconstruction, ...)")
+    listing.add_argument("--json", action="store_true", help="a JSON list of {name, family, task, params}")
+    listing.add_argument("--markdown", action="store_true", help="a Markdown table (the README's catalogue)")
+    listing.set_defaults(run=cmd_list)
+
+    info = sub.add_parser("info", help="everything the catalogue knows about one model")
+    info.add_argument("name", help="a catalogue name (see `zoo list`)")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=cmd_info)
+
+    env = sub.add_parser("env", help="versions, devices and settings for a bug report")
+    env.add_argument("--json", action="store_true", help="print JSON")
+    env.add_argument("--no-devices", action="store_true", help="skip the device list (does not import TensorFlow)")
+    env.set_defaults(run=cmd_env)
+
+    add_predict_parser(sub)
+    add_doctor_parser(sub)
+    add_weights_parser(sub)
+    add_finetune_parser(sub)
+    add_kaggle_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `zoo` console script; a ZooError prints one clear line, not a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ZooError as error:
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

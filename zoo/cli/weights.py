@@ -1,0 +1,106 @@
+"""`zoo weights list|import|verify|path`: the weights files from the command line (never imports TensorFlow)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+
+def add_weights_parser(subparsers: Any) -> None:
+    """Add the `weights` command and its actions to the `zoo` parser's subparsers."""
+    weights = subparsers.add_parser(
+        "weights",
+        help="list, import, verify and locate pretrained weights files",
+        description="Weights are looked for in $ZOO_WEIGHTS_DIR, the cache ($ZOO_CACHE_DIR/weights or the user "
+        "cache folder), installed packages, then downloaded (never with ZOO_OFFLINE=1).",
+    )
+    actions = weights.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--manifest", type=Path, help="a weights manifest file other than the packaged one")
+
+    listing = actions.add_parser("list", parents=[common], help="every known file: verified, cached, bundled, missing")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=cmd_list)
+
+    importing = actions.add_parser(
+        "import", parents=[common], help="check files against the manifest and copy them into the cache"
+    )
+    importing.add_argument("files", nargs="+", type=Path, metavar="FILE", help="weights files you downloaded")
+    importing.set_defaults(run=cmd_import)
+
+    verify = actions.add_parser("verify", parents=[common], help="re-hash every local weights file (exit 1 if bad)")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    verify.set_defaults(run=cmd_verify)
+
+    path = actions.add_parser(
+        "path", parents=[common], help="print the path of a weights file, downloading it if need be"
+    )
+    path.add_argument("name", help="a key such as resnet50.notop, or a model name (its .top file)")
+    path.add_argument("--offline", action="store_true", default=None, help="never download (as ZOO_OFFLINE=1)")
+    path.set_defaults(run=cmd_path)
+
+
+def _manifest(args: argparse.Namespace):
+    from zoo.weights.manifest import load_manifest
+
+    return load_manifest(args.manifest)
+
+
+def _megabytes(size: int | None) -> str:
+    return f"{size / 1e6:.1f} MB" if size else "?"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zoo.weights.resolve import cache_dir, weights_status
+
+    rows = weights_status(manifest=_manifest(args))
+    if args.json:
+        print(json.dumps([{**vars(row), "path": str(row.path) if row.path else None} for row in rows]))
+        return 0
+    print(f"# cache: {cache_dir()}")
+    width = max((len(row.key) for row in rows), default=3)
+    for row in rows:
+        where = f"{row.where}: {row.path}" if row.path else "-"
+        print(f"{row.key:<{width}}  {row.state:<8}  {_megabytes(row.bytes):>9}  {where}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from zoo.weights.resolve import import_weights
+
+    for imported in import_weights(args.files, manifest=_manifest(args)):
+        print(f"imported {imported.source} as {', '.join(imported.keys)} -> {imported.path}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from zoo.weights.resolve import verify_cache
+
+    checks = verify_cache(manifest=_manifest(args))
+    if args.json:
+        print(json.dumps([{**vars(check), "path": str(check.path) if check.path else None} for check in checks]))
+    else:
+        width = max((len(check.key) for check in checks), default=3)
+        for check in checks:
+            print(f"{check.state:<12}  {check.key:<{width}}  {check.path or '-'}")
+            if check.state == "bad":
+                print(f"    {check.detail.replace(chr(10), chr(10) + '    ')}")
+        counts = {state: sum(c.state == state for c in checks) for state in ("good", "bad", "unverifiable", "missing")}
+        print(", ".join(f"{count} {state}" for state, count in counts.items()))
+    return 1 if any(check.state == "bad" for check in checks) else 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from zoo.weights.resolve import resolve_weights
+
+    try:
+        print(resolve_weights(args.name, manifest=_manifest(args), offline=args.offline))
+    except ZooError as error:
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+    return 0

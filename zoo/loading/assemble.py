@@ -1,0 +1,108 @@
+"""`load(name, **overrides)`: catalogue entry -> builder -> weights -> head -> compiled ZooModel."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.catalogue import default_catalogue
+from zoo.entry import Entry
+from zoo.errors import BadOverride
+from zoo.hardware.devices import DEVICE_ENV
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.hardware.placement import Placement
+    from zoo.loading.model import ZooModel
+
+
+def merged_hparams(entry: Entry, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The entry's default hyper-parameters with `overrides` applied; an unknown key is refused by name."""
+    unknown = sorted(set(overrides) - set(entry.hparams))
+    if unknown:
+        raise BadOverride(
+            f"{entry.name} does not take {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(sorted(entry.hparams))} (see `zoo info {entry.name}`)"
+        )
+    return {**entry.hparams, **overrides}
+
+
+def compile_for(model: keras.Model, entry: Entry, learning_rate: float) -> keras.Model:
+    """Compile with the entry's loss and metrics and Adam, so `fit` works straight away."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=entry.loss,
+        metrics=list(entry.metrics) or None,
+    )
+    return model
+
+
+def load_saved(path: str | Path) -> ZooModel:
+    """A model saved with `model.save("x.keras")`, reloaded with safe_mode on (zoo's layers registered first)."""
+    import keras
+
+    import zoo.layers  # noqa: F401  (registers the custom layers)
+    import zoo.loading.model  # noqa: F401  (registers ZooModel)
+
+    with warnings.catch_warnings():
+        # A model saved before any fit holds an unbuilt optimizer (2 variables); Keras warns it cannot load them into
+        # the built one. Nothing is lost: there was no optimizer state to restore.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return keras.saving.load_model(path, safe_mode=True)
+
+
+def load(
+    name: str, weights: str | Path | None = "imagenet", device: str | None = None, precision: str = "auto", **overrides
+) -> ZooModel:
+    """Catalogue entry `name` (or a saved `.keras` file) as a compiled model ready to fit and predict.
+
+    `weights` applies to backbones: "imagenet" (default), None for random initialisation, or a weights file.
+    `device` (or $ZOO_DEVICE) and `precision` build the model on that placement (zoo.hardware.placement): under its
+    strategy, in its precision, outputs float32; without either, Keras places it as it does by itself.
+    """
+    placement = None
+    if device is not None or precision != "auto" or os.environ.get(DEVICE_ENV):
+        from zoo.hardware.placement import place
+
+        placement = place(device, precision=precision)  # first: a multi-worker strategy must precede any model
+    if name.endswith(".keras"):
+        saved = load_saved(name)
+        return on_placement(saved, placement, lambda model: compiled_like(model, saved))
+    entry = default_catalogue().get(name)
+    hparams = merged_hparams(entry, overrides)
+    import zoo.layers  # noqa: F401  (builders may use the custom layers)
+
+    if entry.family == "backbone":
+        from zoo.loading.backbone import load_backbone
+
+        model = load_backbone(entry, hparams, overrides, weights)
+    else:
+        from zoo.loading.heads import recipe_model
+
+        model = recipe_model(entry.build(**hparams), entry, hparams.get("num_classes"))
+    return on_placement(model, placement, lambda built: compile_for(built, entry, hparams.get("learning_rate", 1e-3)))
+
+
+def on_placement(model: ZooModel, placement: Placement | None, compile_model: Callable) -> ZooModel:
+    """`model` compiled by `compile_model`; with a placement, first rebuilt there and compiled under its strategy."""
+    if placement is None:
+        return compile_model(model)
+    from zoo.hardware.placement import placed_model
+
+    placed = placed_model(model, placement)
+    with placement.scope():  # the optimizer's variables then live where the model's do
+        return compile_model(placed)
+
+
+def compiled_like(model: keras.Model, saved: keras.Model) -> keras.Model:
+    """`model` compiled as `saved` was (a copy of a saved model is not compiled); as it is when `saved` was not."""
+    config = saved.get_compile_config() if model is not saved else None
+    if config:
+        model.compile_from_config(config)
+    return model

@@ -1,0 +1,78 @@
+"""`ZooModel`: the Keras model `zoo.load` returns: a plain functional model plus class names and `classify`.
+
+A registered subclass (never a patched Keras class) so saved models reload with safe_mode on and keep their
+class names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ZooModel(keras.Model):
+    """A functional Keras model that remembers its class names and what training needs of its catalogue entry:
+    the entry's name, its task and the name of its classifier layer (so training never looks the entry up again)."""
+
+    REMEMBERED = ("class_names", "entry_name", "task", "classifier")
+
+    def __init__(
+        self,
+        *args: Any,
+        class_names: Sequence[str] | None = None,
+        entry_name: str | None = None,
+        task: str | None = None,
+        classifier: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.entry_name = entry_name
+        self.task = task  # classification, regression, reconstruction, ... (None: not from the catalogue)
+        self.classifier = classifier  # the head layer's name ("predictions"; ConvNeXt's differs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **{key: getattr(self, key) for key in self.REMEMBERED}}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> ZooModel:
+        config = dict(config)
+        remembered = {key: config.pop(key, None) for key in cls.REMEMBERED}
+        model = super().from_config(config, custom_objects=custom_objects)
+        for key, value in remembered.items():
+            setattr(model, key, value)
+        return model
+
+    def classify(self, images: Any, top: int = 5) -> list[list[tuple[str, float]]]:
+        """The `top` (label, probability) pairs, best first, for each image (paths, PIL images, arrays, batches)."""
+        from zoo.data.images import images_to_batch
+
+        if self.class_names is None:
+            raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
+        height, width = self.input_shape[1:3]
+        probabilities = self.predict(images_to_batch(images, (height, width)), verbose=0)
+        return top_labels(probabilities, self.class_names, top)
+
+    def finetune(self, data: Any, **options: Any) -> Any:
+        """Fine-tune this model on `data` the careful way (see zoo.training.run.finetune); returns a FinetuneResult."""
+        from zoo.training.run import finetune
+
+        return finetune(self, data, **options)
+
+    def lr_find(self, data: Any, **options: Any) -> Any:
+        """Learning-rate range test on `data` (see zoo.training.lr_find.lr_find); the model is left as it was."""
+        from zoo.training.lr_find import lr_find
+
+        return lr_find(self, data, **options)
+
+
+def top_labels(probabilities: np.ndarray, class_names: Sequence[str], top: int) -> list[list[tuple[str, float]]]:
+    """Per row, the `top` best (class name, probability) pairs."""
+    top = max(1, min(top, probabilities.shape[-1]))
+    best = np.argsort(-probabilities, axis=-1)[:, :top]
+    pairs = zip(probabilities, best, strict=True)
+    return [[(class_names[i], float(row[i])) for i in indices] for row, indices in pairs]

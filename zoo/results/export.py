@@ -1,0 +1,241 @@
+"""Export a trained model as .keras, SavedModel, TFLite and ONNX, and prove each file by running it in its own runtime.
+
+Every format is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees
+is reported with the reason (ExportCheck.ok False) and never stops the others.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+FORMATS = ("keras", "savedmodel", "tflite", "onnx")
+FLOAT32_TOLERANCE = 1e-4
+# float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
+LOW_PRECISION_TOLERANCE = 1e-2
+ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")  # Keras' ONNX export needs the first two, the check the third
+REASON_CHARS = 600
+# What an exporter returns: the written path, the reloaded model's outputs on the sample, the runtime that ran it.
+Exported = tuple[Path, Any, str]
+
+
+@dataclass
+class ExportCheck:
+    """One exported format: where it is, whether it reloaded and agreed with Keras, by how much, or why not."""
+
+    format: str
+    path: Path | None
+    ok: bool
+    max_abs_diff: float | None = None
+    tolerance: float | None = None
+    runtime: str | None = None  # what reloaded and ran the file
+    error: str | None = None
+    seconds: float = 0.0
+    size_bytes: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "path": str(self.path) if self.path else None}
+
+
+def export_model(
+    model: keras.Model, out_dir: Path, sample: np.ndarray, formats: Sequence[str] = FORMATS
+) -> dict[str, ExportCheck]:
+    """Write out_dir/model.keras, saved_model/, model.tflite, model.onnx (those asked for), each checked on `sample`."""
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; choose among {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sample = np.asarray(sample).astype(model.inputs[0].dtype)
+    reference = as_arrays(model.predict(sample, batch_size=len(sample), verbose=0))
+    tolerance = tolerance_for(model)
+    checks: dict[str, ExportCheck] = {}
+    with tempfile.TemporaryDirectory(prefix="zoo-export-") as scratch:
+        for name in formats:
+            exporter = EXPORTERS[name]
+            started = time.perf_counter()
+            try:
+                path, outputs, runtime = exporter(model, out_dir, sample, checks, Path(scratch))
+            except Exception as error:  # any failure of one format is recorded, the others go on
+                checks[name] = ExportCheck(name, None, False, error=reason(error), tolerance=tolerance)
+            else:
+                checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
+            checks[name].seconds = round(time.perf_counter() - started, 3)
+    return checks
+
+
+def compare(name: str, path: Path, runtime: str, reference: list, outputs: list, tolerance: float) -> ExportCheck:
+    """The check of one reloaded format: largest absolute difference from Keras' predictions, within tolerance."""
+    check = ExportCheck(name, path, False, tolerance=tolerance, runtime=runtime, size_bytes=size_of(path))
+    shapes = [a.shape for a in reference], [a.shape for a in outputs]
+    if shapes[0] != shapes[1]:
+        check.error = f"the reloaded model gives outputs shaped {shapes[1]} where Keras gives {shapes[0]}"
+        return check
+    pairs = zip(reference, outputs, strict=True)
+    diffs = [np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0.0) for a, b in pairs]
+    check.max_abs_diff = float(max(diffs, default=0.0))
+    check.ok = bool(check.max_abs_diff <= tolerance)  # NaN compares False: a NaN output fails
+    if not check.ok:
+        check.error = (
+            f"predictions differ from Keras' by up to {check.max_abs_diff:.3g}, over the tolerance {tolerance:g}"
+        )
+    return check
+
+
+def export_keras(
+    model: keras.Model, out_dir: Path, sample: np.ndarray, checks: dict[str, ExportCheck], scratch: Path
+) -> Exported:
+    """The native format, reloaded with safe_mode on as users will (zoo's layers registered by import)."""
+    import keras
+
+    from zoo.loading.assemble import load_saved
+
+    path = out_dir / "model.keras"
+    model.save(path)
+    reloaded = load_saved(path)
+    return path, reloaded.predict(sample, batch_size=len(sample), verbose=0), f"keras {keras.version()}"
+
+
+def export_savedmodel(
+    model: keras.Model,
+    out_dir: Path,
+    sample: np.ndarray,
+    checks: dict[str, ExportCheck],
+    scratch: Path,
+    path: Path | None = None,
+) -> Exported:
+    """A TensorFlow SavedModel through Keras' own exporter, reloaded and called through its `serve` endpoint."""
+    import tensorflow as tf
+
+    path = path or out_dir / "saved_model"
+    if path.exists():
+        shutil.rmtree(path)  # a stale variables/ folder from an earlier export must not mix with this one
+    model.export(str(path), format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(str(path))
+    # `serve` takes the inputs in the structure the model was built with: a tensor, or [tensor] for Model([x], y).
+    structure = loaded.serve.input_signature[0]
+    if len(tf.nest.flatten(structure)) != 1:
+        raise ValueError(f"export checks feed one sample array, but this model takes inputs {structure}")
+    inputs = tf.nest.pack_sequence_as(structure, [tf.constant(sample)])
+    return path, loaded.serve(inputs), f"tensorflow {tf.__version__} (tf.saved_model.load, serve)"
+
+
+def export_tflite(
+    model: keras.Model, out_dir: Path, sample: np.ndarray, checks: dict[str, ExportCheck], scratch: Path
+) -> Exported:
+    """TFLite converted from the SavedModel with built-in ops only, so any plain TFLite interpreter runs it."""
+    import tensorflow as tf
+
+    saved = checks.get("savedmodel")
+    if saved is not None and saved.path is None:
+        raise RuntimeError(f"TFLite is converted from the SavedModel, which failed: {saved.error}")
+    source = (
+        saved.path
+        if saved is not None
+        else export_savedmodel(model, out_dir, sample, checks, scratch, scratch / "sm")[0]
+    )
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(source))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex (SELECT_TF_OPS)
+    path = out_dir / "model.tflite"
+    path.write_bytes(converter.convert())
+    interpreter, runtime = tflite_interpreter(path)
+    entry = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(entry["index"], sample.shape)  # converted with batch 1, signature batch -1
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(entry["index"], sample.astype(entry["dtype"]))
+    interpreter.invoke()
+    return path, [interpreter.get_tensor(out["index"]) for out in interpreter.get_output_details()], runtime
+
+
+def tflite_interpreter(path: Path) -> tuple[Any, str]:
+    """LiteRT's standalone interpreter (the ai-edge-litert package) when installed, else TensorFlow's own."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_path=str(path)), f"ai_edge_litert {version('ai-edge-litert')}"
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter(model_path=str(path)), f"tf.lite.Interpreter (tensorflow {tf.__version__})"
+
+
+def export_onnx(
+    model: keras.Model, out_dir: Path, sample: np.ndarray, checks: dict[str, ExportCheck], scratch: Path
+) -> Exported:
+    """ONNX through Keras' own exporter (tf2onnx inside), checked with onnxruntime on the CPU."""
+    missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"ONNX export needs the {', '.join(missing)} package(s), not installed; pip install 'zoo-keras[export]'"
+        )
+    import onnxruntime
+
+    path = out_dir / "model.onnx"
+    with warnings.catch_warnings():  # Keras' tf2onnx shim probes np.object, which NumPy 2 warns about
+        warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+        model.export(str(path), format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    first = session.get_inputs()[0]
+    return path, session.run(None, {first.name: sample}), f"onnxruntime {onnxruntime.__version__}"
+
+
+EXPORTERS: dict[str, Callable] = {
+    "keras": export_keras,
+    "savedmodel": export_savedmodel,
+    "tflite": export_tflite,
+    "onnx": export_onnx,
+}
+
+
+def as_arrays(outputs: Any) -> list[np.ndarray]:
+    """Any model output (array, tensor, list, dict) as a flat list of NumPy arrays, dicts in key order."""
+    if isinstance(outputs, dict):
+        return [array for key in sorted(outputs) for array in as_arrays(outputs[key])]
+    if isinstance(outputs, list | tuple):
+        return [array for item in outputs for array in as_arrays(item)]
+    return [np.asarray(outputs)]
+
+
+def tolerance_for(model: keras.Model) -> float:
+    """1e-4 for float32 models; looser when any layer computes in float16 or bfloat16 (mixed precision)."""
+    pending, dtypes = [model], set()
+    while pending:
+        layer = pending.pop()
+        dtypes.add(getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32"))
+        pending.extend(getattr(layer, "layers", []))
+    return LOW_PRECISION_TOLERANCE if dtypes & {"float16", "bfloat16"} else FLOAT32_TOLERANCE
+
+
+def size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    return path.stat().st_size
+
+
+def reason(error: BaseException) -> str:
+    """A short account of a failure: the exception type and its error lines, without MLIR's location noise."""
+    text = str(error)
+    lines = [line.split("error:", 1)[1].strip() for line in text.splitlines() if "error:" in line] or [text.strip()]
+    lines = [re.sub(r"^loc\(.*\)\):\s*", "", line) for line in lines]  # drop MLIR's loc(callsite(...)) prefix
+    lines = [line.split(" For example", 1)[0] for line in lines]  # the converter's advice is to enable Flex ops
+    summary = "; ".join(dict.fromkeys(line for line in lines if line))[:REASON_CHARS]
+    if any(words in text for words in ("Select TF ops", "TF Select", "flex op")):
+        summary += (
+            " -- the model needs TensorFlow (Flex) ops that a plain TFLite interpreter cannot run; recurrent layers"
+            " (LSTM, GRU) and float16 compute are the usual causes: use the SavedModel or ONNX export instead"
+        )
+    return f"{type(error).__name__}: {summary}"

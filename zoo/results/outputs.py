@@ -1,0 +1,113 @@
+"""What a fine-tuning run leaves behind: report.json, the exported model files, plots, skipped.csv and the run card."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.data import LabelledData, Skipped, write_skipped_csv
+
+if TYPE_CHECKING:
+    from zoo.training.plan import FinetunePlan  # a type only: results never imports training
+
+EXPORT_SAMPLE = 8  # validation images each exported format is checked on
+
+
+def all_skipped(*datasets: LabelledData) -> list[Skipped]:
+    """Files skipped by any of the data sets, each once (a split's halves share their source's list)."""
+    seen: dict[tuple[str, str], Skipped] = {}
+    for data in datasets:
+        for item in data.skipped:
+            seen.setdefault((item.file, item.reason), item)
+    return list(seen.values())
+
+
+def build_report(
+    *,
+    plan: FinetunePlan,
+    evaluation: Any,
+    train: LabelledData,
+    val: LabelledData,
+    history: dict[str, list[float]],
+    phases: list[dict[str, Any]],
+    status: str,
+    seconds: dict[str, float],
+    placement: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """report.json's content: the headline numbers first, then everything needed to understand them."""
+    return {
+        "val_accuracy": evaluation.accuracy,
+        "classes": list(train.class_names),
+        "skipped": [{"file": item.file, "reason": item.reason} for item in all_skipped(train, val)],
+        "model": plan.model_name,
+        "status": status,
+        "train_size": len(train),
+        "val_size": len(val),
+        "data": {"train": train.origin, "validation": val.origin},
+        "phases": phases,
+        "history": history,
+        "seconds": {key: round(value, 3) for key, value in seconds.items()},
+        "placement": placement,
+        "plan": plan.to_dict(),
+        "evaluation": evaluation.to_json(),
+    }
+
+
+def phase_boundaries(phases: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    return [(phase["name"], phase["epochs_run"]) for phase in phases]
+
+
+def write_outputs(
+    out_dir: Path,
+    *,
+    model: Any,
+    report: dict[str, Any],
+    evaluation: Any,
+    train: LabelledData,
+    val: LabelledData,
+    formats: Sequence[str],
+    config: dict[str, Any],
+    started: str,
+) -> dict[str, Any]:
+    """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`."""
+    from zoo.results.export import export_model
+    from zoo.results.plots import save_plots
+    from zoo.results.run_card import write_run_card
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    skipped_csv = out_dir / "skipped.csv"
+    write_skipped_csv(all_skipped(train, val), skipped_csv)
+    checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats))
+    if "keras" not in formats:  # model.keras is always written: it is what `zoo.load_saved` and resume read
+        model.save(out_dir / "model.keras")
+    plots = save_plots(report["history"], evaluation, val, out_dir, phases=phase_boundaries(report["phases"]))
+    files = None if train.files is None else [*train.files, *(val.files or ())]
+    arrays = None if files is not None else (train.x, train.y, val.x, val.y)
+    extra = {"placement": report["placement"]} if report.get("placement") else None
+    card = write_run_card(out_dir, config, files, extra, arrays=arrays, seed=config.get("seed"), started=started)
+    report["outputs"] = {
+        "model": str(out_dir / "model.keras"),
+        "exports": {name: check.to_json() for name, check in checks.items()},
+        "plots": {name: str(path) for name, path in plots.items()},
+        "skipped_csv": str(skipped_csv),
+        "run_card": str(card),
+    }
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return report["outputs"]
+
+
+def summary_line(report: dict[str, Any], out_dir: Path | None) -> str:
+    """One line for the end of a run: score, epochs per phase, time, where the outputs are."""
+    phases = ", ".join(f"{p['name']} {p['epochs_run']}" for p in report["phases"]) or "none"
+    where = f"; outputs in {out_dir}" if out_dir is not None else ""
+    status = "" if report["status"] == "completed" else f" ({report['status']})"
+    skipped = len(report["skipped"])
+    listed = " (listed in skipped.csv)" if out_dir is not None else " (report['skipped'] lists them)"
+    skipped_note = f"; {skipped} unreadable file{'s' if skipped != 1 else ''} skipped{listed}" if skipped else ""
+    return (
+        f"finetune: {report['model']} val_accuracy {report['val_accuracy']:.4f} on {report['val_size']} examples, "
+        f"{len(report['classes'])} classes; epochs: {phases}; {report['seconds']['total']:.1f}s{status}"
+        f"{skipped_note}{where}"
+    )

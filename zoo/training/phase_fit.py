@@ -1,0 +1,219 @@
+"""One phase of a plan, carried out: the model that trains, the arrays it trains on, the optimizer, the fit.
+
+The trainer shares its layers (and so its weights) with the user's model but is a separate keras.Model: the
+augmentation layers and any extra dropout live only in it, so nothing of them reaches the saved or exported model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+from zoo.training.discriminative_lr import DiscriminativeAdam, variable_multipliers
+from zoo.training.feature_cache import batches, feature_array, one_hot, steps
+from zoo.training.freezing import BackboneParts, backbone_parts, set_trainable, split_trunk
+from zoo.training.plan import Augmentation, FeatureCache, Phase, PlanSettings
+
+if TYPE_CHECKING:
+    from zoo.hardware.placement import Placement
+
+EXTRACT_BATCH = 64  # inference only: larger batches than training are fine and faster
+
+
+@dataclass
+class PhaseSetup:
+    """The model a phase trains and, when part of the network is frozen and cached, the part that feeds it."""
+
+    model: keras.Model  # the user's model, whose layers the trainer shares
+    trainer: keras.Model
+    extractor: keras.Model | None  # images -> cached features; None: the trainer takes the images themselves
+    augmenter: keras.Layer | None  # used by the extractor when caching views, or inside the trainer otherwise
+
+
+def augmenter_for(augmentation: Augmentation | None, seed: int) -> keras.Sequential | None:
+    """The augmentation as Keras preprocessing layers (active with training=True only), seeded for repeatable runs."""
+    if augmentation is None:
+        return None
+    layers = []
+    if augmentation.flip:
+        layers.append(keras.layers.RandomFlip(augmentation.flip, seed=seed))
+    if augmentation.rotation:
+        layers.append(keras.layers.RandomRotation(augmentation.rotation, seed=seed + 1))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed + 2))
+    if augmentation.contrast:
+        layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed + 3))
+    return keras.Sequential(layers, name="augmentation") if layers else None
+
+
+def head_on(features: Any, parts: BackboneParts, dropout: float) -> Any:
+    """The model's head applied to `features`, after a training-only Dropout when the model has none of its own."""
+    if dropout and not parts.has_dropout:
+        features = keras.layers.Dropout(dropout, name="training_dropout")(features)
+    for layer in parts.head:
+        features = layer(features)
+    return features
+
+
+def phase_setup(model: keras.Model, phase: Phase, settings: PlanSettings, augmenter: keras.Layer | None) -> PhaseSetup:
+    """Freeze for the phase (BatchNorm pinned) and build the trainer: on cached features, or on images."""
+    parts = backbone_parts(model)
+    set_trainable(model, phase.train, pin_batchnorm=phase.pin_batchnorm)
+    image = keras.Input(model.input_shape[1:], name="image")
+    trained = augmenter(image) if augmenter is not None and phase.cache is None else image
+    if parts is None:  # from scratch: the whole model trains on (augmented) inputs
+        return PhaseSetup(model, keras.Model(image, model(trained), name="trainer"), None, augmenter)
+    split = split_trunk(parts.trunk, phase.cache.cut_layer) if phase.cache and phase.cache.cut_layer else None
+    if phase.cache is not None and (phase.cache.cut_layer is None or split is not None):
+        frozen, trained_part = (parts.trunk, None) if split is None else split  # cached part, part that trains
+        extractor = images_to(frozen, model)
+        features = keras.Input(extractor.output.shape[1:], name="features")
+        top = features if trained_part is None else trained_part(features)
+        trainer = keras.Model(features, head_on(top, parts, settings.dropout), name="trainer")
+        return PhaseSetup(model, trainer, extractor, augmenter)
+    frozen = phase.train == "head"  # then the trunk runs in inference mode: its dropout stays off as when cached
+    trunk_out = parts.trunk(parts.preprocess(trained), training=False if frozen else None)
+    trainer = keras.Model(image, head_on(trunk_out, parts, settings.dropout), name="trainer")
+    return PhaseSetup(model, trainer, None, augmenter)
+
+
+def phase_learning_rate(phase: Phase, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Constant, or linear warm-up then cosine decay to 0 over the phase's steps."""
+    if phase.schedule == "constant":
+        return phase.learning_rate
+    total = max(1, phase.epochs * steps_per_epoch)
+    warmup = min(phase.warmup_epochs * steps_per_epoch, total - 1)
+    if warmup <= 0:
+        return keras.optimizers.schedules.CosineDecay(phase.learning_rate, total)
+    return keras.optimizers.schedules.CosineDecay(
+        phase.learning_rate / warmup,  # the first step already moves; it reaches the peak after `warmup` steps
+        total - warmup,
+        warmup_target=phase.learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+def compile_phase(
+    setup: PhaseSetup,
+    model: keras.Model,
+    phase: Phase,
+    settings: PlanSettings,
+    rows: int,
+    batch: int,
+    placement: Placement | None = None,
+) -> None:
+    """Compile the trainer: per-block learning rates, label-smoothed cross-entropy, accuracy; with `placement`,
+    its XLA choice and, under mixed float16, loss scaling (small gradients would otherwise round to zero)."""
+    parts = backbone_parts(model)
+    multipliers = variable_multipliers(parts.trunk, phase.lr_multipliers) if parts and phase.lr_multipliers else {}
+    optimizer = DiscriminativeAdam(phase_learning_rate(phase, steps(rows, batch)), multipliers=multipliers)
+    if placement is not None and placement.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    setup.trainer.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=placement.jit_compile() if placement is not None else "auto",
+    )
+
+
+def phase_arrays(
+    setup: PhaseSetup,
+    phase: Phase,
+    inputs: tuple[np.ndarray, np.ndarray],
+    cache_dir: Path | None,
+    index: int,
+    shared: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(views, n, ...) training and (1, m, ...) validation arrays: cached features, or the images themselves.
+
+    A lower-trunk cache shared between phases is computed once and kept in `shared` (keyed by its cut layer).
+    """
+    train_x, val_x = inputs
+    if setup.extractor is None:
+        return train_x[np.newaxis], val_x[np.newaxis]
+    cache = phase.cache
+    cut = cache.via or (cache.cut_layer if cache.cut_layer in shared else None)
+    if cut is None:
+        return cached_features(setup.extractor, setup.augmenter, cache, inputs, cache_dir, f"phase{index}")
+    if cut not in shared:
+        lower, _ = split_trunk(backbone_parts(setup.model).trunk, cut)
+        extractor = images_to(lower, setup.model)
+        shared[cut] = cached_features(extractor, setup.augmenter, cache, inputs, cache_dir, f"lower_{cut}")
+    lower_train, lower_val = shared[cut]
+    if cache.cut_layer == cut:
+        return lower_train, lower_val
+    _, upper = split_trunk(backbone_parts(setup.model).trunk, cut)  # phase 1: the rest of the trunk, inference
+    views, rows = lower_train.shape[:2]
+    every = np.concatenate([lower_train.reshape(views * rows, *lower_train.shape[2:]), lower_val[0]])
+    features = feature_array(upper, every, batch_size=EXTRACT_BATCH)[0]  # one pass, one trace
+    return features[: views * rows].reshape(views, rows, *features.shape[1:]), features[np.newaxis, views * rows :]
+
+
+def images_to(part: keras.Model, model: keras.Model) -> keras.Model:
+    """Images -> the model's input scaling -> `part` of its trunk, in inference mode."""
+    image = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(image, part(backbone_parts(model).preprocess(image), training=False), name="extractor")
+
+
+def cached_features(
+    extractor: keras.Model,
+    augmenter: keras.Layer | None,
+    cache: FeatureCache,
+    inputs: tuple[np.ndarray, np.ndarray],
+    cache_dir: Path | None,
+    stem: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training features for the cache's views (augmented) and validation features (not), in memory or on disk."""
+    on_disk = cache.where == "disk" and cache_dir is not None
+    paths = (cache_dir / f"{stem}_train.npy", cache_dir / f"{stem}_val.npy") if on_disk else (None, None)
+    train = feature_array(
+        extractor, inputs[0], batch_size=EXTRACT_BATCH, views=cache.views, augmenter=augmenter, path=paths[0]
+    )
+    return train, feature_array(extractor, inputs[1], batch_size=EXTRACT_BATCH, path=paths[1])
+
+
+def fit_phase(
+    setup: PhaseSetup,
+    arrays: tuple[np.ndarray, np.ndarray],
+    labels: tuple[np.ndarray, np.ndarray],
+    weights: np.ndarray | None,
+    *,
+    num_classes: int,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    callbacks: list[keras.callbacks.Callback],
+    initial_epoch: int = 0,
+    placement: Placement | None = None,
+) -> tuple[dict[str, list[float]], float]:
+    """Fit the trainer (Keras `fit` on one replica, the replicated loop on several); returns its history
+    (per-epoch lists) and the seconds it took. `batch_size` is the global batch."""
+    train, val = arrays
+    y_train, y_val = (one_hot(y, num_classes) for y in labels)
+    train_data = batches(train, y_train, weights, batch_size=batch_size, shuffle=True, seed=seed)
+    val_data = batches(val, y_val, batch_size=batch_size * 2, shuffle=False)
+    started = time.perf_counter()
+    if placement is not None and placement.replicated:
+        from zoo.hardware.replicated_loop import replicated_fit
+
+        history = replicated_fit(
+            setup.trainer, placement.strategy, train_data, val_data,
+            epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+        )  # fmt: skip
+        return history, time.perf_counter() - started
+    fitted = setup.trainer.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,  # the pipeline shuffles, seeded
+    )
+    return {key: [float(v) for v in values] for key, values in fitted.history.items()}, time.perf_counter() - started

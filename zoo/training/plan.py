@@ -1,0 +1,146 @@
+"""The fine-tuning plan, decided before any training: phases, what trains in each, learning rates, epochs, caching.
+
+`make_plan` only reads the model (it changes no flag and trains nothing), so tests and `print(plan)` can check
+a run before paying for it. `finetune` then carries the plan out phase by phase.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import BadOverride
+from zoo.training.freezing import BackboneParts, backbone_parts
+from zoo.training.phases import FeatureCache, Phase, PlanSettings, scratch_phase, transfer_phases
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["Augmentation", "FeatureCache", "FinetunePlan", "Phase", "PlanSettings", "make_plan"]
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes to training images (Keras preprocessing layers, training only, never in the exported model)."""
+
+    flip: str | None = "horizontal"
+    rotation: float = 0.05  # fraction of a full turn: 0.05 = up to 18 degrees either way
+    zoom: float = 0.1
+    contrast: float = 0.1
+
+    def describe(self) -> str:
+        parts = [f"RandomFlip({self.flip})"] if self.flip else []
+        parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
+        parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
+        parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class FinetunePlan:
+    """Everything a fine-tuning run will do, printable (str) and JSON-ready (to_dict)."""
+
+    model_name: str
+    mode: str  # "transfer" (pretrained trunk, new head) or "scratch" (no backbone: every layer trains)
+    num_classes: int
+    train_size: int
+    batch_size: int
+    input: str
+    augmentation: Augmentation | None
+    settings: PlanSettings
+    phases: tuple[Phase, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.train_size / self.batch_size))
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(phase.epochs for phase in self.phases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "steps_per_epoch": self.steps_per_epoch, "text": str(self)}
+
+    def __str__(self) -> str:
+        s = self.settings
+        lines = [
+            f"Fine-tuning plan for {self.model_name} ({self.mode}): {self.num_classes} classes, "
+            f"{self.train_size} training examples, batch {self.batch_size} ({self.steps_per_epoch} steps/epoch)",
+            f"  input: {self.input}",
+            "  augmentation (training only, not in the exported model): "
+            + (self.augmentation.describe() if self.augmentation else "off"),
+            f"  loss: cross-entropy, label smoothing {s.label_smoothing:g}; class weights: "
+            + ("balanced" if s.class_weighting else "none"),
+            f"  early stopping: val_loss, patience {s.patience}, best weights restored",
+        ]
+        for number, phase in enumerate(self.phases, start=1):
+            described = phase.describe()
+            lines.append(f"  phase {number}/{len(self.phases)} {described[0]}")
+            lines.extend(f"  {line}" for line in described[1:])
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def make_plan(
+    model: keras.Model,
+    train_size: int,
+    *,
+    epochs: int | tuple[int, int] | None = None,
+    batch_size: int = 32,
+    augment: bool | Augmentation = True,
+    num_classes: int | None = None,
+    validation_size: int = 0,
+    **options: Any,
+) -> FinetunePlan:
+    """The plan for fine-tuning `model` on `train_size` examples: reads the model, trains nothing.
+
+    `epochs`: total (split between the head phase and the fine-tuning phase), a (head, fine-tune) pair, or None for
+    the defaults. `options` are PlanSettings fields.
+    """
+    settings = PlanSettings.from_options(options)
+    if train_size < 1 or batch_size < 1:
+        raise BadOverride(f"need train_size >= 1 and batch_size >= 1, got {train_size} and {batch_size}")
+    augmentation, notes = choose_augmentation(model, augment)
+    parts = backbone_parts(model)
+    if parts is None:
+        phases = (scratch_phase(model, epochs, settings),)
+    else:
+        cached_rows = (train_size, validation_size)
+        phases = transfer_phases(parts, cached_rows, epochs, settings, augmentation is not None)
+    return FinetunePlan(
+        model_name=getattr(model, "entry_name", None) or model.name,
+        mode="scratch" if parts is None else "transfer",
+        num_classes=int(num_classes or model.output_shape[-1]),
+        train_size=int(train_size),
+        batch_size=int(batch_size),
+        input=describe_input(model, parts),
+        augmentation=augmentation,
+        settings=settings,
+        phases=phases,
+        notes=tuple(notes),
+    )
+
+
+def choose_augmentation(model: keras.Model, augment: bool | Augmentation) -> tuple[Augmentation | None, list[str]]:
+    """The augmentation for this model's input and notes on why it differs from the default."""
+    if not augment:
+        return None, []
+    shape = model.input_shape
+    if len(shape) != 4:
+        return None, [f"augmentation off: the input {tuple(shape[1:])} is not an image"]
+    if isinstance(augment, Augmentation):
+        return augment, []
+    if shape[-1] == 1:
+        return Augmentation(flip=None), [
+            "no flips: single-channel images (digits, letters) are rarely mirror-symmetric"
+        ]
+    return Augmentation(), []
+
+
+def describe_input(model: keras.Model, parts: BackboneParts | None) -> str:
+    shape = "x".join(str(d) for d in model.input_shape[1:])
+    if parts is not None:
+        return f"{shape} images, RGB values in [0, 255]; the {parts.preprocess.mode!r} scaling is inside the model"
+    return f"{shape} arrays, as given (the model's own layers do any scaling)"
