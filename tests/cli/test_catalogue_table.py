@@ -7,7 +7,7 @@ from pathlib import Path
 from zoo.catalogue import default_catalogue
 from zoo.cli.catalogue_table import format_params, markdown_table, readme_section
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_table_is_current():

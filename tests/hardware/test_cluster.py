@@ -17,7 +17,7 @@ from finetune_data import shape_folder
 from zoo.errors import BadDevice, WorkerLost
 from zoo.hardware.cluster import Cluster, cluster_from_env, lost_workers_reported, worker_cache_dir, worker_output
 
-SCRIPT = Path(__file__).with_name("device_scripts.py")
+SCRIPT = Path(__file__).resolve().parents[1] / "device_scripts.py"
 
 
 def tf_config(cluster: dict, task_type: str = "worker", index: int = 0) -> dict[str, str]:

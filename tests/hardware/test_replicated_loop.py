@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from device_scripts import TOLERANCE
 
-SCRIPT = Path(__file__).with_name("device_scripts.py")
+SCRIPT = Path(__file__).resolve().parents[1] / "device_scripts.py"
 
 
 @pytest.fixture(scope="module")
