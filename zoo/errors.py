@@ -64,3 +64,7 @@ class BadDevice(ZooError, ValueError):
 
 class WorkerLost(ZooError, RuntimeError):
     """Another worker of a multi-worker run stopped or cannot be reached: says to read its output and restart all."""
+
+
+class RunLocked(ZooError, RuntimeError):
+    """Another process is writing the run folder."""
