@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import time
 
 import pytest
 
+import zoo.cli.main
 from zoo.catalogue import default_catalogue
 from zoo.cli.main import main
 from zoo.entry import FAMILIES
@@ -77,3 +80,17 @@ def test_env_reports_versions_settings_and_devices(capsys, monkeypatch):
     assert report["versions"]["keras"].startswith("3.")
     assert report["settings"]["ZOO_OFFLINE"] == "1" and report["offline"] is True
     assert any(device.startswith("CPU") for device in report["devices"])
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")],
+)
+def test_system_refusals_are_one_line_with_the_file(monkeypatch, capsys, number, expected):
+    def refused(args):
+        raise OSError(number, os.strerror(number), "/runs/a/model.keras")
+
+    monkeypatch.setattr(zoo.cli.main, "cmd_list", refused)
+    assert zoo.cli.main.main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("zoo: error:") and "/runs/a/model.keras" in err and expected in err

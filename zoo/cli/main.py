@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -85,16 +86,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `zoo` console script; a ZooError prints one clear line, not a traceback."""
+    """Entry point of the `zoo` console script: a user's mistake or the machine's refusal (disk full, read-only
+    folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        print(f"zoo: error: {system_error_line(error)}", file=sys.stderr)
+        return 2
+
+
+def system_error_line(error: OSError) -> str:
+    """One line for an operating-system refusal: what failed, on which file, and what to do."""
+    where = f" ({error.filename})" if error.filename else ""
+    fixes = {
+        errno.ENOSPC: "the disk is full: free space or point --out / $ZOO_CACHE_DIR elsewhere, then run it again",
+        errno.EDQUOT: "the disk quota is used up: free space or point --out / $ZOO_CACHE_DIR elsewhere",
+        errno.EROFS: "that file system is read-only: pick a writable --out",
+        errno.EACCES: "permission denied: pick a folder you can write, or fix its permissions",
+        errno.EPERM: "operation not permitted: pick a folder you can write",
+        errno.ENOENT: "no such file or folder: check the path",
+        errno.EISDIR: "a folder where a file was expected: check the path",
+        errno.ENOTDIR: "a file where a folder was expected: check the path",
+    }
+    fix = fixes.get(error.errno, "the operating system refused it")
+    return f"{error.strerror or error}{where}: {fix}"
 
 
 if __name__ == "__main__":
