@@ -13,6 +13,7 @@ from zoo.entry import Entry
 from zoo.errors import (
     BadData,
     BadDevice,
+    BadModelFile,
     BadOverride,
     CacheNotWritable,
     CatalogueError,
@@ -46,6 +47,7 @@ _LAZY = {
 __all__ = [
     "__version__",
     "BadData",
+    "BadModelFile",
     "BadDevice",
     "BadOverride",
     "CacheNotWritable",

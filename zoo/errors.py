@@ -68,3 +68,7 @@ class WorkerLost(ZooError, RuntimeError):
 
 class RunLocked(ZooError, RuntimeError):
     """Another process is writing the run folder."""
+
+
+class BadModelFile(ZooError, ValueError):
+    """A saved model file that is missing, truncated or not a model: names the file and what to do."""

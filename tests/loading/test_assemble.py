@@ -23,3 +23,20 @@ def test_override_reaches_the_builder():
 def test_loaded_model_is_compiled():
     model = zoo.load(zoo.list_models(family="cnn")[0])
     assert model.compiled and model.optimizer is not None
+
+
+def test_truncated_or_missing_model_files_say_so(tmp_path):
+    from zoo.errors import BadModelFile
+
+    model = zoo.load(zoo.list_models(family="ffn")[0])
+    model.save(tmp_path / "m.keras")
+    whole = (tmp_path / "m.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(BadModelFile, match="cut.keras is truncated or corrupt"):
+        zoo.load_saved(tmp_path / "cut.keras")
+    with pytest.raises(BadModelFile, match="no such model file"):
+        zoo.load_saved(tmp_path / "none.keras")
+    (tmp_path / "text.keras").write_text("not a model")
+    with pytest.raises(BadModelFile, match="text.keras is truncated or corrupt"):
+        zoo.load(str(tmp_path / "text.keras"))
+    assert zoo.load_saved(tmp_path / "m.keras").count_params() == model.count_params()

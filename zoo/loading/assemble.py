@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
-from zoo.errors import BadOverride
+from zoo.errors import BadModelFile, BadOverride
 from zoo.hardware.devices import DEVICE_ENV
 
 if TYPE_CHECKING:
@@ -44,17 +45,35 @@ def compile_for(model: keras.Model, entry: Entry, learning_rate: float) -> keras
 
 
 def load_saved(path: str | Path) -> ZooModel:
-    """A model saved with `model.save("x.keras")`, reloaded with safe_mode on (zoo's layers registered first)."""
+    """A model saved with `model.save("x.keras")`, reloaded with safe_mode on (zoo's layers registered first).
+
+    A missing, truncated or foreign file raises BadModelFile naming it (Keras itself says "File not found" for a
+    truncated archive).
+    """
     import keras
 
     import zoo.layers  # noqa: F401  (registers the custom layers)
     import zoo.loading.model  # noqa: F401  (registers ZooModel)
 
+    path = Path(path)
+    check_model_file(path)
     with warnings.catch_warnings():
         # A model saved before any fit holds an unbuilt optimizer (2 variables); Keras warns it cannot load them into
         # the built one. Nothing is lost: there was no optimizer state to restore.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        return keras.saving.load_model(path, safe_mode=True)
+        try:
+            return keras.saving.load_model(path, safe_mode=True)
+        except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise BadModelFile(f"{path} cannot be loaded as a Keras model ({reason}): save it again") from None
+
+
+def check_model_file(path: Path) -> None:
+    """Refuse a path that is not a complete .keras archive, before Keras reads it."""
+    if not path.is_file():
+        raise BadModelFile(f"{path}: no such model file (expected a .keras file saved with model.save)")
+    if not zipfile.is_zipfile(path):
+        raise BadModelFile(f"{path} is truncated or corrupt: not a complete .keras archive; save it again")
 
 
 def load(
