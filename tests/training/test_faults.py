@@ -115,12 +115,64 @@ def test_resume_with_other_settings_is_refused(digits, tmp_path):
         finetune(mlp(), digits, epochs=1, out=out, batch_size=16, resume=True, verbose=False)
 
 
-def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path):
-    out = tmp_path / "run"
-    finetune(mlp(), digits, epochs=2, out=out, export=("keras",), patience=10, verbose=False)
-    newest, previous = CheckpointFolder(out).saved()
+def stopped_run(digits, out, monkeypatch, at_epoch: int = 3) -> list:
+    """A run of mlp_tabular stopped by Ctrl-C during epoch `at_epoch`: its readable checkpoints, newest first."""
+    interrupt_at(monkeypatch, at_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, verbose=False)
+    monkeypatch.undo()
+    return CheckpointFolder(out).saved()
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path, monkeypatch):
+    newest, previous = stopped_run(digits, tmp_path / "run", monkeypatch)
     (newest.folder / "model.weights.h5").write_bytes(b"truncated")
-    assert CheckpointFolder(out).latest_valid(mlp()).folder == previous.folder
+    assert CheckpointFolder(tmp_path / "run").latest_valid(mlp()).folder == previous.folder
+
+
+def test_a_truncated_state_neither_blocks_the_resume_nor_collides(digits, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    newest, previous = stopped_run(digits, out, monkeypatch)
+    (newest.folder / "state.json").write_text('{"phase": 0, "ep')
+    result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
+    assert result.report["status"] == "completed" and len(result.history["loss"]) == 6
+    assert not list((out / "checkpoints").glob(".partial-*"))
+
+
+def test_a_truncated_optimizer_state_restarts_the_optimizer_only(digits, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    newest, _ = stopped_run(digits, out, monkeypatch)
+    (newest.folder / "optimizer.npz").write_bytes((newest.folder / "optimizer.npz").read_bytes()[:100])
+    result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True)
+    assert "optimizer state could not be restored" in capsys.readouterr().out
+    assert result.report["status"] == "completed"
+
+
+def test_resume_with_another_model_is_refused_before_reading_weights(digits, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    stopped_run(digits, out, monkeypatch)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    other = keras_mlp_like(mlp())
+    with pytest.raises(ResumeMismatch, match="cannot resume"):
+        finetune(other, digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing deleted or changed
+
+
+def keras_mlp_like(model: keras.Model) -> keras.Model:
+    """Another architecture on the same inputs (wider hidden layer): its weights cannot load the stopped run's."""
+    inputs = keras.Input(model.input_shape[1:])
+    hidden = keras.layers.Dense(7, activation="relu")(inputs)
+    outputs = keras.layers.Dense(10, activation="softmax")(hidden)
+    other = keras.Model(inputs, outputs, name="other_mlp")
+    other.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return other
+
+
+def test_a_finished_run_keeps_only_its_newest_checkpoint(digits, tmp_path):
+    out = tmp_path / "run"
+    finetune(mlp(), digits, epochs=3, out=out, export=("keras",), patience=10, verbose=False)
+    kept = CheckpointFolder(out).saved()
+    assert len(kept) == 1 and kept[0].done and len(list((out / "checkpoints").iterdir())) == 1
 
 
 def test_a_non_finite_loss_stops_the_run_and_keeps_finite_weights(digits):

@@ -2,12 +2,16 @@
 
 Each save is written into a temporary folder and renamed into place (a rename is atomic), and the two newest are
 kept: a run killed mid-save leaves the previous checkpoint intact, and `latest_valid` skips a damaged newest one.
+Sequence numbers come from the folder names (never from what could be read), so a damaged checkpoint never collides
+with the next one; leftover `.partial-*` folders of killed saves are removed. A finished run keeps only its newest
+checkpoint: what `--resume` or more epochs need.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 import zipfile
@@ -21,6 +25,7 @@ import numpy as np
 from zoo.errors import ResumeMismatch
 
 KEEP = 2
+FOLDER_NAME = re.compile(r"^(\d+)-phase\d+-epoch\d+$")
 WEIGHTS, OPTIMIZER, STATE, BEST = "model.weights.h5", "optimizer.npz", "state.json", "best_weights.npz"
 
 
@@ -53,22 +58,45 @@ class CheckpointFolder:
 
     def save(self, model: keras.Model, optimizer: Any, state: dict[str, Any], best_weights: list | None = None) -> Path:
         """Write weights, optimizer variables (when built), early stopping's best weights and `state` atomically;
-        drop all but the newest two."""
+        drop all but the newest two. A failed save (disk full) leaves no partial folder behind."""
         self.root.mkdir(parents=True, exist_ok=True)
-        sequence = max((s.sequence for s in self.saved()), default=0) + 1
+        self.remove_partials()  # the run folder is locked: any partial save is a killed one's
+        sequence = self.last_sequence() + 1
         scratch = self.root / f".partial-{uuid.uuid4().hex}"
         scratch.mkdir()
-        model.save_weights(scratch / WEIGHTS)
-        if optimizer is not None and optimizer.built:
-            np.savez(scratch / OPTIMIZER, *[np.asarray(v.numpy()) for v in optimizer.variables])
-        if best_weights is not None:
-            np.savez(scratch / BEST, *best_weights)
-        (scratch / STATE).write_text(json.dumps({**state, "sequence": sequence}, default=float), encoding="utf-8")
-        final = self.root / f"{sequence:06d}-phase{state['phase']}-epoch{state['epoch']}"
-        os.replace(scratch, final)
-        for old in self.saved()[KEEP:]:
-            shutil.rmtree(old.folder, ignore_errors=True)
+        try:
+            write_checkpoint(scratch, model, optimizer, best_weights)
+            (scratch / STATE).write_text(json.dumps({**state, "sequence": sequence}, default=float), encoding="utf-8")
+            final = self.root / f"{sequence:06d}-phase{state['phase']}-epoch{state['epoch']}"
+            os.replace(scratch, final)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        self.prune(KEEP)
         return final
+
+    def last_sequence(self) -> int:
+        """The highest sequence number of any checkpoint folder, readable or not."""
+        numbers = [int(m.group(1)) for p in self.root.iterdir() if (m := FOLDER_NAME.match(p.name))]
+        return max(numbers, default=0)
+
+    def prune(self, keep: int) -> None:
+        """Keep the `keep` newest readable checkpoints; older and unreadable ones go (all of this run's lineage)."""
+        readable = self.saved()
+        kept = {saved.folder.name for saved in readable[:keep]}
+        for folder in self.root.glob("[0-9]*-phase*-epoch*"):
+            if folder.name not in kept and FOLDER_NAME.match(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def remove_partials(self) -> None:
+        for partial in self.root.glob(".partial-*"):
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def finish(self) -> None:
+        """At the end of a run: only the newest checkpoint stays (for --resume or more epochs), no partials."""
+        if self.root.is_dir():
+            self.remove_partials()
+            self.prune(1)
 
     def saved(self) -> list[Saved]:
         """Readable checkpoints, newest first (a folder with a missing or garbled state or weights is passed over)."""
@@ -92,6 +120,32 @@ class CheckpointFolder:
                 continue  # truncated or foreign file: fall back to the previous checkpoint
             return saved
         return None
+
+
+def write_checkpoint(folder: Path, model: keras.Model, optimizer: Any, best_weights: list | None) -> None:
+    """The checkpoint's array files; an h5py file left open by a failed write is closed (else a crash at exit)."""
+    try:
+        model.save_weights(folder / WEIGHTS)
+    except BaseException:
+        close_h5_files_under(folder)
+        raise
+    if optimizer is not None and optimizer.built:
+        np.savez(folder / OPTIMIZER, *[np.asarray(v.numpy()) for v in optimizer.variables])
+    if best_weights is not None:
+        np.savez(folder / BEST, *best_weights)
+
+
+def close_h5_files_under(folder: Path) -> None:
+    """Close HDF5 files h5py still holds open below `folder` (Keras leaves one open when a write fails)."""
+    import h5py
+
+    prefix = str(folder).encode()
+    for identifier in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+        try:
+            if identifier.name.startswith(prefix):
+                identifier.close()
+        except (ValueError, RuntimeError):
+            continue
 
 
 def check_settings(saved: Saved, fingerprint: dict[str, Any]) -> None:
@@ -123,8 +177,11 @@ def restore_optimizer(saved: Saved, trainer: keras.Model) -> bool:
         return False
     optimizer = trainer.optimizer
     optimizer.build(trainer.trainable_variables)
-    with np.load(path) as arrays:
-        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    try:
+        with np.load(path) as arrays:
+            values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False  # a damaged file: the optimizer restarts, the weights are restored
     if len(values) != len(optimizer.variables):
         return False
     for variable, value in zip(optimizer.variables, values, strict=True):

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
-from zoo.errors import ZooError
+from zoo.errors import ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder, Saved, check_settings, load_best_weights, restore_optimizer
 from zoo.training.plan import FinetunePlan, Phase
 
@@ -49,7 +49,8 @@ def fingerprint_of(config: dict[str, Any], train: LabelledData, val: LabelledDat
         digest.update(np.ascontiguousarray(data.y).tobytes())
         if data.files is None:
             digest.update(np.ascontiguousarray(data.x).tobytes())
-    return json.loads(json.dumps({**config, "data_sha256": digest.hexdigest()}, default=str))
+    shape = list(train.x.shape[1:])  # the input size: a resume at another --image-size is another run
+    return json.loads(json.dumps({**config, "input_shape": shape, "data_sha256": digest.hexdigest()}, default=str))
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -199,13 +200,24 @@ class RunGuard:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
         if not self.resume:
             return StartPoint()
-        saved = self.store.latest_valid(model)
-        if saved is None:
+        readable = self.store.saved()
+        if not readable:
             self.say(f"finetune: no checkpoint in {self.store.root}: starting from the beginning")
             return StartPoint()
-        check_settings(saved, self.fingerprint)
+        check_settings(readable[0], self.fingerprint)  # before any weights are read: a mismatch is not damage
+        saved = self.store.latest_valid(model)
+        if saved is None:
+            raise ResumeMismatch(
+                f"no checkpoint in {self.store.root} can be loaded into {model.name} (all damaged); nothing was "
+                "deleted: start afresh with another output folder"
+            )
         self.say(f"finetune: resuming from {saved.folder.name} (phase {saved.phase + 1}, epoch {saved.epoch})")
         return StartPoint(saved.phase, saved.epoch, saved.done, saved.history, saved.records, saved)
+
+    def finish(self) -> None:
+        """The run is over and its outputs written: keep only the newest checkpoint (for --resume / more epochs)."""
+        if self.store is not None:
+            self.store.finish()
 
     def restore(self, start: StartPoint, trainer: keras.Model) -> int:
         """The optimizer state of a phase resumed mid-way; returns the epochs of it already done."""

@@ -138,6 +138,7 @@ def finetune(
                 out_dir, model=model, report=report, evaluation=evaluation, train=train, val=val,
                 formats=run.export, config=config, started=started,
             )  # fmt: skip
+            guard.finish()
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
     say(summary_line(report, kept))
     return FinetuneResult(model, history, plan, evaluation, report, kept, placement)
