@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class ZooError(Exception):
     """Base class of every error this toolkit raises on purpose."""
@@ -72,3 +74,20 @@ class RunLocked(ZooError, RuntimeError):
 
 class BadModelFile(ZooError, ValueError):
     """A saved model file that is missing, truncated or not a model: names the file and what to do."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an operating-system refusal: what failed, on which file, and what to do."""
+    where = f" ({error.filename})" if error.filename else ""
+    fixes = {
+        errno.ENOSPC: "the disk is full: free space or point --out / $ZOO_CACHE_DIR elsewhere, then run it again",
+        errno.EDQUOT: "the disk quota is used up: free space or point --out / $ZOO_CACHE_DIR elsewhere",
+        errno.EROFS: "that file system is read-only: pick a writable --out",
+        errno.EACCES: "permission denied: pick a folder you can write, or fix its permissions",
+        errno.EPERM: "operation not permitted: pick a folder you can write",
+        errno.ENOENT: "no such file or folder: check the path",
+        errno.EISDIR: "a folder where a file was expected: check the path",
+        errno.ENOTDIR: "a file where a folder was expected: check the path",
+    }
+    fix = fixes.get(error.errno, "the operating system refused it")
+    return f"{error.strerror or error}{where}: {fix}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.cli.data_options import add_csv_options, csv_options
+from zoo.errors import ZooError, describe_os_error
 
 DATA_HELP = "a folder of class sub-folders, a CSV of files and labels, or a TFDS name (tfds:NAME)"
 EXIT_STOPPED, EXIT_INTERRUPTED = 1, 130  # a run that ended on a NaN loss; Ctrl-C (128 + SIGINT), as shells do
@@ -158,6 +159,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # finetune has printed where the checkpoint is and the command that resumes
+    except OSError as error:  # disk full, read-only, permissions: say where, and how to go on
+        error.filename = error.filename or str(out)
+        resume = shlex.join(["zoo", *resume_argv(args, out)])
+        raise ZooError(f"{describe_os_error(error)}; resume from the last checkpoint with: {resume}") from None
     return 0 if result.report["status"] == "completed" else EXIT_STOPPED
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import sys
@@ -17,7 +16,7 @@ from zoo.cli.kaggle import add_kaggle_parser
 from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
-from zoo.errors import ZooError
+from zoo.errors import ZooError, describe_os_error
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -98,25 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, BrokenPipeError):  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141
-        print(f"zoo: error: {system_error_line(error)}", file=sys.stderr)
+        print(f"zoo: error: {describe_os_error(error)}", file=sys.stderr)
         return 2
-
-
-def system_error_line(error: OSError) -> str:
-    """One line for an operating-system refusal: what failed, on which file, and what to do."""
-    where = f" ({error.filename})" if error.filename else ""
-    fixes = {
-        errno.ENOSPC: "the disk is full: free space or point --out / $ZOO_CACHE_DIR elsewhere, then run it again",
-        errno.EDQUOT: "the disk quota is used up: free space or point --out / $ZOO_CACHE_DIR elsewhere",
-        errno.EROFS: "that file system is read-only: pick a writable --out",
-        errno.EACCES: "permission denied: pick a folder you can write, or fix its permissions",
-        errno.EPERM: "operation not permitted: pick a folder you can write",
-        errno.ENOENT: "no such file or folder: check the path",
-        errno.EISDIR: "a folder where a file was expected: check the path",
-        errno.ENOTDIR: "a file where a folder was expected: check the path",
-    }
-    fix = fixes.get(error.errno, "the operating system refused it")
-    return f"{error.strerror or error}{where}: {fix}"
 
 
 if __name__ == "__main__":
