@@ -27,7 +27,6 @@ def test_finetune_onto_a_full_disk_says_so_in_one_line(tmp_path, small_disk):
     out = small_disk / "run"
     command = ["finetune", "lenet5", str(data), "--epochs", "2", "--out", str(out), "--export", "keras"]
     result = run_zoo(*command, cwd=tmp_path)
-    print(result.stderr[-1500:])
     assert result.returncode == 2, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("zoo: error:")]
     assert len(errors) == 1 and "disk is full" in errors[0] and "Traceback" not in result.stderr
