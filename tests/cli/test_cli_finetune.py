@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -83,3 +84,64 @@ def test_lr_find_command_prints_a_rate_and_saves_the_plot(folder, tmp_path, caps
     assert args.run(args) == 0
     assert "suggested learning rate" in capsys.readouterr().out
     assert (tmp_path / "lr_find.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--export", "keras,pdf"], "--export pdf: unknown format"),
+        (["--image-size", "0"], "--image-size 0: must be between 8"),
+        (["--image-size", "1"], "--image-size 1: must be between 8"),
+        (["--epochs", "0"], "--epochs 0: must be 1 or more"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(tmp_path, capsys, extra, expected):
+    from zoo.cli.main import main
+
+    data = tmp_path / "photos"
+    (data / "a").mkdir(parents=True)
+    assert main(["finetune", "lenet5", str(data), "--out", str(tmp_path / "run"), *extra]) == 2
+    assert expected in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_data_and_output_folders_are_checked_at_the_door(tmp_path, capsys):
+    from zoo.cli.main import main
+
+    data = tmp_path / "photos"
+    (data / "a").mkdir(parents=True)
+    cases = [
+        (["finetune", "lenet5", str(tmp_path / "nothere"), "--out", str(tmp_path / "r")], "nothere: no such file"),
+        (["finetune", "lstm_text", str(data), "--out", str(tmp_path / "r")], "not images"),
+        (["finetune", "lenet5", str(data), "--out", str(data / "run")], "inside the data folder"),
+        (["finetune", "resnet50", str(data), "--image-size", "16", "--out", str(tmp_path / "r")], "between 32"),
+        (["finetune", "missing.keras", str(data)], "missing.keras: no such model file"),
+    ]
+    for argv, expected in cases:
+        assert main(argv) == 2, argv
+        assert expected in capsys.readouterr().err, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"] and [p.name for p in data.iterdir()] == ["a"]
+
+
+def test_a_read_only_output_folder_is_refused_before_training(tmp_path, capsys):
+    from zoo.cli.main import main
+
+    data, locked = tmp_path / "photos", tmp_path / "locked"
+    (data / "a").mkdir(parents=True)
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write a read-only folder (root without a read-only mount)")
+        assert main(["finetune", "lenet5", str(data), "--out", str(locked / "run")]) == 2
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o755)
+
+
+def test_door_checks_import_no_tensorflow(tmp_path):
+    code = (
+        "import sys, zoo.cli.main as m; rc = m.main(['finetune', 'lenet5', '.', '--export', 'pdf']); "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--export pdf: unknown format" in result.stderr, result.stderr[-2000:]

@@ -32,3 +32,10 @@ def test_finetune_onto_a_full_disk_says_so_in_one_line(tmp_path, small_disk):
     assert len(errors) == 1 and "disk is full" in errors[0] and "Traceback" not in result.stderr
     assert not list(out.rglob(".partial-*")), "a failed checkpoint left a partial folder"
     assert snapshot(data) == before
+
+
+def test_a_read_only_output_is_refused_before_training(tmp_path, read_only_disk):
+    data = shape_folder(tmp_path / "shapes", per_class=2, size=28)
+    result = run_zoo("finetune", "lenet5", str(data), "--out", str(read_only_disk / "run"), cwd=tmp_path)
+    assert result.returncode == 2 and "not writable" in result.stderr and "Traceback" not in result.stderr
+    assert "epoch" not in result.stdout, "training started before the check"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.cli.data_options import add_csv_options, csv_options
-from zoo.errors import ZooError, describe_os_error
+from zoo.errors import BadModelFile, ZooError, describe_os_error
 
 DATA_HELP = "a folder of class sub-folders, a CSV of files and labels, or a TFDS name (tfds:NAME)"
 EXIT_STOPPED, EXIT_INTERRUPTED = 1, 130  # a run that ended on a NaN loss; Ctrl-C (128 + SIGINT), as shells do
@@ -133,11 +133,32 @@ def loader_flags(args: argparse.Namespace) -> dict[str, Any]:
     return {f"--{key.replace('_', '-')}": value for key, value in csv_options(args).items()}
 
 
+def check_at_the_door(args: argparse.Namespace, out: Path) -> tuple[str, ...]:
+    """Every check that needs no TensorFlow, before any model is built or image decoded; the export formats."""
+    from zoo.catalogue import default_catalogue
+    from zoo.training import preflight
+
+    entry = None if args.name.endswith(".keras") else default_catalogue().get(args.name)
+    if entry is None and not Path(args.name).is_file():
+        raise BadModelFile(f"{args.name}: no such model file (NAME is a catalogue name or a saved .keras file)")
+    formats = preflight.export_formats(getattr(args, "export", "keras"))
+    preflight.check_positive("--epochs", getattr(args, "epochs", None))
+    preflight.check_positive("--batch-size", args.batch_size)
+    preflight.check_image_size(args.image_size, entry)
+    preflight.check_data_exists(args.data)
+    if entry is not None:
+        preflight.check_model_takes_the_data(entry, args.data)
+    params = entry.params if entry is not None else Path(args.name).stat().st_size // 4
+    preflight.check_output_folder(out, args.data, params)
+    return formats
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
+    out = args.out or Path(f"finetune-{Path(args.name).stem}")
+    formats = check_at_the_door(args, out)
     from zoo.hardware.placement import place
     from zoo.training.run import finetune
 
-    out = args.out or Path(f"finetune-{Path(args.name).stem}")
     placement = placement_options(args)
     place(**placement)  # first: several machines need their strategy before TensorFlow runs anything
     model, data = model_and_data(args)
@@ -153,7 +174,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             strict=args.strict,
             resume=args.resume,
             deterministic=args.deterministic,
-            export=tuple(f.strip() for f in args.export.split(",") if f.strip()),
+            export=formats,
             resume_command=shlex.join(["zoo", *resume_argv(args, out)]),
             **placement,
         )
@@ -170,6 +191,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     from zoo.training.lr_find import lr_find
 
     out = args.out or Path(f"lr-find-{Path(args.name).stem}")
+    check_at_the_door(args, out)
     model, data = model_and_data(args)
     result = lr_find(model, data, steps=args.steps, batch_size=args.batch_size, seed=args.seed, out=out)
     print(f"suggested learning rate: {result.suggestion:.2e} ({result.method}; {result.stopped})")

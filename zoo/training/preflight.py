@@ -1,0 +1,120 @@
+"""Checks at the door: everything about a run that can be known before TensorFlow loads, a model is built or an
+image decoded — export formats, sizes, the model's kind against the data's, and an output folder that is writable,
+outside the data and has room. Each failure is one ZooError naming the argument and the fix.
+
+Imports no TensorFlow: the command line runs these checks first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from zoo.entry import Entry
+from zoo.errors import BadData, BadOverride, OutputExists
+
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")  # zoo.results.export.FORMATS, without importing it
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 4096
+BACKBONE_MIN_IMAGE_SIZE = 32  # keras.applications refuse smaller inputs
+# A run folder holds the model a few times over: model.keras, two checkpoints (weights + optimizer moments + best
+# weights), SavedModel, TFLite, ONNX. Float32 parameters: 4 bytes each.
+COPIES_OF_THE_WEIGHTS = 12
+HEADROOM_BYTES = 20 * 2**20  # plots, reports, CSVs
+
+
+def export_formats(value: str | Sequence[str]) -> tuple[str, ...]:
+    """The export formats asked for, each one known; "keras,onnx" or a sequence."""
+    asked = [f.strip() for f in value.split(",")] if isinstance(value, str) else [str(f) for f in value]
+    asked = [f for f in asked if f]
+    unknown = [f for f in asked if f not in EXPORT_FORMATS]
+    if unknown:
+        raise BadOverride(
+            f"--export {', '.join(unknown)}: unknown format; choose among {', '.join(EXPORT_FORMATS)} "
+            "(comma-separated)"
+        )
+    return tuple(asked)
+
+
+def check_positive(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise BadOverride(f"{name} {value}: must be 1 or more")
+
+
+def check_image_size(size: int | None, entry: Entry | None) -> None:
+    """An --image-size the model can train at: not 0 or 1 (a 1x1 model), not below a backbone's minimum."""
+    if size is None:
+        return
+    low = BACKBONE_MIN_IMAGE_SIZE if entry is not None and entry.family == "backbone" else MIN_IMAGE_SIZE
+    if not low <= size <= MAX_IMAGE_SIZE:
+        name = f" for {entry.name}" if entry is not None else ""
+        raise BadOverride(f"--image-size {size}: must be between {low} and {MAX_IMAGE_SIZE}{name}")
+    if entry is not None and len(entry.input_shape) != 3:
+        raise BadOverride(f"--image-size: {entry.name} does not take images (input {entry.input_shape})")
+
+
+def takes_images(entry: Entry) -> bool:
+    """Whether the entry's input is an image (height, width, channels) of floats, not tokens or a series."""
+    return len(entry.input_shape) == 3 and not entry.input_dtype.startswith("int")
+
+
+def looks_like_image_data(data: Any) -> bool:
+    """A folder of class sub-folders or a CSV naming image files: what the command line passes as DATA."""
+    if not isinstance(data, str | os.PathLike):
+        return False
+    path = Path(data)
+    return path.is_dir() or path.suffix.lower() in {".csv", ".tsv"}
+
+
+def check_model_takes_the_data(entry: Entry, data: Any) -> None:
+    """Refuse a recipe that does not take images (a text LSTM, a series GRU, an MLP) on image files."""
+    if looks_like_image_data(data) and not takes_images(entry):
+        raise BadData(
+            f"{entry.name} takes {entry.input_dtype} inputs shaped {entry.input_shape}, not images, but {data} holds "
+            "image files: pick an image model (`zoo list --family cnn` or `--family backbone`)"
+        )
+
+
+def check_data_exists(data: Any) -> None:
+    """A DATA path that names nothing local is refused at once (not after a TFDS lookup), unless it is tfds:NAME."""
+    if isinstance(data, str) and data.startswith("tfds:"):
+        return
+    if isinstance(data, str | os.PathLike) and looks_like_a_path(str(data)) and not Path(data).exists():
+        raise BadData(f"{data}: no such file or folder (DATA is a folder of class sub-folders, a CSV or tfds:NAME)")
+
+
+def looks_like_a_path(text: str) -> bool:
+    """A path rather than a bare TFDS name such as "mnist" or "cifar10"."""
+    return os.sep in text or text.startswith(".") or "." in Path(text).name or Path(text).exists()
+
+
+def nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_folder(out: Path, data: Any, params: int | None) -> None:
+    """--out: outside the data, in a folder this user can write, on a disk with room for the run's files."""
+    if isinstance(data, str | os.PathLike) and Path(data).exists():
+        root = Path(data) if Path(data).is_dir() else Path(data).parent
+        if Path(out).absolute() == root.absolute() or root.absolute() in Path(out).absolute().parents:
+            raise OutputExists(
+                f"--out {out} is inside the data folder {root}: its files would become part of the data; "
+                "pick an output folder outside it"
+            )
+    existing = nearest_existing(Path(out))
+    if not existing.is_dir():
+        raise OutputExists(f"--out {out}: {existing} is a file, not a folder; pick another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputExists(f"--out {out}: {existing} is not writable (read-only or no permission); pick another --out")
+    needed = (params or 0) * 4 * COPIES_OF_THE_WEIGHTS + HEADROOM_BYTES
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise OutputExists(
+            f"--out {out}: {free / 2**20:.0f} MB free on its disk, the run needs about {needed / 2**20:.0f} MB "
+            "(model, checkpoints, exports): free space or pick another --out"
+        )
