@@ -145,3 +145,18 @@ def test_door_checks_import_no_tensorflow(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--export pdf: unknown format" in result.stderr, result.stderr[-2000:]
+
+
+def test_ctrl_c_while_reading_the_data_prints_how_to_go_on(tmp_path, capsys, monkeypatch):
+    import zoo.cli.finetune
+    from zoo.cli.main import main
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo.cli.finetune, "model_and_data", interrupted)
+    data = tmp_path / "photos"
+    (data / "a").mkdir(parents=True)
+    assert main(["finetune", "lenet5", str(data), "--out", str(tmp_path / "run"), "--export", "keras"]) == 130
+    err = capsys.readouterr().err
+    assert "finetune interrupted (Ctrl-C); go on with: zoo finetune lenet5" in err and "--resume" in err

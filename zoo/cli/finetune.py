@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     placement = placement_options(args)
     place(**placement)  # first: several machines need their strategy before TensorFlow runs anything
-    model, data = model_and_data(args)
+    resume = shlex.join(["zoo", *resume_argv(args, out)])
     try:
+        model, data = model_and_data(args)
         result = finetune(
             model,
             data,
@@ -175,14 +177,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             resume=args.resume,
             deterministic=args.deterministic,
             export=formats,
-            resume_command=shlex.join(["zoo", *resume_argv(args, out)]),
+            resume_command=resume,
             **placement,
         )
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED  # finetune has printed where the checkpoint is and the command that resumes
+    except KeyboardInterrupt as interrupt:
+        if not getattr(interrupt, "reported", False):  # outside training (reading data, caching, exports, plots)
+            print(f"\nzoo: finetune interrupted (Ctrl-C); go on with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except OSError as error:  # disk full, read-only, permissions: say where, and how to go on
         error.filename = error.filename or str(out)
-        resume = shlex.join(["zoo", *resume_argv(args, out)])
         raise ZooError(f"{describe_os_error(error)}; resume from the last checkpoint with: {resume}") from None
     return 0 if result.report["status"] == "completed" else EXIT_STOPPED
 

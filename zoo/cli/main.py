@@ -18,6 +18,8 @@ from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
 
 def cmd_list(args: argparse.Namespace) -> int:
     catalogue = default_catalogue()
@@ -93,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nzoo: {args.command} interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except OSError as error:
         if isinstance(error, BrokenPipeError):  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

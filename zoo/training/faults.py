@@ -263,7 +263,8 @@ class RunGuard:
         """Turn Ctrl-C into a message naming the checkpoint and the command that resumes, then stop."""
         try:
             yield
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
+            interrupt.reported = True  # the command line then adds nothing
             where = (
                 f"checkpoints kept in {self.store.root}; " if self.store is not None else "no checkpoints (no out); "
             )
