@@ -10,7 +10,7 @@ from zoo.catalogue import default_catalogue
 from zoo.errors import UnknownModel
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
-SAMPLE_IMAGE = Path(__file__).parent / "assets" / "chelsea.jpg"
+SAMPLE_IMAGE = Path(__file__).parent.parent / "assets" / "chelsea.jpg"
 
 
 def split_name_and_images(words: list[str]) -> tuple[str, list[str]]:

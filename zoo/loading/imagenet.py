@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-CLASSES_FILE = Path(__file__).parent / "assets" / "imagenet_classes.json"
+CLASSES_FILE = Path(__file__).parent.parent / "assets" / "imagenet_classes.json"
 
 
 @lru_cache(maxsize=1)
