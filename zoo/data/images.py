@@ -1,4 +1,4 @@
-"""Turn what users call "images" (paths, PIL images, arrays, batches of them) into one float RGB batch.
+"""Turn what users call "images" (paths, PIL images, arrays, batches of them) into float batches for a model.
 
 The same code reads images at prediction time and at training time, so orientation, mode conversion and
 resizing can never differ between the two.
@@ -7,6 +7,7 @@ resizing can never differ between the two.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -112,25 +113,74 @@ def array_to_image(array: np.ndarray) -> Image.Image:
     return to_rgb(Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)))
 
 
-def images_to_batch(images: Any, size: tuple[int, int]) -> np.ndarray:
-    """A float32 batch (n, height, width, 3) in [0, 255] from one image or a sequence of them."""
+def pixel_values(array: Any) -> np.ndarray:
+    """An image array (or a batch of them) as values in [0, 255], by the documented rule of `classify`/`embed`.
+
+    uint8 as it is; uint16 scaled from [0, 65535]; floats whose values all lie in [0, 1] (what `plt.imread` gives
+    for a PNG) scaled by 255; other floats read as [0, 255]. Negative or larger values (an already preprocessed
+    image) and NaN are refused: they cannot be read as pixels without guessing.
+    """
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return np.round(array / 257.0)
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        raise BadData(f"cannot read an array of {array.dtype} with shape {array.shape} as an image")
+    low, high = float(np.min(array)), float(np.max(array))
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 255:
+        raise BadData(
+            f"image values span [{low:g}, {high:g}]: pass raw pixels (uint8, or floats in [0, 1] or [0, 255]); "
+            "the model applies its own preprocessing"
+        )
+    return array * 255.0 if array.dtype.kind == "f" and high <= 1.0 else array
+
+
+def fit_pixels(image: Image.Image, size: tuple[int, int], channels: int) -> np.ndarray:
+    """An RGB Pillow image as float32 (height, width, channels) in [0, 255], as training fits it (grey for 1)."""
+    if channels not in (1, 3):
+        raise BadData(f"the model takes {channels}-channel images; zoo reads images as grey (1) or RGB (3) only")
+    pixels = fit_to(image.convert("L") if channels == 1 else image, size)
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def image_items(images: Any) -> list:
+    """The images of a call as a list: one path, PIL image or array, a batch array (n, h, w[, c]) or a sequence.
+
+    A batch array is read as pixels once, as a whole, so one [0, 1] rule applies to all of its images.
+    """
     if isinstance(images, np.ndarray) and images.ndim == 4:
-        items = list(images)
+        items = list(pixel_values(images).astype(np.uint8))  # in [0, 255] now: items are not re-scaled
     elif isinstance(images, (str, Path, Image.Image, np.ndarray)):
         items = [images]
     else:
         items = list(images)
     if not items:
         raise BadData("no images given: pass a path, a PIL image, an array or a list of them")
-    return np.stack([fit_to(as_image(item), size) for item in items])
+    return items
+
+
+def image_batches(
+    images: Any, size: tuple[int, int], channels: int = 3, batch_size: int = 32
+) -> Iterator[np.ndarray]:
+    """Float32 batches (<= batch_size, height, width, channels) in [0, 255]: images decode one batch at a time,
+    so memory stays bounded however many are given."""
+    items = image_items(images)
+    for start in range(0, len(items), batch_size):
+        yield np.stack([fit_pixels(as_image(item), size, channels) for item in items[start : start + batch_size]])
+
+
+def images_to_batch(images: Any, size: tuple[int, int], channels: int = 3) -> np.ndarray:
+    """A float32 batch (n, height, width, channels) in [0, 255] from one image or a sequence of them."""
+    return np.concatenate(list(image_batches(images, size, channels)))
 
 
 def as_image(item: Any) -> Image.Image:
-    """One image of any accepted kind as an RGB Pillow image."""
+    """One image of any accepted kind as an RGB Pillow image (arrays by the rule of `pixel_values`)."""
     if isinstance(item, (str, Path)):
         return open_image(item)
     if isinstance(item, Image.Image):
         return to_rgb(item)
     if isinstance(item, np.ndarray):
-        return array_to_image(item)
+        return array_to_image(pixel_values(item))
     raise BadData(f"cannot use {type(item).__name__} as an image: pass a path, a PIL image or an array")

@@ -47,15 +47,24 @@ class ZooModel(keras.Model):
             setattr(model, key, value)
         return model
 
-    def classify(self, images: Any, top: int = 5) -> list[list[tuple[str, float]]]:
-        """The `top` (label, probability) pairs, best first, for each image (paths, PIL images, arrays, batches)."""
-        from zoo.data.images import images_to_batch
-
+    def classify(self, images: Any, top: int = 5, batch_size: int = 32) -> list[list[tuple[str, float]]]:
+        """The `top` (label, probability) pairs, best first, for each image (see `image_batches` for what is accepted:
+        paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded batch by batch)."""
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
-        height, width = self.input_shape[1:3]
-        probabilities = self.predict(images_to_batch(images, (height, width)), verbose=0)
-        return top_labels(probabilities, self.class_names, top)
+        return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)
+
+    def embed(self, images: Any, batch_size: int = 32) -> np.ndarray:
+        """Pooled trunk features (n, d) of each image: what the classifier layer reads, for scikit-learn or kNN."""
+        return self.run_on_images(features_model(self), images, batch_size)
+
+    def run_on_images(self, model: keras.Model, images: Any, batch_size: int) -> np.ndarray:
+        """`model`'s outputs on images fitted to this model's input size and channel count, batch by batch."""
+        from zoo.data.images import image_batches
+
+        height, width, channels = self.input_shape[1:4]
+        batches = image_batches(images, (height, width), channels, batch_size)
+        return np.concatenate([model.predict_on_batch(batch) for batch in batches])
 
     def finetune(self, data: Any, **options: Any) -> Any:
         """Fine-tune this model on `data` the careful way (see zoo.training.run.finetune); returns a FinetuneResult."""
@@ -76,3 +85,15 @@ def top_labels(probabilities: np.ndarray, class_names: Sequence[str], top: int) 
     best = np.argsort(-probabilities, axis=-1)[:, :top]
     pairs = zip(probabilities, best, strict=True)
     return [[(class_names[i], float(row[i])) for i in indices] for row, indices in pairs]
+
+
+def features_model(model: keras.Model) -> keras.Model:
+    """`model` cut at the input of its classifier layer (average-pooled if spatial): its pooled trunk features."""
+    name = getattr(model, "classifier", None) or "predictions"
+    try:
+        features = model.get_layer(name).input
+    except ValueError:
+        raise ValueError(f"{model.name} has no classifier layer {name!r} to take its features from") from None
+    if len(features.shape) == 4:
+        features = keras.layers.GlobalAveragePooling2D(name="zoo_embedding_pool")(features)
+    return keras.Model(model.inputs, features, name=f"{model.name}_features")
