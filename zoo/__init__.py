@@ -29,6 +29,7 @@ from zoo.errors import (
     WorkerLost,
     ZooError,
 )
+from zoo.loading.registration import register_serializables
 from zoo.version import __version__
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 
     from zoo.training.lr_find import lr_find
     from zoo.training.run import FinetuneResult, finetune
+
+# Modules that register classes a saved model may name; `keras.saving.load_model` finds them after `import zoo`.
+SERIALIZABLE_MODULES = ("zoo.layers", "zoo.loading.model", "zoo.training.discriminative_lr")
+register_serializables(SERIALIZABLE_MODULES)
 
 # Imported on first use (PEP 562): each pulls in TensorFlow, which `import zoo` must not.
 _LAZY = {

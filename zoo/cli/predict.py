@@ -1,63 +1,280 @@
-"""`zoo predict [NAME] [IMAGE...]`: classify photos with a pretrained backbone (default: the bundled one)."""
+"""`zoo predict [MODEL] [INPUTS...]`: top-k labels of image files, folders or a CSV of paths, one row per file.
+
+MODEL is a catalogue name, a saved .keras file, a finetune run folder (model.keras inside) or a zoo kaggle run
+folder (its fold models averaged); it defaults to the bundled efficientnet_lite0 and INPUTS to a sample photo.
+Models run through zoo.results.runtime (LiteRT once converted and cached); a warm cache never imports TensorFlow.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from zoo.catalogue import default_catalogue
-from zoo.errors import UnknownModel
+from zoo.errors import BadData, UnknownModel
+
+if TYPE_CHECKING:
+    from zoo.results.runtime import ModelSource, Runner
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 SAMPLE_IMAGE = Path(__file__).parent.parent / "assets" / "chelsea.jpg"
+PATH_COLUMNS = ("path", "file", "filename", "image", "image_path")  # the CSV column read for paths, else the first
+KAGGLE_CONFIG = "config.json"
+SCREENFUL = 40  # files: this many or more gets a progress line on stderr
 
 
-def split_name_and_images(words: list[str]) -> tuple[str, list[str]]:
-    """The first word is the model unless it is a file or has a file suffix ("cat.jpg"); else the default model.
+def is_model(word: str) -> bool:
+    """A .keras file, a run folder (finetune or kaggle) or a catalogue name."""
+    path = Path(word)
+    if path.is_dir():
+        return (path / "model.keras").is_file() or (path / KAGGLE_CONFIG).is_file()
+    return (word.endswith(".keras") and path.is_file()) or word in default_catalogue()
 
-    A first word with no suffix that is neither a file nor a model is a misspelt model name (`zoo predict resnet5
-    x.jpg`): say so with the closest names, rather than that no image file is called "resnet5".
-    """
-    if not words or Path(words[0]).exists():
-        return DEFAULT_BACKBONE, words
-    catalogue, first = default_catalogue(), words[0]
-    if first not in catalogue and Path(first).suffix:
+
+def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
+    """The first word is the model if it is one; else the default model. A suffix-less first word that is neither a
+    model nor a file is a misspelt model name (`zoo predict resnet5 x.jpg`): say so, with the closest names."""
+    if not words:
+        return DEFAULT_BACKBONE, []
+    first = words[0]
+    if is_model(first):
+        return first, words[1:]
+    if first.endswith(".keras"):
+        raise BadData(f"model file not found: {first} (check the path; relative paths start at {Path.cwd()})")
+    if Path(first).exists() or Path(first).suffix:
         return DEFAULT_BACKBONE, words
     try:
-        catalogue.get(first)
+        default_catalogue().get(first)
     except UnknownModel as error:
         raise UnknownModel(f"{error} No file is called {first!r} either.") from None
-    return first, words[1:]
+    return first, words[1:]  # unreachable: a catalogue name is a model
+
+
+def file_source(path: Path, label: str) -> ModelSource:
+    """A saved .keras file: its digest is the file's sha256, its loader zoo.load_saved."""
+    from zoo.results.runtime import ModelSource
+    from zoo.weights.verify import digest_file
+
+    def load() -> Any:
+        from zoo.loading.assemble import load_saved
+
+        return load_saved(path)
+
+    return ModelSource(label, digest_file(path)["sha256"], load)
+
+
+def catalogue_source(name: str) -> ModelSource:
+    """A catalogue entry with trained weights; an entry without any is refused with how to train it."""
+    from zoo.results.runtime import ModelSource
+    from zoo.weights.manifest import load_manifest
+
+    entry = default_catalogue().get(name)
+    if not entry.weights or entry.task not in ("classification", "image-classification"):
+        raise BadData(
+            f"{name} has no trained weights (zoo ships none for its recipes, only ImageNet backbones): train it "
+            f"first with `zoo finetune {name} DATA --out run1`, then run `zoo predict run1 IMAGES`"
+        )
+    manifest = load_manifest()
+    hashes = [str(manifest.get(key).hash) for key in entry.weights if key in manifest]
+    digest = f"{name}|{'|'.join(hashes)}|{entry.input_shape}"
+
+    def load() -> Any:
+        from zoo.loading.assemble import load
+
+        return load(name)
+
+    return ModelSource(name, digest, load)
+
+
+def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
+    """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config."""
+    path = Path(word)
+    if path.is_dir() and (path / "model.keras").is_file():
+        return [file_source(path / "model.keras", path.name)], None
+    if path.is_dir():
+        config = json.loads((path / KAGGLE_CONFIG).read_text(encoding="utf-8"))
+        if config.get("input", {}).get("kind") != "images":
+            raise BadData(f"{word} is a kaggle run on tabular data: use `zoo kaggle predict --run {word}`")
+        folds = sorted(path.glob("fold_*/model.keras"), key=lambda p: int(p.parent.name.split("_")[-1]))
+        if not folds:
+            raise BadData(f"{word} has no fold models (fold_K/model.keras): its training did not finish; re-run it")
+        return [file_source(fold, f"{path.name}-{fold.parent.name}") for fold in folds], config
+    if word.endswith(".keras"):
+        return [file_source(path, path.name)], None
+    return [catalogue_source(word)], None
+
+
+def csv_paths(table: Path) -> list[str]:
+    """The image paths a CSV lists: its path/file/filename/image column, else its first; relative to the CSV."""
+    with open(table, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise BadData(f"{table} is empty: list one image path per row, under a header `path`")
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = next((header.index(name) for name in PATH_COLUMNS if name in header), 0)
+    return [str(table.parent / row[column]) for row in rows[1:] if len(row) > column and row[column].strip()]
+
+
+def input_files(words: Sequence[str]) -> list[str]:
+    """Every file INPUTS name: files as given, folders recursively (as training lists them), CSVs by their rows."""
+    from zoo.data.listing import files_under
+
+    files: list[str] = []
+    for word in words:
+        path = Path(word)
+        if path.is_dir():
+            files.extend(files_under(word))
+        elif path.suffix.lower() == ".csv" and path.is_file():
+            files.extend(csv_paths(path))
+        else:
+            files.append(word)  # a missing file is reported with the unreadable ones
+    if not files:
+        raise BadData(f"no files in {', '.join(words)}: pass image files, folders of them or a CSV of paths")
+    return files
+
+
+def decode_batch(paths: Sequence[str], shape: tuple[int, int, int], failures: list) -> tuple[list[str], np.ndarray]:
+    """The readable files of `paths` as one float32 batch; the others go to `failures` as (path, reason)."""
+    from zoo.data.images import fit_pixels, open_image
+
+    good, pixels = [], []
+    for path in paths:
+        try:
+            pixels.append(fit_pixels(open_image(path), shape[:2], shape[2]))
+            good.append(path)
+        except BadData as error:
+            failures.append((path, str(error)))
+    return good, np.stack(pixels) if pixels else np.zeros((0, *shape), np.float32)
+
+
+def file_batches(
+    files: Sequence[str], shape: tuple[int, int, int], batch_size: int, failures: list
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Decoded batches of `files`; the next batch decodes on a thread while the caller runs the current one."""
+    chunks = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(decode_batch, chunks[0], shape, failures) if chunks else None
+        for index in range(len(chunks)):
+            paths, batch = pending.result()
+            if index + 1 < len(chunks):
+                pending = pool.submit(decode_batch, chunks[index + 1], shape, failures)
+            if len(paths):
+                yield paths, batch
+
+
+def run_files(
+    runners: Sequence[Runner], files: Sequence[str], batch_size: int, tta: int, failures: list
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(paths, outputs) per batch: outputs averaged over the runners (folds) and the `tta` views of each image."""
+    from zoo.data.progress import Progress
+
+    views: tuple[str, ...] = ("original",)
+    if tta > 1:
+        from zoo.kaggle.tta import tta_views, view_of
+
+        views = tta_views(tta)
+    progress = Progress(len(files), "predicting", min_items=SCREENFUL)
+    for paths, batch in file_batches(files, runners[0].input_shape, batch_size, failures):
+        inputs = [batch if view == "original" else view_of(batch, view) for view in views]
+        outputs = np.mean([runner.run(x) for runner in runners for x in inputs], axis=0)
+        for _ in paths:
+            progress.advance()
+        yield paths, outputs
+    progress.close()
+
+
+def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
+    """Runners for MODEL (every fold of a kaggle run), each on the fastest runtime that converts."""
+    from zoo.results.runtime import open_runner
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # only a cold cache imports TensorFlow: keep its logs quiet
+    sources, config = model_sources(word)
+    return [open_runner(source, purpose) for source in sources], config
+
+
+def report_failures(failures: list[tuple[str, str]], done: int) -> None:
+    """List the files that could not be read on stderr; nothing readable at all is an error."""
+    for _, reason in failures:
+        print(f"zoo: skipped: {reason}", file=sys.stderr)
+    if failures and not done:
+        raise BadData(f"none of the {len(failures)} input files could be read (see above)")
+
+
+def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
+    """Class names of the outputs: the model's, a kaggle run's target names, else the output index."""
+    names = config["target"]["names"] if config else runner.class_names
+    return list(names) if names is not None and len(names) == width else [str(i) for i in range(width)]
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zoo.data.images import open_image
-    from zoo.loading.assemble import load
+    from zoo.loading.ranking import top_labels
 
-    name, images = split_name_and_images(args.words)
-    images = images or [str(SAMPLE_IMAGE)]
-    pictures = [open_image(image) for image in images]  # a wrong file fails now, before the model loads
-    model = load(name)
-    results = model.classify(pictures, top=args.top)
+    check_options(args)
+    model, inputs = split_model_and_inputs(args.words)
+    files = input_files(inputs or [str(SAMPLE_IMAGE)])  # a wrong path fails now, before the model loads
+    runners, config = open_runners(model, "predict")
+    failures: list[tuple[str, str]] = []
+    rows = []
+    for paths, probabilities in run_files(runners, files, args.batch_size, args.tta, failures):
+        labels = class_labels(runners[0], config, probabilities.shape[-1])
+        rows += list(zip(paths, top_labels(probabilities, labels, args.top), strict=True))
+    report_failures(failures, len(rows))
+    if args.csv:
+        write_csv(Path(args.csv), rows, args.top)
     if args.json:
-        print(json.dumps([[{"label": label, "probability": p} for label, p in ranked] for ranked in results]))
-        return 0
-    for image, ranked in zip(images, results, strict=True):
-        print(f"{image} ({name}):")
-        for label, probability in ranked:
-            print(f"  {probability:7.2%}  {label}")
+        ranked = [{"path": path, "top": [{"label": k, "probability": v} for k, v in top]} for path, top in rows]
+        print(json.dumps(ranked))
+    elif not args.csv:
+        for path, ranked in rows:
+            print(f"{path}  " + "  ".join(f"{label} {probability:.2%}" for label, probability in ranked))
     return 0
+
+
+def check_options(args: argparse.Namespace) -> None:
+    if args.batch_size < 1 or getattr(args, "top", 1) < 1:
+        raise BadData(f"--batch-size and --top must be at least 1; got {args.batch_size} and {getattr(args, 'top', 1)}")
+
+
+def write_csv(path: Path, rows: list, top: int) -> None:
+    """path, label_1, probability_1, ... label_k, probability_k: one row per file, written then renamed."""
+    header = ["path"] + [f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("label", "probability")]
+    temporary = path.with_name(f".{path.name}.partial")
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([file, *[cell for pair in ranked for cell in pair]] for file, ranked in rows)
+    os.replace(temporary, path)
+    print(f"wrote {path}: {len(rows)} rows", file=sys.stderr)
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL and INPUTS, and the batch size: the same for predict and embed."""
+    parser.add_argument(
+        "words", nargs="*", metavar="[MODEL] INPUTS",
+        help="a catalogue name, .keras file or run folder; then image files, folders (recursive) or CSVs of paths",
+    )  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
 
 
 def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
         "predict",
-        help="classify images with a pretrained ImageNet backbone",
-        description=f"Classify images. NAME defaults to {DEFAULT_BACKBONE} (weights bundled, no network); "
-        f"IMAGE defaults to a sample photo shipped with zoo.",
+        help="top-k labels of images with a trained model (a catalogue name, .keras file or run folder)",
+        description=f"Classify images. MODEL defaults to {DEFAULT_BACKBONE} (weights bundled, no network); "
+        "INPUTS default to a sample photo shipped with zoo. Runs on LiteRT once the model is converted (cached).",
     )
-    predict.add_argument("words", nargs="*", metavar="[NAME] IMAGE", help="optional model name, then image files")
+    add_inference_arguments(predict)
     predict.add_argument("--top", type=int, default=5, help="how many classes per image (default 5)")
-    predict.add_argument("--json", action="store_true", help="a JSON list per image of {label, probability}")
+    predict.add_argument("--tta", type=int, default=1, help="average N fixed views of each image (flips, crops)")
+    predict.add_argument("--json", action="store_true", help="a JSON list of {path, top: [{label, probability}]}")
+    predict.add_argument("--csv", metavar="FILE", help="write path, label_1, probability_1, ... to FILE")
     predict.set_defaults(run=cmd_predict)

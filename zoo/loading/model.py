@@ -12,6 +12,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from zoo.loading.ranking import top_labels
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ZooModel(keras.Model):
@@ -79,21 +81,31 @@ class ZooModel(keras.Model):
         return lr_find(self, data, **options)
 
 
-def top_labels(probabilities: np.ndarray, class_names: Sequence[str], top: int) -> list[list[tuple[str, float]]]:
-    """Per row, the `top` best (class name, probability) pairs."""
-    top = max(1, min(top, probabilities.shape[-1]))
-    best = np.argsort(-probabilities, axis=-1)[:, :top]
-    pairs = zip(probabilities, best, strict=True)
-    return [[(class_names[i], float(row[i])) for i in indices] for row, indices in pairs]
-
-
 def features_model(model: keras.Model) -> keras.Model:
-    """`model` cut at the input of its classifier layer (average-pooled if spatial): its pooled trunk features."""
+    """`model` cut at the input of its classifier layer (average-pooled if spatial): its pooled trunk features.
+
+    The classifier may sit in a nested backbone (input -> preprocess -> backbone, as `zoo.load` builds them).
+    """
     name = getattr(model, "classifier", None) or "predictions"
-    try:
-        features = model.get_layer(name).input
-    except ValueError:
-        raise ValueError(f"{model.name} has no classifier layer {name!r} to take its features from") from None
+    inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype, name="image")
+    features = features_on(model, name, inputs)
+    if features is None:
+        raise ValueError(f"{model.name} has no classifier layer {name!r} to take its features from")
     if len(features.shape) == 4:
         features = keras.layers.GlobalAveragePooling2D(name="zoo_embedding_pool")(features)
-    return keras.Model(model.inputs, features, name=f"{model.name}_features")
+    return keras.Model(inputs, features, name=f"{model.name}_features")
+
+
+def features_on(model: keras.Model, name: str, x: Any) -> Any:
+    """The classifier's input computed from `x` through `model` (a chain of layers where nested); None if absent."""
+    if name in {layer.name for layer in model.layers}:
+        return keras.Model(model.inputs, model.get_layer(name).input)(x)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Model):
+            found = features_on(layer, name, x)
+            if found is not None:
+                return found
+        x = layer(x)
+    return None

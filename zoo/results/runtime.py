@@ -1,0 +1,183 @@
+"""Fast CPU inference: each model converted once to LiteRT (run with XNNPACK), cached, checked against Keras.
+
+The converted file and a small card (input shape, class names, the check) live in zoo's cache folder, named by a
+digest of the weights (or saved model), the input size, the purpose (predict or embed) and the zoo version. With a
+warm cache nothing here imports TensorFlow: ai-edge-litert, NumPy and Pillow do the work. A model that does not
+convert, or converts to different answers, runs in Keras, with one line saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.version import __version__
+from zoo.weights.resolve import cache_dir
+
+RUNTIME_FOLDER = "runtime"
+PURPOSES = ("predict", "embed")
+CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
+EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model to run, known without Keras: what the user called it, a digest of its weights, how to load it."""
+
+    label: str
+    digest: str  # of everything that fixes the outputs: weights (or the .keras file), input size
+    load: Callable[[], Any]  # -> the Keras model (a ZooModel), only called on a cold cache or for the Keras fallback
+
+
+@dataclass
+class Runner:
+    """Runs (n, height, width, channels) float32 pixel batches in [0, 255] through one model."""
+
+    input_shape: tuple[int, int, int]
+    class_names: list[str] | None
+    runtime: str  # "litert" or "keras"
+    run: Callable[[np.ndarray], np.ndarray]
+
+
+def runtime_folder() -> Path:
+    """$ZOO_CACHE_DIR/runtime, else the user cache's zoo/runtime (beside the weights folder)."""
+    return cache_dir().parent / RUNTIME_FOLDER
+
+
+def cached_paths(source: ModelSource, purpose: str) -> tuple[Path, Path]:
+    """(converted .tflite, its card .json) for `source` used for `purpose`."""
+    key = hashlib.sha256(f"{source.digest}|{purpose}|{__version__}".encode()).hexdigest()[:24]
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.label).stem)[:40] or "model"
+    base = runtime_folder() / f"{stem}-{purpose}-{key}"
+    return Path(f"{base}.tflite"), Path(f"{base}.json")
+
+
+def say(line: str) -> None:
+    print(f"zoo: {line}", file=sys.stderr)
+
+
+def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say) -> Runner:
+    """The fastest runner of `source` that gives Keras' answers: LiteRT from the cache, converting on first use."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
+    model_path, card_path = cached_paths(source, purpose)
+    card = read_card(card_path)
+    if card and card["converted"] and not model_path.is_file():
+        card = None  # the converted file was removed: convert again
+    if card and card["converted"] and model_path.is_file() and has_litert():
+        return litert_runner(str(model_path), card)
+    model = source.load()
+    target = model if purpose == "predict" else features_of(model)
+    if card is None:
+        card, content = convert(target, model, (model_path, card_path), note)
+        if card["converted"] and has_litert():
+            return litert_runner(str(model_path) if model_path.is_file() else content, card)
+    why = card["reason"] if not card["converted"] else "ai-edge-litert is not installed (pip install ai-edge-litert)"
+    note(f"{source.label} runs in Keras, not LiteRT: {why}")
+    return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
+
+
+def features_of(model: Any) -> Any:
+    from zoo.loading.model import features_model
+
+    return features_model(model)
+
+
+def convert(target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None]) -> tuple[dict, bytes]:
+    """Convert `target` through zoo.results.export's TFLite path, checked against Keras; cache the file and card."""
+    from zoo.results.export import export_model
+
+    shape = tuple(int(side) for side in target.input_shape[1:4])
+    sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
+    note(f"converting {model.name} to LiteRT once (cached in {paths[0].parent}) ...")
+    with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
+        check = export_model(target, Path(scratch), sample, formats=("tflite",))["tflite"]
+        content = check.path.read_bytes() if check.path is not None else b""
+    converted, reason = check.ok, check.error
+    if not converted and check.max_abs_diff is not None and target is not model:
+        reference = np.abs(target.predict(sample, verbose=0)).max()  # features: a relative check
+        converted = bool(check.max_abs_diff <= EMBED_TOLERANCE * max(1.0, float(reference)))
+        reason = None if converted else reason
+    card = {
+        "input_shape": list(shape),
+        "class_names": getattr(model, "class_names", None) if target is model else None,
+        "converted": converted,
+        "reason": reason,
+        "max_abs_diff": check.max_abs_diff,
+        "zoo": __version__,
+    }
+    store(paths, content if converted else None, card, note)
+    return card, content
+
+
+def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
+    """Write the converted file, then its card (each to a temporary name, renamed); an unwritable cache is a note."""
+    try:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        if content is not None:
+            write_atomic(paths[0], content)
+        write_atomic(paths[1], json.dumps(card, indent=1).encode())
+    except OSError as error:
+        note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "wb") as file:
+        file.write(content)
+    os.replace(temporary, path)
+
+
+def read_card(path: Path) -> dict | None:
+    """The cached card, or None when absent or unreadable (a truncated card only costs a new conversion)."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = ("input_shape", "class_names", "converted", "reason")
+    return card if isinstance(card, dict) and all(key in card for key in keys) else None
+
+
+def has_litert() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ai_edge_litert") is not None
+
+
+def litert_runner(model: str | bytes, card: dict) -> Runner:
+    """A runner on LiteRT's interpreter (XNNPACK for float models), one thread per CPU this process may use."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": model}
+    interpreter = Interpreter(**source, num_threads=threads)
+    return Runner(tuple(card["input_shape"]), card["class_names"], "litert", InterpreterCall(interpreter))
+
+
+class InterpreterCall:
+    """One batch through a LiteRT interpreter; tensors are re-allocated only when the batch shape changes."""
+
+    def __init__(self, interpreter: Any) -> None:
+        self.interpreter = interpreter
+        self.input = interpreter.get_input_details()[0]["index"]
+        self.output = interpreter.get_output_details()[0]["index"]
+        self.shape: tuple[int, ...] | None = None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape != self.shape:
+            self.interpreter.resize_tensor_input(self.input, batch.shape)
+            self.interpreter.allocate_tensors()
+            self.shape = batch.shape
+        self.interpreter.set_tensor(self.input, np.ascontiguousarray(batch, dtype=np.float32))
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.output).copy()
