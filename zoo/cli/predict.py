@@ -12,12 +12,9 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from zoo.catalogue import default_catalogue
 from zoo.errors import BadData, UnknownModel
@@ -29,7 +26,6 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 SAMPLE_IMAGE = Path(__file__).parent.parent / "assets" / "chelsea.jpg"
 PATH_COLUMNS = ("path", "file", "filename", "image", "image_path")  # the CSV column read for paths, else the first
 KAGGLE_CONFIG = "config.json"
-SCREENFUL = 40  # files: this many or more gets a progress line on stderr
 
 
 def is_model(word: str) -> bool:
@@ -59,44 +55,10 @@ def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
     return first, words[1:]  # unreachable: a catalogue name is a model
 
 
-def file_source(path: Path, label: str) -> ModelSource:
-    """A saved .keras file: its digest is the file's sha256, its loader zoo.load_saved."""
-    from zoo.results.runtime import ModelSource
-    from zoo.weights.verify import digest_file
-
-    def load() -> Any:
-        from zoo.loading.assemble import load_saved
-
-        return load_saved(path)
-
-    return ModelSource(label, digest_file(path)["sha256"], load)
-
-
-def catalogue_source(name: str) -> ModelSource:
-    """A catalogue entry with trained weights; an entry without any is refused with how to train it."""
-    from zoo.results.runtime import ModelSource
-    from zoo.weights.manifest import load_manifest
-
-    entry = default_catalogue().get(name)
-    if not entry.weights or entry.task not in ("classification", "image-classification"):
-        raise BadData(
-            f"{name} has no trained weights (zoo ships none for its recipes, only ImageNet backbones): train it "
-            f"first with `zoo finetune {name} DATA --out run1`, then run `zoo predict run1 IMAGES`"
-        )
-    manifest = load_manifest()
-    hashes = [str(manifest.get(key).hash) for key in entry.weights if key in manifest]
-    digest = f"{name}|{'|'.join(hashes)}|{entry.input_shape}"
-
-    def load() -> Any:
-        from zoo.loading.assemble import load
-
-        return load(name)
-
-    return ModelSource(name, digest, load)
-
-
 def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
     """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config."""
+    from zoo.results.runtime import catalogue_source, file_source
+
     path = Path(word)
     if path.is_dir() and (path / "model.keras").is_file():
         return [file_source(path / "model.keras", path.name)], None
@@ -142,54 +104,15 @@ def input_files(words: Sequence[str]) -> list[str]:
     return files
 
 
-def decode_batch(paths: Sequence[str], shape: tuple[int, int, int], failures: list) -> tuple[list[str], np.ndarray]:
-    """The readable files of `paths` as one float32 batch; the others go to `failures` as (path, reason)."""
-    from zoo.data.images import fit_pixels, open_image
+def tta_transforms(tta: int) -> list:
+    """The batch transforms of `--tta N` views (none for N = 1: the images as they are)."""
+    if tta <= 1:
+        return []
+    from functools import partial
 
-    good, pixels = [], []
-    for path in paths:
-        try:
-            pixels.append(fit_pixels(open_image(path), shape[:2], shape[2]))
-            good.append(path)
-        except BadData as error:
-            failures.append((path, str(error)))
-    return good, np.stack(pixels) if pixels else np.zeros((0, *shape), np.float32)
+    from zoo.kaggle.tta import tta_views, view_of
 
-
-def file_batches(
-    files: Sequence[str], shape: tuple[int, int, int], batch_size: int, failures: list
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Decoded batches of `files`; the next batch decodes on a thread while the caller runs the current one."""
-    chunks = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(decode_batch, chunks[0], shape, failures) if chunks else None
-        for index in range(len(chunks)):
-            paths, batch = pending.result()
-            if index + 1 < len(chunks):
-                pending = pool.submit(decode_batch, chunks[index + 1], shape, failures)
-            if len(paths):
-                yield paths, batch
-
-
-def run_files(
-    runners: Sequence[Runner], files: Sequence[str], batch_size: int, tta: int, failures: list
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(paths, outputs) per batch: outputs averaged over the runners (folds) and the `tta` views of each image."""
-    from zoo.data.progress import Progress
-
-    views: tuple[str, ...] = ("original",)
-    if tta > 1:
-        from zoo.kaggle.tta import tta_views, view_of
-
-        views = tta_views(tta)
-    progress = Progress(len(files), "predicting", min_items=SCREENFUL)
-    for paths, batch in file_batches(files, runners[0].input_shape, batch_size, failures):
-        inputs = [batch if view == "original" else view_of(batch, view) for view in views]
-        outputs = np.mean([runner.run(x) for runner in runners for x in inputs], axis=0)
-        for _ in paths:
-            progress.advance()
-        yield paths, outputs
-    progress.close()
+    return [partial(view_of, view=view) for view in tta_views(tta)]
 
 
 def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
@@ -217,6 +140,7 @@ def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from zoo.loading.ranking import top_labels
+    from zoo.results.runtime import run_files
 
     check_options(args)
     model, inputs = split_model_and_inputs(args.words)
@@ -224,7 +148,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     runners, config = open_runners(model, "predict")
     failures: list[tuple[str, str]] = []
     rows = []
-    for paths, probabilities in run_files(runners, files, args.batch_size, args.tta, failures):
+    for paths, probabilities in run_files(runners, files, args.batch_size, failures, tta_transforms(args.tta)):
         labels = class_labels(runners[0], config, probabilities.shape[-1])
         rows += list(zip(paths, top_labels(probabilities, labels, args.top), strict=True))
     report_failures(failures, len(rows))

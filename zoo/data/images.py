@@ -7,7 +7,8 @@ resizing can never differ between the two.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -184,3 +185,35 @@ def as_image(item: Any) -> Image.Image:
     if isinstance(item, np.ndarray):
         return array_to_image(pixel_values(item))
     raise BadData(f"cannot use {type(item).__name__} as an image: pass a path, a PIL image or an array")
+
+
+def decode_batch(paths: Sequence[str], shape: tuple[int, int, int], failures: list) -> tuple[list[str], np.ndarray]:
+    """The readable files of `paths` as one float32 batch; the others go to `failures` as (path, reason)."""
+    good, pixels = [], []
+    for path in paths:
+        try:
+            pixels.append(fit_pixels(open_image(path), shape[:2], shape[2]))
+            good.append(path)
+        except BadData as error:
+            failures.append((path, str(error)))
+    return good, np.stack(pixels) if pixels else np.zeros((0, *shape), np.float32)
+
+
+def file_batches(
+    files: Sequence[str], shape: tuple[int, int, int], batch_size: int, failures: list
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Decoded batches of `files` (height, width, channels); unreadable files go to `failures`, not raised.
+
+    The next batch decodes on a thread while the caller runs the current one (Pillow releases the GIL).
+    """
+    chunks = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
+    if not chunks:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(decode_batch, chunks[0], shape, failures)
+        for index in range(len(chunks)):
+            paths, batch = pending.result()
+            if index + 1 < len(chunks):
+                pending = pool.submit(decode_batch, chunks[index + 1], shape, failures)
+            if paths:
+                yield paths, batch

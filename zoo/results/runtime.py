@@ -14,19 +14,26 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.catalogue import default_catalogue
+from zoo.data.images import file_batches
+from zoo.data.progress import Progress
+from zoo.errors import BadData
 from zoo.version import __version__
+from zoo.weights.manifest import load_manifest
 from zoo.weights.resolve import cache_dir
+from zoo.weights.verify import digest_file
 
 RUNTIME_FOLDER = "runtime"
 PURPOSES = ("predict", "embed")
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
+SCREENFUL = 40  # files: this many or more get a progress line on stderr
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 
 
@@ -47,6 +54,56 @@ class Runner:
     class_names: list[str] | None
     runtime: str  # "litert" or "keras"
     run: Callable[[np.ndarray], np.ndarray]
+
+
+def file_source(path: Path, label: str) -> ModelSource:
+    """A saved .keras file: its digest is the file's sha256, its loader zoo.load_saved."""
+
+    def load() -> Any:
+        from zoo.loading.assemble import load_saved
+
+        return load_saved(path)
+
+    return ModelSource(label, digest_file(path)["sha256"], load)
+
+
+def catalogue_source(name: str) -> ModelSource:
+    """A catalogue entry with trained weights; an entry without any is refused with how to train it."""
+    entry = default_catalogue().get(name)
+    if not entry.weights or entry.task not in ("classification", "image-classification"):
+        raise BadData(
+            f"{name} has no trained weights (zoo ships none for its recipes, only ImageNet backbones): train it "
+            f"first with `zoo finetune {name} DATA --out run1`, then run `zoo predict run1 IMAGES`"
+        )
+    manifest = load_manifest()
+    hashes = [str(manifest.get(key).hash) for key in entry.weights if key in manifest]
+    digest = f"{name}|{'|'.join(hashes)}|{entry.input_shape}"
+
+    def load() -> Any:
+        from zoo.loading.assemble import load
+
+        return load(name)
+
+    return ModelSource(name, digest, load)
+
+
+def run_files(
+    runners: Sequence[Runner],
+    files: Sequence[str],
+    batch_size: int,
+    failures: list,
+    views: Sequence[Callable[[np.ndarray], np.ndarray]] = (),
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(paths, outputs) per batch of readable files: outputs averaged over the runners (folds) and over `views` of
+    each batch (test-time augmentation; none: the images as they are). A progress line on a screenful or more."""
+    progress = Progress(len(files), "predicting", min_items=SCREENFUL)
+    for paths, batch in file_batches(files, runners[0].input_shape, batch_size, failures):
+        inputs = [view(batch) for view in views] or [batch]
+        outputs = np.mean([runner.run(x) for runner in runners for x in inputs], axis=0)
+        for _ in paths:
+            progress.advance()
+        yield paths, outputs
+    progress.close()
 
 
 def runtime_folder() -> Path:
