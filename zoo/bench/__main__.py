@@ -1,10 +1,11 @@
-"""`python -m zoo.bench recipes|finetune|devices [--json]`: measured results of the recipes, of finetune against
-Keras, and of fine-tuning throughput on the GPU.
+"""`python -m zoo.bench recipes|finetune|devices|predict [--json]`: measured results of the recipes, of finetune
+against Keras, of fine-tuning throughput on the GPU, and of inference speed on the CPU.
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
 guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
 per second of finetune and of a plain Keras script on the GPU, and the share of a step spent waiting for input
-(skipped, exit 0, without a GPU).
+(skipped, exit 0, without a GPU). predict: images per second of Keras, the raw LiteRT interpreter and zoo predict
+end to end, and a cold `zoo predict` against importing TensorFlow (zoo.bench.predict).
 """
 
 from __future__ import annotations
@@ -29,7 +30,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     recipes.add_argument("--family", choices=RECIPE_BENCHES, action="append", help="only this family (repeatable)")
     add_finetune_parser(sub)
     add_devices_parser(sub)
+    add_predict_parser(sub)
     return parser.parse_args(argv)
+
+
+def add_predict_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.bench.predict import Setting
+
+    bench = sub.add_parser("predict", help="inference images/s on the CPU: Keras, raw LiteRT, zoo; cold start")
+    bench.add_argument("--json", action="store_true", help="last line is a JSON object (the figures and ratios)")
+    bench.add_argument("--images", type=int, default=Setting.images, help="JPEG files (default %(default)s)")
+    bench.add_argument("--batch-size", type=int, default=Setting.batch_size, help="default %(default)s")
+    bench.add_argument("--repeats", type=int, default=Setting.repeats, help="passes, best kept (default %(default)s)")
+
+
+def main_predict(args: argparse.Namespace) -> int:
+    from zoo.bench import predict as bench
+
+    if min(args.images, args.batch_size, args.repeats) < 1:
+        raise SystemExit(f"need --images, --batch-size and --repeats >= 1; got {args.images}, {args.batch_size}, "
+                         f"{args.repeats}")  # fmt: skip
+    setting = bench.Setting(images=args.images, batch_size=args.batch_size, repeats=args.repeats)
+    return print_result(bench, bench.run(setting), args.json)
 
 
 def add_devices_parser(sub: argparse._SubParsersAction) -> None:
@@ -126,7 +148,7 @@ def main_devices(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    suites = {"finetune": main_finetune, "devices": main_devices, "recipes": main_recipes}
+    suites = {"finetune": main_finetune, "devices": main_devices, "recipes": main_recipes, "predict": main_predict}
     return suites[args.suite](args)
 
 

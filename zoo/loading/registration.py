@@ -32,6 +32,22 @@ def import_all(modules: Sequence[str]) -> None:
         importlib.import_module(name)
 
 
+def import_after_keras(modules: Sequence[str]) -> None:
+    """Import `modules` as Keras finishes importing. When zoo's own code imported Keras, half-imported zoo modules
+    may stand in the way (ImportError on a partial module): those are skipped, since zoo's own loaders import what
+    they need (zoo.loading.assemble.load_saved)."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if not any(is_initializing(module) for key, module in list(sys.modules.items()) if key.startswith("zoo.")):
+                raise
+
+
+def is_initializing(module: ModuleType | None) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
 class AfterKerasImport(importlib.abc.MetaPathFinder):
     """Finds nothing itself: for `keras` it wraps the real loader so zoo's modules are imported after Keras'."""
 
@@ -64,7 +80,7 @@ class RegisteringLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         self.loader.exec_module(module)
         sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, AfterKerasImport)]
-        import_all(self.modules)
+        import_after_keras(self.modules)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.loader, name)

@@ -1,0 +1,159 @@
+"""`python -m zoo.bench predict`: inference speed on the CPU, Keras against LiteRT against zoo end to end.
+
+In one process, on the same model and the same JPEG files: Keras `predict` on preloaded arrays, the raw LiteRT
+interpreter on the same arrays, and zoo's predict path (decoding, fitting, LiteRT, top-k) from the files. Then, in
+fresh processes, a cold `zoo predict` of one image (warm conversion cache) against `python -c "import tensorflow"`.
+Each throughput is the best of `repeats` passes, taken in turn, so a burst of load on a shared machine hurts less.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from zoo.data.images import file_batches
+from zoo.loading.ranking import top_labels
+from zoo.results.runtime import cached_paths, catalogue_source, open_runner, run_files
+
+MODEL = "efficientnet_lite0"
+PHOTOS = Path(__file__).parent.parent / "assets"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The model, how many image files, the batch size and how many passes of each path."""
+
+    model: str = MODEL
+    images: int = 64
+    batch_size: int = 32
+    repeats: int = 3
+
+
+def write_photos(folder: Path, count: int) -> list[str]:
+    """`count` JPEG files at camera-like sizes: the bundled photos, each cropped a little differently."""
+    rng = np.random.default_rng(0)
+    photos = [Image.open(path).convert("RGB") for path in sorted(PHOTOS.glob("*.jpg"))]
+    files = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        left, top = (int(value) for value in rng.integers(0, 20, 2))
+        path = folder / f"photo_{index:04d}.jpg"
+        photo.crop((left, top, photo.width - 20 + left, photo.height - 20 + top)).save(path, quality=90)
+        files.append(str(path))
+    return files
+
+
+def images_per_second(count: int, work: Any, repeats: int) -> float:
+    """`count` / the fastest of `repeats` timed calls of `work`."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return count / best
+
+
+def raw_interpreter(model_path: Path, pixels: np.ndarray, batch_size: int) -> Any:
+    """A pass of LiteRT's interpreter over preloaded pixels, with nothing of zoo around it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model_path), num_threads=len(os.sched_getaffinity(0)))
+    entry, output = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+
+    shape = [None]
+
+    def run() -> None:
+        for start in range(0, len(pixels), batch_size):
+            batch = np.ascontiguousarray(pixels[start : start + batch_size], dtype=np.float32)
+            if batch.shape != shape[0]:
+                interpreter.resize_tensor_input(entry, batch.shape)
+                interpreter.allocate_tensors()
+                shape[0] = batch.shape
+            interpreter.set_tensor(entry, batch)
+            interpreter.invoke()
+            interpreter.get_tensor(output)
+
+    return run
+
+
+def fresh_process_seconds(command: list[str]) -> float:
+    """Wall time of `command` in a new Python process that imports this copy of zoo; raises if it fails."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PHOTOS.parent.parent), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def run(setting: Setting) -> dict[str, Any]:
+    """Measure all five figures; the conversion cache is warmed first (and its cost is not counted)."""
+    source = catalogue_source(setting.model)
+    runner = open_runner(source)
+    if runner.runtime != "litert":
+        raise RuntimeError(f"{setting.model} did not convert to LiteRT: nothing to compare Keras with")
+    model = source.load()
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-predict-") as scratch:
+        files = write_photos(Path(scratch), setting.images)
+        failures: list = []
+        pixels = np.concatenate([b for _, b in file_batches(files, runner.input_shape, setting.batch_size, failures)])
+        names = runner.class_names or []
+
+        def zoo_pass() -> None:
+            for _, outputs in run_files([runner], files, setting.batch_size, []):
+                top_labels(outputs, names, 5)
+
+        def keras_pass() -> None:
+            model.predict(pixels, batch_size=setting.batch_size, verbose=0)
+
+        raw_pass = raw_interpreter(cached_paths(source, "predict")[0], pixels, setting.batch_size)
+        for work in (keras_pass, raw_pass, zoo_pass):  # warm-up: graph tracing, tensor allocation
+            work()
+        count = len(files)
+        result = {
+            "keras_images_per_s": images_per_second(count, keras_pass, setting.repeats),
+            "runtime_images_per_s": images_per_second(count, raw_pass, setting.repeats),
+            "zoo_images_per_s": images_per_second(count, zoo_pass, setting.repeats),
+            "cold_start_s": fresh_process_seconds([sys.executable, "-m", "zoo", "predict", setting.model, files[0]]),
+            "tensorflow_import_s": fresh_process_seconds([sys.executable, "-c", "import tensorflow"]),
+        }
+    return {**result, **ratios(result), "setting": asdict(setting), "cpus": len(os.sched_getaffinity(0))}
+
+
+def ratios(result: dict[str, float]) -> dict[str, float]:
+    """The goals' ratios: zoo / raw runtime (>= 0.9), zoo / Keras (>= 2), cold start / TensorFlow import (<= 0.3)."""
+    return {
+        "zoo_vs_runtime": result["zoo_images_per_s"] / result["runtime_images_per_s"],
+        "zoo_vs_keras": result["zoo_images_per_s"] / result["keras_images_per_s"],
+        "cold_start_vs_tensorflow_import": result["cold_start_s"] / result["tensorflow_import_s"],
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    """A small table for people: the five figures and the three ratios with their goals."""
+    rows = [
+        ("Keras predict, preloaded arrays", f"{result['keras_images_per_s']:.1f} images/s"),
+        ("raw LiteRT interpreter, preloaded arrays", f"{result['runtime_images_per_s']:.1f} images/s"),
+        ("zoo predict from files (decoding included)", f"{result['zoo_images_per_s']:.1f} images/s"),
+        ("cold `zoo predict` of one image", f"{result['cold_start_s']:.2f} s"),
+        ('`python -c "import tensorflow"`', f"{result['tensorflow_import_s']:.2f} s"),
+        ("zoo / raw runtime (goal >= 0.9)", f"{result['zoo_vs_runtime']:.2f}"),
+        ("zoo / Keras (goal >= 2)", f"{result['zoo_vs_keras']:.2f}"),
+        ("cold start / TensorFlow import (goal <= 0.3)", f"{result['cold_start_vs_tensorflow_import']:.2f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    setting = result["setting"]
+    footer = f"{setting['model']}, {setting['images']} JPEG files, batch {setting['batch_size']}, {result['cpus']} CPUs"
+    return "\n".join([*(f"{name:<{width}}  {value}" for name, value in rows), footer])
+
+
+def as_json(result: dict[str, Any]) -> str:
+    return json.dumps(result)
