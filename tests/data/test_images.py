@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.data.images import fit_to, images_to_batch, open_image, to_rgb
+from zoo.data.images import file_batches, fit_to, image_batches, images_to_batch, open_image, to_rgb
 from zoo.errors import BadData
 
 
@@ -71,3 +71,48 @@ def test_batch_from_mixed_inputs_and_clear_refusals():
         images_to_batch([], (8, 8))
     with pytest.raises(BadData, match="cannot use int"):
         images_to_batch([3], (8, 8))
+
+
+def test_floats_in_0_1_read_as_the_same_pixels_as_uint8():
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 3)).astype(np.uint8)
+    as_uint8 = images_to_batch(pixels, (8, 8))
+    np.testing.assert_allclose(images_to_batch(pixels / 255.0, (8, 8)), as_uint8, atol=1.0)  # plt.imread's PNGs
+    np.testing.assert_array_equal(images_to_batch(pixels.astype(np.float32), (8, 8)), as_uint8)
+    np.testing.assert_array_equal(images_to_batch(pixels.astype(np.uint16) * 257, (8, 8)), as_uint8)
+
+
+def test_preprocessed_or_nan_arrays_are_refused_not_misread():
+    with pytest.raises(BadData, match=r"span \[-1, 1\].*raw pixels"):
+        images_to_batch(np.linspace(-1, 1, 48).reshape(4, 4, 3), (4, 4))
+    with pytest.raises(BadData, match="span"):
+        images_to_batch(np.full((4, 4, 3), np.nan), (4, 4))
+
+
+def test_grey_models_get_grey_batches_and_rgb_models_rgb():
+    colour = np.zeros((6, 6, 3), np.uint8)
+    colour[..., 0] = 255  # pure red: grey 76 by Pillow's ITU-R 601 weights
+    assert images_to_batch(colour, (6, 6), channels=1).shape == (1, 6, 6, 1)
+    assert images_to_batch(colour, (6, 6), channels=1)[0, 0, 0, 0] == 76
+    assert images_to_batch(np.full((6, 6), 9, np.uint8), (6, 6), channels=3)[0, 0, 0].tolist() == [9, 9, 9]
+    with pytest.raises(BadData, match="4-channel"):
+        images_to_batch(colour, (6, 6), channels=4)
+
+
+def test_batches_are_bounded_and_a_batch_array_follows_one_rule():
+    batch = np.zeros((5, 4, 4, 3), np.float32)
+    batch[0] = 200.0  # the others are black: as [0, 255] values they must stay black, not be scaled
+    sizes = [len(part) for part in image_batches(batch, (4, 4), 3, batch_size=2)]
+    assert sizes == [2, 2, 1]
+    assert images_to_batch(batch, (4, 4))[:, 0, 0, 0].tolist() == [200, 0, 0, 0, 0]
+
+
+def test_file_batches_skip_unreadable_files_and_say_why(tmp_path):
+    good = tmp_path / "good.png"
+    Image.new("RGB", (5, 5), (1, 2, 3)).save(good)
+    (tmp_path / "bad.jpg").write_text("not a picture")
+    failures: list = []
+    files = [str(good), str(tmp_path / "bad.jpg"), str(good), str(tmp_path / "gone.jpg")]
+    batches = list(file_batches(files, (4, 4, 3), 2, failures))
+    assert [paths for paths, _ in batches] == [[str(good)], [str(good)]]
+    assert [path for path, _ in failures] == [str(tmp_path / "bad.jpg"), str(tmp_path / "gone.jpg")]
+    assert "not an image Pillow can read" in failures[0][1] and "not found" in failures[1][1]

@@ -108,7 +108,7 @@ def run(setting: Setting) -> dict[str, Any]:
         names = runner.class_names or []
 
         def zoo_pass() -> None:
-            for _, outputs in run_files([runner], files, setting.batch_size, []):
+            for _, outputs in run_files([runner], files, setting.batch_size, [], progress=False):
                 top_labels(outputs, names, 5)
 
         def keras_pass() -> None:

@@ -15,6 +15,7 @@ from zoo.cli.predict import (
     DEFAULT_BACKBONE,
     add_inference_arguments,
     check_options,
+    check_some_readable,
     input_files,
     open_runners,
     report_failures,
@@ -43,6 +44,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if not inputs:
         raise BadData("pass the images to embed after MODEL: files, folders or a CSV of paths")
     files = input_files(inputs)
+    check_some_readable(files)
     runners, _ = open_runners(model, "embed")
     failures: list[tuple[str, str]] = []
     paths: list[str] = []

@@ -104,6 +104,20 @@ def input_files(words: Sequence[str]) -> list[str]:
     return files
 
 
+def check_some_readable(files: Sequence[str]) -> None:
+    """Stop before the model loads (a first conversion takes a minute) when no file is readable: the first error."""
+    from zoo.data.images import open_image
+
+    errors = []
+    for path in files:
+        try:
+            open_image(path)
+            return
+        except BadData as error:
+            errors.append(str(error))
+    raise BadData(errors[0] if len(errors) == 1 else f"none of the {len(errors)} files can be read; first: {errors[0]}")
+
+
 def tta_transforms(tta: int) -> list:
     """The batch transforms of `--tta N` views (none for N = 1: the images as they are)."""
     if tta <= 1:
@@ -129,7 +143,7 @@ def report_failures(failures: list[tuple[str, str]], done: int) -> None:
     for _, reason in failures:
         print(f"zoo: skipped: {reason}", file=sys.stderr)
     if failures and not done:
-        raise BadData(f"none of the {len(failures)} input files could be read (see above)")
+        raise BadData(f"none of the {len(failures)} input files could be read (see above)")  # they went meanwhile
 
 
 def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
@@ -144,7 +158,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     check_options(args)
     model, inputs = split_model_and_inputs(args.words)
-    files = input_files(inputs or [str(SAMPLE_IMAGE)])  # a wrong path fails now, before the model loads
+    files = input_files(inputs or [str(SAMPLE_IMAGE)])
+    check_some_readable(files)  # a wrong path fails now, before the model loads
     runners, config = open_runners(model, "predict")
     failures: list[tuple[str, str]] = []
     rows = []

@@ -24,7 +24,7 @@ def register_serializables(modules: Sequence[str]) -> None:
     if KERAS in sys.modules:
         import_all(modules)
     elif not any(isinstance(finder, AfterKerasImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, AfterKerasImport(modules))
+        sys.meta_path.insert(0, AfterKerasImport(modules, KERAS))
 
 
 def import_all(modules: Sequence[str]) -> None:
@@ -49,14 +49,14 @@ def is_initializing(module: ModuleType | None) -> bool:
 
 
 class AfterKerasImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: for `keras` it wraps the real loader so zoo's modules are imported after Keras'."""
+    """Finds nothing itself: for `package` (Keras) it wraps the real loader so `modules` are imported after it."""
 
-    def __init__(self, modules: Sequence[str]) -> None:
-        self.modules = tuple(modules)
+    def __init__(self, modules: Sequence[str], package: str) -> None:
+        self.modules, self.package = tuple(modules), package
         self.searching = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != KERAS or self.searching:
+        if fullname != self.package or self.searching:
             return None
         self.searching = True  # find_spec below asks every finder, this one included
         try:

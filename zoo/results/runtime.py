@@ -93,17 +93,18 @@ def run_files(
     batch_size: int,
     failures: list,
     views: Sequence[Callable[[np.ndarray], np.ndarray]] = (),
+    progress: bool = True,
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     """(paths, outputs) per batch of readable files: outputs averaged over the runners (folds) and over `views` of
     each batch (test-time augmentation; none: the images as they are). A progress line on a screenful or more."""
-    progress = Progress(len(files), "predicting", min_items=SCREENFUL)
+    progress_line = Progress(len(files), "predicting", enabled=progress, min_items=SCREENFUL)
     for paths, batch in file_batches(files, runners[0].input_shape, batch_size, failures):
         inputs = [view(batch) for view in views] or [batch]
         outputs = np.mean([runner.run(x) for runner in runners for x in inputs], axis=0)
         for _ in paths:
-            progress.advance()
+            progress_line.advance()
         yield paths, outputs
-    progress.close()
+    progress_line.close()
 
 
 def runtime_folder() -> Path:
