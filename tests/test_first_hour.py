@@ -68,7 +68,7 @@ def wrong_files(folder: Path) -> dict[str, tuple[Path, str]]:
     return {
         "text-file": (folder / "notes.txt", "not an image Pillow can read (an unknown or unsupported format"),
         "truncated-jpg": (folder / "cut.jpg", "image file is truncated"),
-        "folder": (folder / "album", "is a folder, not an image: pass the image files in it"),
+        "folder": (folder / "album", "no files in"),
         "missing": (folder / "nope.jpg", "image file not found"),
     }
 
@@ -76,7 +76,7 @@ def wrong_files(folder: Path) -> dict[str, tuple[Path, str]]:
 FIXES = {
     "text-file": "pass a JPEG, PNG, GIF, BMP, TIFF or WebP image",
     "truncated-jpg": "download or export it again",
-    "folder": "album/*.jpg",
+    "folder": "pass image files, folders of them or a CSV of paths",
     "missing": "check the path",
 }
 

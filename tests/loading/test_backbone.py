@@ -103,11 +103,13 @@ def test_missing_weights_offline_fail_fast_naming_the_file(monkeypatch, tmp_path
     assert "weights_mobilenet_v3_small" in message and "https://" in message and "zoo weights import" in message
 
 
-def test_cli_predict_json_defaults_to_the_bundled_backbone(capsys):
+@pytest.mark.slow  # converts efficientnet_lite0 to LiteRT (about a minute on 2 busy cores)
+def test_cli_predict_json_defaults_to_the_bundled_backbone(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     assert main(["predict", str(DATA / "coffee.jpg"), "--top", "2", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 1 and len(rows[0]) == 2
-    assert rows[0][0]["label"] == "espresso" and set(rows[0][0]) == {"label", "probability"}
+    assert len(rows) == 1 and rows[0]["path"] == str(DATA / "coffee.jpg") and len(rows[0]["top"]) == 2
+    assert rows[0]["top"][0]["label"] == "espresso" and set(rows[0]["top"][0]) == {"label", "probability"}
 
 
 @pytest.mark.parametrize("pooling, shape", [("avg", (None, 1280)), (None, (None, 7, 7, 1280))])

@@ -1,0 +1,70 @@
+"""The LiteRT runtime: converted once, cached, checked against Keras; the cache alone serves later runs."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from zoo.loading.model import ZooModel, features_model
+from zoo.results.runtime import ModelSource, cached_paths, open_runner
+
+
+def tiny_model() -> ZooModel:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
+    return ZooModel(inputs, outputs, class_names=["a", "b", "c"], classifier="predictions")
+
+
+def refuse_to_load():
+    raise AssertionError("a warm cache must not load the Keras model")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("zoo-cache")
+        patch.setenv("ZOO_CACHE_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model()
+
+
+@pytest.mark.parametrize("purpose", ["predict", "embed"])
+def test_converted_once_then_served_from_the_cache(cache, model, purpose):
+    notes: list[str] = []
+    source = ModelSource("tiny.keras", f"digest-{purpose}", lambda: model)
+    runner = open_runner(source, purpose, notes.append)
+    assert runner.runtime == "litert" and runner.input_shape == (12, 12, 3)
+    assert len(notes) == 1 and "converting" in notes[0]
+    x = np.random.default_rng(0).uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)
+    keras_model = model if purpose == "predict" else features_model(model)
+    np.testing.assert_allclose(runner.run(x), keras_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
+    card = json.loads(cached_paths(source, purpose)[1].read_text())
+    assert card["converted"] and card["class_names"] == (["a", "b", "c"] if purpose == "predict" else None)
+    warm = open_runner(ModelSource("tiny.keras", f"digest-{purpose}", refuse_to_load), purpose, notes.append)
+    assert warm.runtime == "litert" and len(notes) == 1  # no second conversion, no note
+    np.testing.assert_array_equal(warm.run(x), runner.run(x))
+
+
+def test_a_model_that_did_not_convert_runs_in_keras_with_one_note(cache, model):
+    source = ModelSource("odd.keras", "digest-odd", lambda: model)
+    model_path, card_path = cached_paths(source, "predict")
+    card_path.parent.mkdir(parents=True, exist_ok=True)
+    reason = "ConverterError: the model needs TensorFlow (Flex) ops"
+    card = {"input_shape": [12, 12, 3], "class_names": ["a", "b", "c"], "converted": False, "reason": reason}
+    card_path.write_text(json.dumps(card))
+    notes: list[str] = []
+    runner = open_runner(source, "predict", notes.append)
+    assert runner.runtime == "keras" and not model_path.exists()
+    assert notes == [f"odd.keras runs in Keras, not LiteRT: {reason}"]
+    x = np.full((2, 12, 12, 3), 100.0, np.float32)
+    np.testing.assert_allclose(runner.run(x), model.predict(x, verbose=0), rtol=1e-6)
