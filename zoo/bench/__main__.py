@@ -39,6 +39,7 @@ def add_predict_parser(sub: argparse._SubParsersAction) -> None:
 
     bench = sub.add_parser("predict", help="inference images/s on the CPU: Keras, raw LiteRT, zoo; cold start")
     bench.add_argument("--json", action="store_true", help="last line is a JSON object (the figures and ratios)")
+    bench.add_argument("--model", default=Setting.model, help="catalogue name or .keras file (default %(default)s)")
     bench.add_argument("--images", type=int, default=Setting.images, help="JPEG files (default %(default)s)")
     bench.add_argument("--batch-size", type=int, default=Setting.batch_size, help="default %(default)s")
     bench.add_argument("--repeats", type=int, default=Setting.repeats, help="passes, best kept (default %(default)s)")
@@ -50,7 +51,7 @@ def main_predict(args: argparse.Namespace) -> int:
     if min(args.images, args.batch_size, args.repeats) < 1:
         raise SystemExit(f"need --images, --batch-size and --repeats >= 1; got {args.images}, {args.batch_size}, "
                          f"{args.repeats}")  # fmt: skip
-    setting = bench.Setting(images=args.images, batch_size=args.batch_size, repeats=args.repeats)
+    setting = bench.Setting(args.model, images=args.images, batch_size=args.batch_size, repeats=args.repeats)
     return print_result(bench, bench.run(setting), args.json)
 
 

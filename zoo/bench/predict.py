@@ -23,7 +23,7 @@ from PIL import Image
 
 from zoo.data.images import file_batches
 from zoo.loading.ranking import top_labels
-from zoo.results.runtime import cached_paths, catalogue_source, open_runner, run_files
+from zoo.results.runtime import cached_paths, catalogue_source, file_source, open_runner, run_files
 
 MODEL = "efficientnet_lite0"
 PHOTOS = Path(__file__).parent.parent / "assets"
@@ -31,7 +31,7 @@ PHOTOS = Path(__file__).parent.parent / "assets"
 
 @dataclass(frozen=True)
 class Setting:
-    """The model, how many image files, the batch size and how many passes of each path."""
+    """The model (a catalogue name or a .keras file), how many image files, the batch size and passes per path."""
 
     model: str = MODEL
     images: int = 64
@@ -96,7 +96,9 @@ def fresh_process_seconds(command: list[str]) -> float:
 
 def run(setting: Setting) -> dict[str, Any]:
     """Measure all five figures; the conversion cache is warmed first (and its cost is not counted)."""
-    source = catalogue_source(setting.model)
+    model_file = Path(setting.model)
+    source = file_source(model_file, model_file.name) if setting.model.endswith(".keras") else None
+    source = source or catalogue_source(setting.model)
     runner = open_runner(source)
     if runner.runtime != "litert":
         raise RuntimeError(f"{setting.model} did not convert to LiteRT: nothing to compare Keras with")

@@ -1,0 +1,43 @@
+"""The predict benchmark: the five promised figures, the goals' ratios, and a real run on a tiny model (slow)."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import pytest
+
+from zoo.bench import predict as bench
+from zoo.bench.__main__ import main
+from zoo.loading.model import ZooModel
+
+FIGURES = ("keras_images_per_s", "runtime_images_per_s", "zoo_images_per_s", "cold_start_s", "tensorflow_import_s")
+
+
+def test_ratios_are_the_goals_and_the_table_shows_them():
+    figures = dict(zip(FIGURES, (20.0, 50.0, 45.0, 0.5, 10.0), strict=True))
+    ratios = bench.ratios(figures)
+    assert ratios == {"zoo_vs_runtime": 0.9, "zoo_vs_keras": 2.25, "cold_start_vs_tensorflow_import": 0.05}
+    result = {**figures, **ratios, "setting": {"model": "m", "images": 4, "batch_size": 2, "repeats": 1}, "cpus": 2}
+    table = bench.render(result)
+    lines = {line.split("  ")[0]: line.split()[-1] for line in table.splitlines()}
+    assert lines["zoo / Keras (goal >= 2)"] == "2.25" and lines["zoo / raw runtime (goal >= 0.9)"] == "0.90"
+    assert set(json.loads(bench.as_json(result))) >= set(FIGURES)
+
+
+@pytest.mark.parametrize("argv", [["--images", "0"], ["--repeats", "0"]])
+def test_bad_settings_are_refused(argv):
+    with pytest.raises(SystemExit, match="--images"):
+        main(["predict", *argv])
+
+
+@pytest.mark.slow  # imports TensorFlow in a fresh process, as the benchmark must
+def test_a_real_run_on_a_tiny_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    model = ZooModel(inputs, keras.layers.Dense(2, activation="softmax", name="predictions")(x), class_names=["a", "b"])
+    model.save(tmp_path / "m.keras")
+    result = bench.run(bench.Setting(str(tmp_path / "m.keras"), images=4, batch_size=2, repeats=1))
+    assert all(result[key] > 0 for key in FIGURES)
+    assert result["zoo_vs_keras"] == pytest.approx(result["zoo_images_per_s"] / result["keras_images_per_s"])
