@@ -13,11 +13,11 @@ class Progress:
     """Counts finished items and reports them; silent when disabled or when there are few items."""
 
     def __init__(
-        self, total: int, label: str, *, enabled: bool = True, stream: TextIO | None = None, min_items: int = MIN_FILES
+        self, total: int, label: str, *, enabled: bool = True, stream: TextIO | None = None, min_items: int | None = None
     ) -> None:
         self.total, self.label, self.done = total, label, 0
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled and total >= min_items
+        self.enabled = enabled and total >= (MIN_FILES if min_items is None else min_items)
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started = time.monotonic()
         self.last_tenth = 0
