@@ -13,7 +13,13 @@ class Progress:
     """Counts finished items and reports them; silent when disabled or when there are few items."""
 
     def __init__(
-        self, total: int, label: str, *, enabled: bool = True, stream: TextIO | None = None, min_items: int | None = None
+        self,
+        total: int,
+        label: str,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        min_items: int | None = None,  # default MIN_FILES
     ) -> None:
         self.total, self.label, self.done = total, label, 0
         self.stream = stream if stream is not None else sys.stderr

@@ -135,6 +135,8 @@ def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[s
     if card and card["converted"] and model_path.is_file() and has_litert():
         return litert_runner(str(model_path), card)
     model = source.load()
+    if len(model.input_shape) != 4:
+        raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
     target = model if purpose == "predict" else features_of(model)
     if card is None:
         card, content = convert(target, model, (model_path, card_path), note)
