@@ -49,8 +49,8 @@ def main_predict(args: argparse.Namespace) -> int:
     from zoo.bench import predict as bench
 
     if min(args.images, args.batch_size, args.repeats) < 1:
-        raise SystemExit(f"need --images, --batch-size and --repeats >= 1; got {args.images}, {args.batch_size}, "
-                         f"{args.repeats}")  # fmt: skip
+        given = f"{args.images}, {args.batch_size}, {args.repeats}"
+        raise SystemExit(f"need --images, --batch-size and --repeats >= 1; got {given}")
     setting = bench.Setting(args.model, images=args.images, batch_size=args.batch_size, repeats=args.repeats)
     return print_result(bench, bench.run(setting), args.json)
 

@@ -58,8 +58,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     np.save(array, features)
     write_atomic(out, array.getvalue())  # temporary name, then renamed: a reader never sees half a file
     write_atomic(files_list_path(out), "".join(f"{path}\n" for path in paths).encode())
-    print(f"wrote {out}: {features.shape[0]} x {features.shape[1]} features; the files, in order: "
-          f"{files_list_path(out)}", file=sys.stderr)  # fmt: skip
+    shape = f"{features.shape[0]} x {features.shape[1]}"
+    print(f"wrote {out}: {shape} features; the files, in order: {files_list_path(out)}", file=sys.stderr)
     return 0
 
 

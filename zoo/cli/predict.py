@@ -198,9 +198,11 @@ def write_csv(path: Path, rows: list, top: int) -> None:
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL and INPUTS, and the batch size: the same for predict and embed."""
     parser.add_argument(
-        "words", nargs="*", metavar="[MODEL] INPUTS",
+        "words",
+        nargs="*",
+        metavar="[MODEL] INPUTS",
         help="a catalogue name, .keras file or run folder; then image files, folders (recursive) or CSVs of paths",
-    )  # fmt: skip
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
 
 

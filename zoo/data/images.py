@@ -161,9 +161,7 @@ def image_items(images: Any) -> list:
     return items
 
 
-def image_batches(
-    images: Any, size: tuple[int, int], channels: int = 3, batch_size: int = 32
-) -> Iterator[np.ndarray]:
+def image_batches(images: Any, size: tuple[int, int], channels: int = 3, batch_size: int = 32) -> Iterator[np.ndarray]:
     """Float32 batches (<= batch_size, height, width, channels) in [0, 255]: images decode one batch at a time,
     so memory stays bounded however many are given."""
     items = image_items(images)
