@@ -15,6 +15,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from zoo.catalogue import default_catalogue
 from zoo.data.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
+from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
 from zoo.weights.manifest import load_manifest
 from zoo.weights.resolve import cache_dir
@@ -191,13 +193,6 @@ def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Cal
         note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as file:
-        file.write(content)
-    os.replace(temporary, path)
-
-
 def read_card(path: Path) -> dict | None:
     """The cached card, or None when absent or unreadable (a truncated card only costs a new conversion)."""
     try:
@@ -220,7 +215,8 @@ def litert_runner(model: str | bytes, card: dict) -> Runner:
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": model}
-    interpreter = Interpreter(**source, num_threads=threads)
+    with native_stderr_silenced():  # LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" each time
+        interpreter = Interpreter(**source, num_threads=threads)
     return Runner(tuple(card["input_shape"]), card["class_names"], "litert", InterpreterCall(interpreter))
 
 
@@ -236,8 +232,23 @@ class InterpreterCall:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if batch.shape != self.shape:
             self.interpreter.resize_tensor_input(self.input, batch.shape)
-            self.interpreter.allocate_tensors()
+            with native_stderr_silenced():
+                self.interpreter.allocate_tensors()
             self.shape = batch.shape
         self.interpreter.set_tensor(self.input, np.ascontiguousarray(batch, dtype=np.float32))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output).copy()
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block: silences C++ logging that Python cannot filter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
