@@ -58,41 +58,28 @@ def test_pretraining_lowers_reconstruction_error_layer_by_layer():
 def test_layer_two_trains_on_layer_one_outputs_while_layer_one_is_frozen(monkeypatch):
     import keras
 
-    from zoo.layers.rbm import BernoulliRBM
-    from zoo.training.pretrain_rbm import pretrain
+    from zoo.training import pretrain_rbm
 
     model, x = _tiny_dbn(), _bars()
     rbm_1 = model.get_layer("rbm_1")
+    initial_kernel = rbm_1.kernel.numpy()
     calls = []
-    original = BernoulliRBM.cd_step
+    original = pretrain_rbm.pretrain_layer
 
-    def recording_cd_step(self, v0, k=1, learning_rate=0.1):
-        calls.append((self.name, np.asarray(v0, dtype="float32"), rbm_1.kernel.numpy(), rbm_1.hidden_bias.numpy()))
-        return original(self, v0, k=k, learning_rate=learning_rate)
+    def recording_pretrain_layer(rbm, v, **kwargs):
+        calls.append((rbm.name, np.asarray(v), rbm_1.kernel.numpy(), rbm_1.hidden_bias.numpy()))
+        return original(rbm, v, **kwargs)
 
-    monkeypatch.setattr(BernoulliRBM, "cd_step", recording_cd_step)
-    pretrain(model, x, epochs=1, k=1, batch_size=8, learning_rate=0.1)
+    monkeypatch.setattr(pretrain_rbm, "pretrain_layer", recording_pretrain_layer)
+    pretrain_rbm.pretrain(model, x, epochs=1, k=1, batch_size=8, learning_rate=0.1)
 
-    names = [name for name, *_ in calls]
-    assert names == sorted(names) and set(names) == {"rbm_1", "rbm_2"}  # greedy: all of layer 1, then layer 2
-    layer_1_calls = [call for call in calls if call[0] == "rbm_1"]
-    layer_2_calls = [call for call in calls if call[0] == "rbm_2"]
-    _assert_same_rows(np.concatenate([v for _, v, *_ in layer_1_calls]), x.reshape(len(x), -1))
-    final_kernel, final_bias = rbm_1.kernel.numpy(), rbm_1.hidden_bias.numpy()
-    assert not np.allclose(layer_1_calls[0][2], final_kernel)  # layer 1 did train...
-    for _, _, kernel, bias in layer_2_calls:  # ...and stayed fixed while layer 2 trained
-        np.testing.assert_array_equal(kernel, final_kernel)
-        np.testing.assert_array_equal(bias, final_bias)
+    assert [name for name, *_ in calls] == ["rbm_1", "rbm_2"]  # greedy: all of layer 1, then layer 2
+    np.testing.assert_array_equal(calls[0][1], x.reshape(len(x), -1))
+    assert not np.allclose(initial_kernel, rbm_1.kernel.numpy())  # layer 1 did train...
+    np.testing.assert_array_equal(calls[1][2], rbm_1.kernel.numpy())  # ...and stayed fixed while layer 2 trained
+    np.testing.assert_array_equal(calls[1][3], rbm_1.hidden_bias.numpy())
     expected = keras.ops.convert_to_numpy(rbm_1(x.reshape(len(x), -1)))
-    _assert_same_rows(np.concatenate([v for _, v, *_ in layer_2_calls]), expected)
-
-
-def _assert_same_rows(seen: np.ndarray, expected: np.ndarray) -> None:
-    """`seen` is `expected` up to a shuffle of its rows (pretraining shuffles every epoch)."""
-    assert seen.shape == expected.shape
-    distances = np.abs(seen[:, None, :] - expected[None, :, :]).max(axis=-1)
-    assert distances.min(axis=1).max() < 1e-5
-    assert len(set(distances.argmin(axis=1))) == len(np.unique(expected, axis=0))
+    np.testing.assert_allclose(calls[1][1], expected, atol=1e-6)
 
 
 def test_fine_tuning_starts_from_pretrained_weights_and_leaves_visible_bias_alone():

@@ -6,7 +6,8 @@ and so on up the stack. A training procedure, so it lives here and not in recipe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,16 +35,39 @@ def layer_inputs(model: keras.Model, layer: keras.layers.Layer, x: np.ndarray, b
     return inputs.reshape(len(inputs), -1)
 
 
+def cd_epoch(rbm: BernoulliRBM, k: int, batch_size: int, learning_rate: float) -> Callable[[Any, Any], Any]:
+    """A compiled pass of CD-k: `epoch(v, order)` trains on v's rows in the batches of `order`, returns the error after.
+
+    The batch loop is a graph loop, so an epoch is one TensorFlow call, not one eager op per batch. XLA
+    (jit_compile) measured slower on CPU for these small matmuls, its compile included, so it is off.
+    """
+    import tensorflow as tf
+
+    @tf.function
+    def epoch(v: tf.Tensor, order: tf.Tensor) -> tf.Tensor:
+        full = order.shape[0] // batch_size  # static: one trace per data size
+        batches = tf.reshape(order[: full * batch_size], (full, batch_size))
+        for index in tf.range(full):
+            rbm.cd_step(tf.gather(v, batches[index]), k=k, learning_rate=learning_rate)
+        if order.shape[0] % batch_size:
+            rbm.cd_step(tf.gather(v, order[full * batch_size :]), k=k, learning_rate=learning_rate)
+        return rbm.reconstruction_error(v)
+
+    return epoch
+
+
 def pretrain_layer(
     rbm: BernoulliRBM, v: np.ndarray, epochs: int = 10, k: int = 1, batch_size: int = 32, learning_rate: float = 0.1
 ) -> list[float]:
     """CD-k on `v` for `epochs` shuffled passes; returns the reconstruction error before and after each epoch."""
+    import tensorflow as tf
+
+    v = tf.convert_to_tensor(v, dtype=rbm.kernel.dtype)
+    epoch = cd_epoch(rbm, k, batch_size, learning_rate)
     history = [float(rbm.reconstruction_error(v))]
     for _ in range(epochs):
         order = np.random.permutation(len(v))  # the global NumPy RNG, which keras.utils.set_random_seed seeds
-        for start in range(0, len(v), batch_size):
-            rbm.cd_step(v[order[start : start + batch_size]], k=k, learning_rate=learning_rate)
-        history.append(float(rbm.reconstruction_error(v)))
+        history.append(float(epoch(v, tf.convert_to_tensor(order))))
     return history
 
 
