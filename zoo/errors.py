@@ -91,3 +91,8 @@ def describe_os_error(error: OSError) -> str:
     }
     fix = fixes.get(error.errno, "the operating system refused it")
     return f"{error.strerror or error}{where}: {fix}"
+
+
+class NotExplainable(ZooError, ValueError):
+    """A model `zoo explain` cannot draw a heat map for (not an image classifier, no spatial feature map, no such
+    class or layer): says what it is and what would work."""

@@ -66,6 +66,17 @@ def test_most_wrong_is_capped():
     assert len(evaluation.most_wrong) == 7
 
 
+def test_most_confused_pairs_are_off_diagonal_largest_first_as_in_report_json():
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
+    predicted = np.array([1, 1, 0, 0, 2, 1, 0, 1, 1, 1])  # 2->1 three times, 0->1 twice, 1->0, 1->2, 2->0 once
+    evaluation = evaluation_from_probabilities(labels, np.eye(3)[predicted], ["a", "b", "c"])
+    assert evaluation.most_confused() == [("c", "b", 3), ("a", "b", 2), ("b", "a", 1), ("b", "c", 1), ("c", "a", 1)]
+    assert evaluation.most_confused(min_count=2) == [("c", "b", 3), ("a", "b", 2)]
+    assert evaluation.to_json()["most_confused"][0] == {"true": "c", "predicted": "b", "count": 3}
+    perfect = evaluation_from_probabilities(labels, np.eye(3)[labels], ["a", "b", "c"])
+    assert perfect.most_confused() == [] and perfect.to_json()["most_confused"] == []
+
+
 def test_logits_are_softmaxed_and_a_sigmoid_column_is_widened():
     softmax = as_probabilities(np.array([[2.0, 0.0, -1.0]]), 3)
     np.testing.assert_allclose(softmax.sum(axis=1), 1.0)

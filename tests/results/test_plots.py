@@ -99,3 +99,30 @@ def test_evaluation_of_other_data_is_refused(tmp_path):
     fewer = Labelled(data.x[:5], data.y[:5], data.class_names)
     with pytest.raises(ValueError, match=r"covers 24 samples but the data has 5"):
         save_plots(HISTORY, evaluation, fewer, tmp_path)
+
+
+def coloured_pixels(path) -> int:
+    """How many pixels are not grey (R, G and B unequal)."""
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=int)
+    return int(np.sum((pixels[..., 0] != pixels[..., 1]) | (pixels[..., 1] != pixels[..., 2])))
+
+
+def test_most_wrong_grid_of_grey_images_carries_the_models_heat_maps(tmp_path):
+    import keras
+
+    data, evaluation = labelled_images(channels=1)
+    cnn = keras.Sequential(
+        [
+            keras.Input((20, 20, 1)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3),
+        ]
+    )
+    dense = keras.Sequential([keras.Input((20, 20, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    plain = save_plots(HISTORY, evaluation, data, tmp_path / "plain")["most_wrong"]
+    overlaid = save_plots(HISTORY, evaluation, data, tmp_path / "cnn", model=cnn)["most_wrong"]
+    unexplainable = save_plots(HISTORY, evaluation, data, tmp_path / "dense", model=dense)["most_wrong"]
+    assert coloured_pixels(plain) == coloured_pixels(unexplainable) == 0
+    assert coloured_pixels(overlaid) > 0.2 * np.prod(png_size(overlaid))

@@ -12,6 +12,7 @@ from zoo.catalogue import default_catalogue
 from zoo.cli.catalogue_table import format_params, markdown_table
 from zoo.cli.doctor import add_doctor_parser
 from zoo.cli.embed import add_embed_parser
+from zoo.cli.explain import add_explain_parser
 from zoo.cli.finetune import add_finetune_parser
 from zoo.cli.kaggle import add_kaggle_parser
 from zoo.cli.predict import add_predict_parser
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_predict_parser(sub)
     add_embed_parser(sub)
+    add_explain_parser(sub)
     add_doctor_parser(sub)
     add_weights_parser(sub)
     add_finetune_parser(sub)

@@ -54,6 +54,16 @@ class Evaluation:
         seen = self.seen
         return {name: float(np.mean(getattr(self, name)[seen])) for name in ("precision", "recall", "f1")}
 
+    def most_confused(self, min_count: int = 1) -> list[tuple[str, str, int]]:
+        """fastai's most_confused: (true, predicted, count) for off-diagonal cells of at least `min_count`, largest
+        first (ties in class order)."""
+        off_diagonal = self.confusion - np.diag(np.diag(self.confusion))
+        true, predicted = np.nonzero(off_diagonal >= max(min_count, 1))
+        counts = off_diagonal[true, predicted]
+        order = np.argsort(-counts, kind="stable")
+        names = self.class_names
+        return [(names[true[i]], names[predicted[i]], int(counts[i])) for i in order]
+
     def to_json(self, include_probabilities: bool = False) -> dict[str, Any]:
         """Plain JSON-ready data for report.json; per-sample probabilities only on request (n x k can be large)."""
         names = self.class_names
@@ -73,6 +83,10 @@ class Evaluation:
             "confusion": {"rows": "true", "columns": "predicted", "matrix": self.confusion.tolist()},
             "predictions": self.predictions.tolist(),
             "most_wrong": [self.describe(int(i)) for i in self.most_wrong],
+            "most_confused": [
+                {"true": true, "predicted": predicted, "count": count}
+                for true, predicted, count in self.most_confused()
+            ],
         }
         if include_probabilities:
             result["probabilities"] = self.probabilities.astype(float).tolist()

@@ -82,7 +82,7 @@ def write_outputs(
     checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats))
     if "keras" not in formats:  # model.keras is always written: it is what `zoo.load_saved` and resume read
         model.save(out_dir / "model.keras")
-    plots = save_plots(report["history"], evaluation, val, out_dir, phases=phase_boundaries(report["phases"]))
+    plots = save_plots(report["history"], evaluation, val, out_dir, phase_boundaries(report["phases"]), model)
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
     extra = {"placement": report["placement"]} if report.get("placement") else None

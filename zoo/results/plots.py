@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zoo.errors import NotExplainable
+from zoo.results.explain import draw_overlay, heatmaps
+
 if TYPE_CHECKING:
+    import keras
     from matplotlib.axes import Axes
 
     from zoo.data import LabelledData
@@ -31,11 +35,12 @@ def save_plots(
     data: LabelledData,
     out_dir: Path,
     phases: list[tuple[str, int]] | None = None,
+    model: keras.Model | None = None,
 ) -> dict[str, Path]:
     """Write training_curves.png, confusion_matrix.png and (for image data with mistakes) most_wrong.png.
 
-    `phases` lists (phase name, epochs that phase ran) in order; `evaluation` must come from `data`.
-    Returns {plot name: path} for the plots written.
+    `phases` lists (phase name, epochs that phase ran) in order; `evaluation` must come from `data` (and `model`,
+    when given, whose heat maps then overlay the most-wrong grid). Returns {plot name: path} for the plots written.
     """
     if len(data.x) != len(evaluation.labels):
         raise ValueError(
@@ -49,7 +54,7 @@ def save_plots(
         paths["training_curves"] = plot_training_curves(history, out_dir / "training_curves.png", phases)
     paths["confusion_matrix"] = plot_confusion_matrix(evaluation, out_dir / "confusion_matrix.png")
     if is_image_batch(data.x) and len(evaluation.most_wrong):
-        paths["most_wrong"] = plot_most_wrong(evaluation, data.x, out_dir / "most_wrong.png")
+        paths["most_wrong"] = plot_most_wrong(evaluation, data.x, out_dir / "most_wrong.png", model=model)
     return paths
 
 
@@ -144,18 +149,33 @@ def plot_confusion_matrix(evaluation: Evaluation, path: Path) -> Path:
     return path
 
 
-def plot_most_wrong(evaluation: Evaluation, images: np.ndarray, path: Path, limit: int = GRID_IMAGES) -> Path:
-    """A grid of the most confidently wrong images, each titled with its true and predicted labels."""
+def plot_most_wrong(
+    evaluation: Evaluation,
+    images: np.ndarray,
+    path: Path,
+    limit: int = GRID_IMAGES,
+    model: keras.Model | None = None,
+) -> Path:
+    """A grid of the most confidently wrong images, each titled with its true and predicted labels.
+
+    With the model that made the evaluation, each image carries its HiResCAM heat map for the predicted class:
+    where the model saw what it wrongly predicted. A model with no feature map to explain gives the plain grid.
+    """
     indices = evaluation.most_wrong[:limit]
+    maps = None if model is None else most_wrong_heatmaps(model, images[indices], evaluation.predictions[indices])
     columns = min(4, len(indices))
     rows = math.ceil(len(indices) / columns)
     figure = new_figure(2.6 * columns, 2.9 * rows)
-    figure.suptitle("most confidently wrong", fontsize=11)
+    explained = "; heat map: where it saw the prediction" if maps is not None else ""
+    figure.suptitle(f"most confidently wrong{explained}", fontsize=11)
     for position, index in enumerate(indices):
         axes = figure.add_subplot(rows, columns, position + 1)
         image = images[index]
-        grey = image.shape[-1] == 1
-        axes.imshow(image[..., 0] if grey else image, cmap="gray" if grey else None, vmin=0, vmax=255)
+        if maps is not None:
+            draw_overlay(axes, image, maps[position])
+        else:
+            grey = image.shape[-1] == 1
+            axes.imshow(image[..., 0] if grey else image, cmap="gray" if grey else None, vmin=0, vmax=255)
         sample = evaluation.describe(int(index))
         axes.set_title(
             f"true: {short(sample['true'])}\npred: {short(sample['predicted'])} ({sample['probability']:.2f})",
@@ -164,3 +184,11 @@ def plot_most_wrong(evaluation: Evaluation, images: np.ndarray, path: Path, limi
         axes.set_axis_off()
     figure.savefig(path)
     return path
+
+
+def most_wrong_heatmaps(model: keras.Model, images: np.ndarray, predicted: np.ndarray) -> np.ndarray | None:
+    """The heat maps of the predicted classes, or None for a model that has none (no image input or feature map)."""
+    try:
+        return heatmaps(model, images, predicted)[0]
+    except NotExplainable:
+        return None
