@@ -76,6 +76,11 @@ class BadModelFile(ZooError, ValueError):
     """A saved model file that is missing, truncated or not a model: names the file and what to do."""
 
 
+class NotExplainable(ZooError, ValueError):
+    """A model `zoo explain` cannot draw a heat map for (not an image classifier, no spatial feature map, no such
+    class or layer): says what it is and what would work."""
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an operating-system refusal: what failed, on which file, and what to do."""
     where = f" ({error.filename})" if error.filename else ""
@@ -91,8 +96,3 @@ def describe_os_error(error: OSError) -> str:
     }
     fix = fixes.get(error.errno, "the operating system refused it")
     return f"{error.strerror or error}{where}: {fix}"
-
-
-class NotExplainable(ZooError, ValueError):
-    """A model `zoo explain` cannot draw a heat map for (not an image classifier, no spatial feature map, no such
-    class or layer): says what it is and what would work."""

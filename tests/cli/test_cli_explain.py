@@ -46,16 +46,16 @@ def test_writes_the_overlay_png_for_the_asked_class(tmp_path, photo, capsys):
 @pytest.mark.parametrize(
     "case, match",
     [
-        ("dense", "takes inputs of shape (None, 4), not images"),
-        ("missing model", "model file not found: "),
+        ("dense", "takes inputs of shape (4,), not images"),
+        ("catalogue dense", "mlp_tabular takes inputs of shape"),
+        ("missing model", "absent.keras: no such model file"),
         ("missing image", "image file not found: "),
         ("unknown class", "--class 'horse' is not a class of"),
     ],
 )
 def test_refuses_in_one_line(tmp_path, photo, capsys, case, match):
-    model = (
-        str(tmp_path / "absent.keras") if case == "missing model" else save_model(tmp_path / "m.keras", case != "dense")
-    )
+    models = {"missing model": str(tmp_path / "absent.keras"), "catalogue dense": "mlp_tabular"}
+    model = models.get(case) or save_model(tmp_path / "m.keras", image=case != "dense")
     image = str(tmp_path / "absent.png") if case == "missing image" else photo
     extra = ["--class", "horse"] if case == "unknown class" else []
     assert main(["explain", model, image, "--out", str(tmp_path / "out.png"), *extra]) == 2

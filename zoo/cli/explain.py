@@ -8,25 +8,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zoo.errors import UnknownModel
-
 
 def model_source(model: str) -> str:
-    """A catalogue name or a .keras file as `load` takes it; a run folder means its model.keras."""
+    """A catalogue name or a .keras file as `load` takes it (which refuses a missing one); a run folder: its model."""
     path = Path(model)
-    if path.is_dir() and (path / "model.keras").is_file():
-        return str(path / "model.keras")
-    if model.endswith(".keras") and not path.is_file():
-        raise UnknownModel(f"model file not found: {model} (check the path; relative paths start at {Path.cwd()})")
-    return model
+    return str(path / "model.keras") if path.is_dir() and (path / "model.keras").is_file() else model
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from zoo.catalogue import default_catalogue
     from zoo.data.images import open_image
     from zoo.loading.assemble import load
-    from zoo.results.explain import explain_image, save_overlay
+    from zoo.results.explain import check_image_input, explain_image, save_overlay
 
     source = model_source(args.model)
+    if not source.endswith(".keras"):  # a catalogue name: refuse a model of other inputs before building it
+        check_image_input(source, tuple(default_catalogue().get(source).input_shape))
     open_image(args.image)  # a wrong image fails now, before the model loads
     explanation = explain_image(load(source), args.image, class_name=args.class_name, layer=args.layer)
     out = Path(args.out) if args.out else Path(f"{Path(args.image).stem}_explained.png")

@@ -41,11 +41,16 @@ class Explanation:
 
 def check_image_model(model: keras.Model) -> None:
     """Refuse a model that does not take one batch of (height, width, 1, 3 or 4 channels) images."""
-    shapes = [tuple(tensor.shape) for tensor in model.inputs]
-    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][-1] not in (1, 3, 4):
-        shown = shapes[0] if len(shapes) == 1 else shapes
+    if len(model.inputs) != 1:
+        raise NotExplainable(f"{model.name} takes {len(model.inputs)} inputs; heat maps need a one-input image model")
+    check_image_input(model.name, tuple(model.inputs[0].shape)[1:])
+
+
+def check_image_input(name: str, shape: tuple[int | None, ...]) -> None:
+    """Refuse an input shape (no batch axis) that is not (height, width, 1, 3 or 4 channels)."""
+    if len(shape) != 3 or shape[-1] not in (1, 3, 4):
         raise NotExplainable(
-            f"{model.name} takes inputs of shape {shown}, not images; "
+            f"{name} takes inputs of shape {shape}, not images; "
             "heat maps need an image classifier (height x width x 1, 3 or 4 channels)"
         )
 
@@ -137,7 +142,8 @@ def _chain(model: keras.Model) -> list[Any]:
         nodes = layer._inbound_nodes
         if len(nodes) != 1 or len(nodes[0].input_tensors) != 1 or nodes[0].input_tensors[0] is not fed:
             raise NotExplainable(
-                f"{model.name}: a feature map inside a nested model is found only in a chain of layers"
+                f"{model.name}: its feature map lies in a nested model that is not in a chain of layers; "
+                "pass --layer naming one of its own (outer) layers"
             )
         fed = nodes[0].output_tensors[0]
     return layers
