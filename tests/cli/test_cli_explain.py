@@ -34,8 +34,11 @@ def photo(tmp_path):
     return str(path)
 
 
-def test_writes_the_overlay_png_for_the_asked_class(tmp_path, photo, capsys):
-    model, out = save_model(tmp_path / "cnn.keras"), tmp_path / "heat.png"
+@pytest.mark.parametrize("where", ["cnn.keras", "run/model.keras"])
+def test_writes_the_overlay_png_for_the_asked_class(tmp_path, photo, capsys, where):
+    (tmp_path / "run").mkdir()
+    model, out = save_model(tmp_path / where), tmp_path / "heat.png"
+    model = str(tmp_path / "run") if where.startswith("run/") else model  # a finetune run folder
     assert main(["explain", model, photo, "--out", str(out), "--class", "dog"]) == 0
     with Image.open(out) as image:
         assert image.format == "PNG" and image.width > 200

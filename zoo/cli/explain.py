@@ -7,30 +7,40 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
-def model_source(model: str) -> str:
-    """A catalogue name or a .keras file as `load` takes it (which refuses a missing one); a run folder: its model."""
-    path = Path(model)
-    return str(path / "model.keras") if path.is_dir() and (path / "model.keras").is_file() else model
+def chosen_model(word: str) -> tuple[Any, str]:
+    """The Keras model MODEL names, as `zoo predict` reads it (a kaggle run: its first fold), and a note on which.
+
+    Checked at the door, before anything loads: a .keras file must exist, a catalogue entry must take images.
+    """
+    from zoo.catalogue import default_catalogue
+    from zoo.cli.predict import model_sources
+    from zoo.loading.assemble import check_model_file
+    from zoo.results.explain import check_image_input
+
+    if word.endswith(".keras"):
+        check_model_file(Path(word))
+    elif not Path(word).is_dir():
+        check_image_input(word, tuple(default_catalogue().get(word).input_shape))
+    sources, _ = model_sources(word)
+    note = f" ({sources[0].label}, the first of {len(sources)} fold models)" if len(sources) > 1 else ""
+    return sources[0].load(), note
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from zoo.catalogue import default_catalogue
     from zoo.data.images import open_image
-    from zoo.loading.assemble import load
-    from zoo.results.explain import check_image_input, explain_image, save_overlay
+    from zoo.results.explain import explain_image, save_overlay
 
-    source = model_source(args.model)
-    if not source.endswith(".keras"):  # a catalogue name: refuse a model of other inputs before building it
-        check_image_input(source, tuple(default_catalogue().get(source).input_shape))
     open_image(args.image)  # a wrong image fails now, before the model loads
-    explanation = explain_image(load(source), args.image, class_name=args.class_name, layer=args.layer)
+    model, note = chosen_model(args.model)
+    explanation = explain_image(model, args.image, class_name=args.class_name, layer=args.layer)
     out = Path(args.out) if args.out else Path(f"{Path(args.image).stem}_explained.png")
     save_overlay(explanation, out)
     print(
         f"{out}: {explanation.class_name} ({explanation.probability:.2%}); HiResCAM heat map of layer "
-        f"{explanation.layer!r} over {args.image}"
+        f"{explanation.layer!r} of {args.model}{note} over {args.image}"
     )
     return 0
 
