@@ -104,3 +104,25 @@ def test_models_without_images_or_feature_maps_are_refused():
     flat = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
     with pytest.raises(NotExplainable, match="no convolutional feature map"):
         heatmaps(flat, np.zeros((1, 4, 4, 1)))
+
+
+def test_flatten_head_map_shows_the_cell_the_score_uses_not_the_brightest_one():
+    """Why HiResCAM: under Flatten -> Dense the score reads one cell; Grad-CAM's averaged gradient would light the
+    brightest cell instead (its map is the feature map itself, scaled)."""
+    import keras
+
+    from zoo.results.explain import heatmaps
+
+    inputs = keras.Input((4, 4, 1))
+    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="conv")(inputs)
+    dense = keras.layers.Dense(2, activation="softmax", name="predictions")
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(features)))
+    kernel = np.zeros((16, 2), dtype="float32")
+    kernel[0, 1] = 1.0  # class 1's logit is cell (0, 0) alone
+    dense.set_weights([kernel, np.zeros(2, dtype="float32")])
+    image = np.full((1, 4, 4, 1), 10.0, dtype="float32")
+    image[0, 0, 0, 0], image[0, 3, 3, 0] = 100.0, 255.0
+
+    maps, _ = heatmaps(model, image, np.array([1]))
+    assert np.unravel_index(np.argmax(maps[0]), (4, 4)) == (0, 0)
+    assert maps[0][3, 3] == 0.0
