@@ -11,7 +11,6 @@ gradient, and the most confidently wrong images are the ones we explain.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,14 +254,18 @@ def draw_overlay(axes: Axes, image: np.ndarray, heatmap: np.ndarray) -> None:
 
 def save_overlay(explanation: Explanation, path: str | Path) -> Path:
     """Write the overlay as a PNG (to a temporary name, then renamed, so a reader never sees half a file)."""
+    import io
+
     from matplotlib.figure import Figure
+
+    from zoo.results.run_folder import write_atomic
 
     path = Path(path)
     figure = Figure(figsize=(4.5, 4.9), dpi=100, layout="constrained")
     axes = figure.subplots()
     draw_overlay(axes, explanation.image, explanation.heatmap)
     axes.set_title(f"{explanation.class_name} ({explanation.probability:.2f})\nHiResCAM on {explanation.layer}")
-    temporary = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temporary, format="png")
-    os.replace(temporary, path)
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    write_atomic(path, png.getvalue())
     return path
