@@ -36,14 +36,15 @@ class _Row(NamedTuple):
     preprocessing: str  # a zoo.layers.preprocess mode: what the bare architecture expects from RGB 0..255 pixels
     params: int  # with the 1000-class classifier, counted on Keras 3.15
     classifier: str  # the last layer with weights: the one a new head replaces
-    top1: float | None  # ImageNet-1k validation accuracy as Keras publishes it (None: no Keras figure on record)
-    top5: float | None
+    top1: float | None = None  # ImageNet-1k validation accuracy as Keras publishes it (None: no Keras figure on record)
+    top5: float | None = None
     min_size: int = 32  # the smallest height/width Keras builds without the classifier
     published: str = KERAS_IO
     note: str = ""
 
 
 _V3 = MOBILENET_V3_DOC
+_IN21K = "ImageNet-21k pre-training, ImageNet-1k fine-tuning"
 # EfficientNetV2 S/M/L scale by (x - 128) / 128 inside Keras; B0-B3 use ImageNet mean/std ("torch").
 _ROWS = (
     _Row("vgg16", "VGG16", 224, "caffe", 138_357_544, "predictions", 0.713, 0.901),
@@ -81,21 +82,12 @@ _ROWS = (
     _Row("efficientnet_v2_s", "EfficientNetV2S", 384, "efficientnet_v2", 21_612_360, "predictions", 0.839, 0.967),
     _Row("efficientnet_v2_m", "EfficientNetV2M", 480, "efficientnet_v2", 54_431_388, "predictions", 0.853, 0.974),
     _Row("efficientnet_v2_l", "EfficientNetV2L", 480, "efficientnet_v2", 119_027_848, "predictions", 0.857, 0.975),
-    _Row("convnext_tiny", "ConvNeXtTiny", 224, "torch", 28_589_128, "convnext_tiny_head_dense", None, None),
-    _Row("convnext_small", "ConvNeXtSmall", 224, "torch", 50_223_688, "convnext_small_head_dense", None, None),
-    _Row(
-        "convnext_base", "ConvNeXtBase", 224, "torch", 88_591_464, "convnext_base_head_dense", None, None,
-        note="ImageNet-21k pre-training, ImageNet-1k fine-tuning",
-    ),
-    _Row(
-        "convnext_large", "ConvNeXtLarge", 224, "torch", 197_767_336, "convnext_large_head_dense", None, None,
-        note="ImageNet-21k pre-training, ImageNet-1k fine-tuning",
-    ),
-    _Row(
-        "convnext_xlarge", "ConvNeXtXLarge", 224, "torch", 350_196_968, "convnext_xlarge_head_dense", None, None,
-        note="ImageNet-21k pre-training, ImageNet-1k fine-tuning",
-    ),
-)  # fmt: skip
+    _Row("convnext_tiny", "ConvNeXtTiny", 224, "torch", 28_589_128, "convnext_tiny_head_dense"),
+    _Row("convnext_small", "ConvNeXtSmall", 224, "torch", 50_223_688, "convnext_small_head_dense"),
+    _Row("convnext_base", "ConvNeXtBase", 224, "torch", 88_591_464, "convnext_base_head_dense", note=_IN21K),
+    _Row("convnext_large", "ConvNeXtLarge", 224, "torch", 197_767_336, "convnext_large_head_dense", note=_IN21K),
+    _Row("convnext_xlarge", "ConvNeXtXLarge", 224, "torch", 350_196_968, "convnext_xlarge_head_dense", note=_IN21K),
+)
 
 APPLICATIONS = tuple(row.application for row in _ROWS)
 # Smallest input height/width Keras builds each backbone at (without the classifier), by entry name.

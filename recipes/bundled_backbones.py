@@ -27,8 +27,16 @@ LITE0_STAGES = (
 )
 LITE_BN = {"epsilon": 1e-3, "momentum": 0.99}  # the TensorFlow checkpoint's BatchNorm settings
 # SqueezeNet v1.1's fire modules after each pool: (squeeze, expand) filters.
-SQUEEZENET_FIRES = ((2, 16, 64), (3, 16, 64), (4, 32, 128), (5, 32, 128), (6, 48, 192), (7, 48, 192),
-                    (8, 64, 256), (9, 64, 256))  # fmt: skip
+SQUEEZENET_FIRES = (
+    (2, 16, 64),
+    (3, 16, 64),
+    (4, 32, 128),
+    (5, 32, 128),
+    (6, 48, 192),
+    (7, 48, 192),
+    (8, 64, 256),
+    (9, 64, 256),
+)
 SQUEEZENET_POOL_AFTER = (3, 5)  # a ceil-mode max-pool follows fire3 and fire5
 
 

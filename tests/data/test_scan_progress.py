@@ -9,7 +9,7 @@ from image_files import write_image
 import zoo.data.progress
 from zoo.data import load_data
 from zoo.data.progress import Progress
-from zoo.data.scan import scan_files
+from zoo.data.scan import ScanOptions, scan_files
 
 
 class Terminal(io.StringIO):
@@ -60,6 +60,6 @@ def test_loading_reports_progress_on_stderr(classes, capsys, monkeypatch):
 
 def test_many_threads_keep_the_file_order(tmp_path):
     files = [str(write_image(tmp_path / f"{i:03}.png", size=(4 + i % 5, 6), seed=i)) for i in range(40)]
-    scans = scan_files(files, image_size=None, workers=8, progress=False)
+    scans = scan_files(files, ScanOptions(), workers=8, progress=False)
     assert [scan.file for scan in scans] == files
     assert [scan.size for scan in scans] == [(4 + i % 5, 6) for i in range(40)]

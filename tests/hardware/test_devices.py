@@ -49,9 +49,13 @@ def test_a_device_named_twice_is_refused():
 
 @pytest.mark.parametrize(
     ("available", "chosen"),
-    [([CPU, *GPUS, *TPUS], ("TPU:0", "TPU:1", "TPU:2", "TPU:3")), ([CPU, *GPUS], ("GPU:0", "GPU:1")),
-     ([CPU, GPUS[0]], ("GPU:0",)), ([CPU, DeviceInfo("CPU:1", "CPU")], ("CPU:0",))],
-)  # fmt: skip
+    [
+        ([CPU, *GPUS, *TPUS], ("TPU:0", "TPU:1", "TPU:2", "TPU:3")),
+        ([CPU, *GPUS], ("GPU:0", "GPU:1")),
+        ([CPU, GPUS[0]], ("GPU:0",)),
+        ([CPU, DeviceInfo("CPU:1", "CPU")], ("CPU:0",)),
+    ],
+)
 def test_auto_picks_tpus_then_every_gpu_then_one_cpu(available, chosen):
     assert select_devices(parse_device("auto"), available) == chosen
 

@@ -67,8 +67,11 @@ def test_multi_worker_line_names_the_worker():
 def test_auto_on_this_cpu_machine_is_one_device_in_float32():
     placement = place("auto", batch_size=8)
     assert (placement.strategy, placement.kind, placement.replicas, placement.precision) == (
-        None, "one device", 1, "float32",
-    )  # fmt: skip
+        None,
+        "one device",
+        1,
+        "float32",
+    )
     assert placement.devices[0].name == "CPU:0" and not placement.replicated
 
 
@@ -99,8 +102,14 @@ def test_one_device_finetune_in_mixed_precision_prints_its_placement(capsys):
     digits = load_digits()
     model = zoo.load("mlp_tabular", hidden_units=(32,))
     before = [w.copy() for w in model.get_weights()]
-    result = finetune(model, (digits.data[:200] / 16, digits.target[:200]), epochs=2, batch_size=16,
-                      precision="mixed_float16", device="cpu")  # fmt: skip
+    result = finetune(
+        model,
+        (digits.data[:200] / 16, digits.target[:200]),
+        epochs=2,
+        batch_size=16,
+        precision="mixed_float16",
+        device="cpu",
+    )
     first = capsys.readouterr().out.splitlines()[0]
     assert first == (
         "placement: one device on CPU:0; 1 replica, precision mixed_float16, XLA auto (on where every layer "

@@ -59,8 +59,10 @@ def image_competition(root: Path, count: int | None = None, size: int = 32, seed
     write_csv(root / "train.csv", ["id", "label"], [[ids[i], int(labels[i])] for i in train])
     write_csv(root / "test.csv", ["id"], [[ids[i]] for i in test])
     write_csv(root / "sample_submission.csv", ["id", "label"], [[ids[i], 0] for i in test])
-    return Competition(root, root / "train.csv", root / "test.csv", root / "sample_submission.csv", root / "train",
-                       root / "test", [ids[i] for i in test], [str(labels[i]) for i in test])  # fmt: skip
+    csvs = (root / "train.csv", root / "test.csv", root / "sample_submission.csv")
+    return Competition(
+        root, *csvs, root / "train", root / "test", [ids[i] for i in test], [str(labels[i]) for i in test]
+    )
 
 
 def tabular_competition(root: Path, count: int | None = None, seed: int = 0) -> Competition:
@@ -77,8 +79,8 @@ def tabular_competition(root: Path, count: int | None = None, seed: int = 0) -> 
     # scored by log loss: one probability column per class, as Kaggle's multi-class templates have
     classes = [str(c) for c in range(10)]
     write_csv(root / "sample_submission.csv", ["id", *classes], [[ids[i], *[0.1] * 10] for i in test])
-    return Competition(root, root / "train.csv", root / "test.csv", root / "sample_submission.csv", None, None,
-                       [ids[i] for i in test], [str(labels[i]) for i in test])  # fmt: skip
+    csvs = (root / "train.csv", root / "test.csv", root / "sample_submission.csv")
+    return Competition(root, *csvs, None, None, [ids[i] for i in test], [str(labels[i]) for i in test])
 
 
 def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:

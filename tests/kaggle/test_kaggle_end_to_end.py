@@ -27,8 +27,8 @@ def images(tmp_path_factory):
 @pytest.fixture(scope="module")
 def image_run(images, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "lenet"
-    return train(images.train_csv, images=images.train_images, id_col="id", target_col="label", model="lenet5",
-                 folds=3, epochs=5, seed=0, out=out, verbose=False)  # fmt: skip
+    settings = {"model": "lenet5", "folds": 3, "epochs": 5, "seed": 0, "verbose": False}
+    return train(images.train_csv, images=images.train_images, id_col="id", target_col="label", out=out, **settings)
 
 
 def test_a_run_writes_models_folds_oof_and_the_cv_score(image_run, images):
@@ -51,8 +51,8 @@ def test_a_run_writes_models_folds_oof_and_the_cv_score(image_run, images):
 
 def test_config_records_what_was_inferred_and_the_command_that_reruns_it(image_run, images):
     config = json.loads((image_run.run_dir / "config.json").read_text())
-    assert config["target"] == {"kind": "multiclass", "columns": ["label"], "names": [str(c) for c in range(10)],
-                                "tags": False}  # fmt: skip
+    names = [str(c) for c in range(10)]
+    assert config["target"] == {"kind": "multiclass", "columns": ["label"], "names": names, "tags": False}
     assert config["input"]["shape"] == [32, 32, 1]  # LeNet-5 reads grey 32x32
     assert config["command"].startswith("zoo kaggle train --train-csv " + str(images.train_csv))
     assert "--model lenet5 --folds 3 --epochs 5 --out" in config["command"]
@@ -64,8 +64,8 @@ def accuracy(rows: list[list[str]], images) -> float:
 
 
 def test_api_predict_follows_the_template(image_run, images, tmp_path):
-    path = predict(image_run.run_dir, template=images.sample_submission, images=images.test_images,
-                   out=tmp_path / "submission.csv", verbose=False)  # fmt: skip
+    inputs = {"template": images.sample_submission, "images": images.test_images}
+    path = predict(image_run.run_dir, **inputs, out=tmp_path / "submission.csv", verbose=False)
     header, rows = read_rows(path)
     template_header, template_rows = read_rows(images.sample_submission)
     assert header == template_header and [r[0] for r in rows] == [r[0] for r in template_rows]
@@ -75,8 +75,8 @@ def test_api_predict_follows_the_template(image_run, images, tmp_path):
 
 def test_cli_predict_with_tta_writes_the_same_format_and_refuses_to_overwrite(image_run, images, tmp_path, capsys):
     out = tmp_path / "submission.csv"
-    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--test-csv", str(images.test_csv),
-            "--images", str(images.test_images), "--tta", "3", "--no-tta-flip", "--out", str(out)]  # fmt: skip
+    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--test-csv", str(images.test_csv)]
+    argv += ["--images", str(images.test_images), "--tta", "3", "--no-tta-flip", "--out", str(out)]
     assert main(argv) == 0
     assert "3 views (original, crop, crop:top-left)" in capsys.readouterr().out
     header, rows = read_rows(out)
@@ -89,8 +89,8 @@ def test_cli_predict_with_tta_writes_the_same_format_and_refuses_to_overwrite(im
 def test_cli_names_test_ids_without_an_image(image_run, images, tmp_path, capsys):
     test_csv = tmp_path / "test.csv"
     test_csv.write_text("id\n" + "\n".join([*images.test_ids[:3], "img_9998", "img_9999"]) + "\n")
-    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--test-csv", str(test_csv),
-            "--images", str(images.test_images), "--out", str(tmp_path / "s.csv")]  # fmt: skip
+    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--test-csv", str(test_csv)]
+    argv += ["--images", str(images.test_images), "--out", str(tmp_path / "s.csv")]
     assert main(argv) == 2
     assert "2 of 5 ids in CSV " in capsys.readouterr().err
 
@@ -103,8 +103,8 @@ def tabular(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tabular_run(tabular, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "mlp"
-    argv = ["kaggle", "train", "--train-csv", str(tabular.train_csv), "--id-col", "id", "--target-col", "label",
-            "--metric", "logloss", "--folds", "3", "--epochs", "15", "--out", str(out), "--quiet"]  # fmt: skip
+    argv = ["kaggle", "train", "--train-csv", str(tabular.train_csv), "--id-col", "id", "--target-col", "label"]
+    argv += ["--metric", "logloss", "--folds", "3", "--epochs", "15", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     return out
 
@@ -120,8 +120,8 @@ def test_tabular_cli_run_standardises_and_one_hot_encodes_per_fold(tabular_run):
 
 def test_tabular_predict_writes_one_probability_per_class(tabular_run, tabular, tmp_path, capsys):
     out = tmp_path / "submission.csv"
-    argv = ["kaggle", "predict", "--run", str(tabular_run), "--test-csv", str(tabular.test_csv), "--template",
-            str(tabular.sample_submission), "--out", str(out)]  # fmt: skip
+    argv = ["kaggle", "predict", "--run", str(tabular_run), "--test-csv", str(tabular.test_csv)]
+    argv += ["--template", str(tabular.sample_submission), "--out", str(out)]
     assert main(argv) == 0
     assert "probabilities: the metric is log_loss" in capsys.readouterr().out
     header, rows = read_rows(out)
@@ -137,7 +137,7 @@ def test_tabular_predict_writes_one_probability_per_class(tabular_run, tabular, 
 def test_a_template_that_does_not_fit_the_metric_is_refused(tabular_run, tabular, tmp_path, capsys):
     template = tmp_path / "labels_template.csv"
     template.write_text("id,label\n" + "".join(f"{i},0\n" for i in tabular.test_ids))
-    argv = ["kaggle", "predict", "--run", str(tabular_run), "--test-csv", str(tabular.test_csv), "--template",
-            str(template), "--out", str(tmp_path / "s.csv")]  # fmt: skip
+    argv = ["kaggle", "predict", "--run", str(tabular_run), "--test-csv", str(tabular.test_csv)]
+    argv += ["--template", str(template), "--out", str(tmp_path / "s.csv")]
     assert main(argv) == 2
     assert "columns it cannot fill: ['label']" in capsys.readouterr().err

@@ -14,10 +14,25 @@ from zoo.errors import BadData, OutputExists
 from zoo.kaggle.run_config import RunSettings, check_replace, read_config, train_command
 
 FULL = RunSettings(
-    train_csv="/data/train.csv", out="/runs/a b", id_col="image_id", target_cols=("cat", "dog"), images="/data/img",
-    extension=".jpg", model="lenet5", task="multilabel", metric="f1_macro", group_col="patient", folds=3, seed=4,
-    epochs=7, batch_size=16, image_size=48, augment=False, patience=2, weights="/w/lite0.pth",
-)  # fmt: skip
+    train_csv="/data/train.csv",
+    out="/runs/a b",
+    id_col="image_id",
+    target_cols=("cat", "dog"),
+    images="/data/img",
+    extension=".jpg",
+    model="lenet5",
+    task="multilabel",
+    metric="f1_macro",
+    group_col="patient",
+    folds=3,
+    seed=4,
+    epochs=7,
+    batch_size=16,
+    image_size=48,
+    augment=False,
+    patience=2,
+    weights="/w/lite0.pth",
+)
 
 
 def settings_from_command(command: str) -> RunSettings:
@@ -31,9 +46,12 @@ def settings_from_command(command: str) -> RunSettings:
 
 @pytest.mark.parametrize(
     "settings",
-    [FULL, RunSettings("/t.csv", "/run", "id", ("label",)),
-     RunSettings("/t.csv", "/run", "id", ("y",), features=("a", "b"), categorical=("b",), metric="rmse")],
-)  # fmt: skip
+    [
+        FULL,
+        RunSettings("/t.csv", "/run", "id", ("label",)),
+        RunSettings("/t.csv", "/run", "id", ("y",), features=("a", "b"), categorical=("b",), metric="rmse"),
+    ],
+)
 def test_the_recorded_command_reproduces_the_settings(settings):
     assert settings_from_command(train_command(settings)) == settings
 

@@ -31,20 +31,19 @@ def test_multilabel_tags_train_with_a_sigmoid_head_and_submit_tags(tmp_path):
     images = image_competition(tmp_path / "images", count=400)
     _, rows = read_rows(images.train_csv)
     train_csv = write_csv(tmp_path / "tags.csv", ["id", "tags"], [[r[0], tags(int(r[1]))] for r in rows])
-    run = train(train_csv, images=images.train_images, id_col="id", target_col="tags", task="multilabel",
-                model="lenet5", folds=2, epochs=4, out=tmp_path / "run", verbose=False)  # fmt: skip
+    settings = {"task": "multilabel", "model": "lenet5", "folds": 2, "epochs": 4, "verbose": False}
+    run = train(train_csv, images=images.train_images, id_col="id", target_col="tags", out=tmp_path / "run", **settings)
     assert run.config["target"] == {"kind": "multilabel", "columns": ["tags"], "names": ["big", "even"], "tags": True}
     assert run.cv["metric"] == "roc_auc" and run.cv["mean"] >= MULTILABEL_AUC_BAR, run.cv
     assert run.oof.shape == (300, 2) and 0 <= run.oof.min() and run.oof.max() <= 1  # sigmoid outputs
-    probabilities = predict(run.run_dir, test_csv=images.test_csv, images=images.test_images,
-                            out=tmp_path / "p.csv", verbose=False)  # fmt: skip
+    test = {"test_csv": images.test_csv, "images": images.test_images, "verbose": False}
+    probabilities = predict(run.run_dir, out=tmp_path / "p.csv", **test)
     header, rows = read_rows(probabilities)
     assert header == ["id", "big", "even"] and len(rows) == 100
     json_config = json.loads((run.run_dir / "config.json").read_text())
     json_config["metric"] = "f1_macro"  # the same models, scored by a label metric: tags are written instead
     (run.run_dir / "config.json").write_text(json.dumps(json_config))
-    header, rows = read_rows(predict(run.run_dir, test_csv=images.test_csv, images=images.test_images,
-                                     out=tmp_path / "t.csv", verbose=False))  # fmt: skip
+    header, rows = read_rows(predict(run.run_dir, out=tmp_path / "t.csv", **test))
     assert header == ["id", "tags"] and {r[1] for r in rows} <= {"", "big", "even", "big even"}
 
 
@@ -53,10 +52,14 @@ def test_multi_target_regression_predicts_values_in_the_targets_units(tmp_path):
     header, rows = read_rows(table.train_csv)
     pixels = [[int(v) for v in row[1:65]] for row in rows]
     values = [[sum(p) / 100, sum(v > 0 for v in p) / 64] for p in pixels]  # ink and filled share: fractional
-    train_csv = write_csv(tmp_path / "reg.csv", ["id", *header[1:65], "ink", "filled"],
-                          [[row[0], *row[1:65], *v] for row, v in zip(rows, values, strict=True)])  # fmt: skip
-    run = train(train_csv, id_col="id", target_col=["ink", "filled"], folds=2, epochs=10, out=tmp_path / "run",
-                verbose=False)  # fmt: skip
+    train_csv = write_csv(
+        tmp_path / "reg.csv",
+        ["id", *header[1:65], "ink", "filled"],
+        [[row[0], *row[1:65], *v] for row, v in zip(rows, values, strict=True)],
+    )
+    run = train(
+        train_csv, id_col="id", target_col=["ink", "filled"], folds=2, epochs=10, out=tmp_path / "run", verbose=False
+    )
     mean_rmse = float(np.sqrt(np.mean(np.var(values, axis=0))))
     assert run.config["target"]["kind"] == "regression" and run.cv["metric"] == "rmse"
     assert run.cv["mean"] <= REGRESSION_RMSE_RATIO * mean_rmse, (run.cv, mean_rmse)
@@ -72,8 +75,8 @@ def test_binary_target_with_grouped_folds_submits_the_positive_class_probability
     header, rows = read_rows(table.train_csv)
     rows = [[*row[:-1], f"w{i // 6}", ["no", "yes"][int(row[-1]) >= 5]] for i, row in enumerate(rows)]
     train_csv = write_csv(tmp_path / "binary.csv", [*header[:-1], "writer", "big"], rows)
-    run = train(train_csv, id_col="id", target_col="big", group_col="writer", folds=3, epochs=8,
-                categorical=["ink"], out=tmp_path / "run", verbose=False)  # fmt: skip
+    settings = {"group_col": "writer", "folds": 3, "epochs": 8, "categorical": ["ink"], "verbose": False}
+    run = train(train_csv, id_col="id", target_col="big", out=tmp_path / "run", **settings)
     assert run.config["target"]["kind"] == "binary" and run.config["target"]["names"] == ["no", "yes"]
     assert run.cv["metric"] == "roc_auc" and run.cv["mean"] >= BINARY_AUC_BAR, run.cv
     writers = [f"w{i // 6}" for i in range(len(rows))]
@@ -122,7 +125,9 @@ def test_backbone_weights_from_a_local_folder_with_the_network_off(tmp_path, mon
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))  # nothing converted or cached before
     assert resolve_weights("efficientnet_lite0.top") == folder / bundled.name
     images = image_competition(tmp_path / "images", count=300)
-    run = train(images.train_csv, images=images.train_images, id_col="id", target_col="label", image_size=32,
-                folds=2, epochs=4, augment=False, out=tmp_path / "run", verbose=False)  # fmt: skip
+    settings = {"image_size": 32, "folds": 2, "epochs": 4, "augment": False, "verbose": False}
+    run = train(
+        images.train_csv, images=images.train_images, id_col="id", target_col="label", out=tmp_path / "run", **settings
+    )
     assert run.config["model"] == "efficientnet_lite0" and run.config["input"]["shape"] == [32, 32, 3]
     assert run.cv["mean"] >= OFFLINE_ACCURACY_BAR, run.cv

@@ -95,8 +95,15 @@ def test_make_plan_changes_nothing(backbone):
 def test_plan_prints_and_serialises(backbone):
     plan = make_plan(backbone, 120, epochs=(3, 3), augment=True)
     text = str(plan)
-    for expected in ("phase 1/2 head", "phase 2/2 top blocks", "lr 0.0001", "BatchNorm statistics pinned",
-                     "RandomFlip(horizontal)", "lower trunk (up to", "lr multipliers"):  # fmt: skip
+    for expected in (
+        "phase 1/2 head",
+        "phase 2/2 top blocks",
+        "lr 0.0001",
+        "BatchNorm statistics pinned",
+        "RandomFlip(horizontal)",
+        "lower trunk (up to",
+        "lr multipliers",
+    ):
         assert expected in text
     assert json.loads(json.dumps(plan.to_dict()))["phases"][1]["name"] == "top blocks"
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING
 
-CSV_OPTIONS = ("id_col", "label_col", "image_dir", "extension")
+if TYPE_CHECKING:
+    from zoo.data.table import TableOptions
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
-    """--id-col, --label-col, --image-dir, --extension: how zoo.data.load_data reads a CSV source."""
+    """--id-col, --label-col, --image-dir, --extension: the TableOptions zoo.data.load_data reads a CSV source with."""
     parser.add_argument("--id-col", help="CSV column holding file names or ids (default: id, image_id, file, ...)")
     parser.add_argument("--label-col", help="CSV column holding labels (default: label, class, category, ...)")
     parser.add_argument("--image-dir", help="folder the CSV's file names are relative to (default: the CSV's folder)")
     parser.add_argument("--extension", help="extension appended to CSV ids that lack it, e.g. .jpg")
 
 
-def csv_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The CSV options given on the command line, as load_data's keyword arguments."""
-    return {name: getattr(args, name) for name in CSV_OPTIONS}
+def csv_options(args: argparse.Namespace) -> TableOptions:
+    """The CSV options given on the command line (zoo.data, and with it NumPy, loads only when a command runs)."""
+    from zoo.data.table import TableOptions
+
+    return TableOptions(**{field.name: getattr(args, field.name) for field in fields(TableOptions)})

@@ -11,7 +11,7 @@ from zoo.cli.data_options import add_csv_options, csv_options
 def cmd_doctor(args: argparse.Namespace) -> int:
     from zoo.data import diagnose
 
-    report = diagnose(args.data, **csv_options(args), progress=not args.json)
+    report = diagnose(args.data, **csv_options(args).keywords(), progress=not args.json)
     print(json.dumps(report.to_json()) if args.json else report)
     return 0 if report.ok else 1
 

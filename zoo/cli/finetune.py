@@ -106,7 +106,7 @@ def model_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
         if args.image_size and len(shape) == 3:
             shape = (args.image_size, args.image_size, shape[2])
     size, channels = (shape[:2], shape[2]) if len(shape) == 3 else (None, 3)
-    data = load_data(args.data, image_size=size, channels=channels, strict=args.strict, **csv_options(args))
+    data = load_data(args.data, image_size=size, channels=channels, strict=args.strict, **csv_options(args).keywords())
     if args.name.endswith(".keras"):
         return model, data
     overrides: dict[str, Any] = {"num_classes": len(data.class_names)} if "num_classes" in entry.hparams else {}
@@ -131,7 +131,7 @@ def resume_argv(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def loader_flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {f"--{key.replace('_', '-')}": value for key, value in csv_options(args).items()}
+    return {f"--{key.replace('_', '-')}": value for key, value in csv_options(args).keywords().items()}
 
 
 def check_at_the_door(args: argparse.Namespace, out: Path) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ command functions, so `zoo --help` and `zoo list` stay fast.
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from zoo.kaggle.choices import ALIASES, DEFAULT_METRIC, KINDS, METRIC_NAMES
@@ -28,8 +29,12 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
     train.add_argument("--train-csv", required=True, type=Path, help="the competition's train.csv")
     train.add_argument("--images", type=Path, help="folder of training images named by id (else: tabular features)")
     train.add_argument("--id-col", required=True, help="column of ids (image file names, with or without extension)")
-    train.add_argument("--target-col", required=True, type=columns,
-                       help="target column; several, comma-separated, for multi-label 0/1 columns")  # fmt: skip
+    train.add_argument(
+        "--target-col",
+        required=True,
+        type=columns,
+        help="target column; several, comma-separated, for multi-label 0/1 columns",
+    )
     train.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder")
     train.add_argument("--model", help="catalogue name (default: efficientnet_lite0 for images, mlp_tabular else)")
     train.add_argument("--task", choices=KINDS, help="target kind (default: inferred from the values and the metric)")
@@ -92,20 +97,19 @@ def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from zoo.kaggle.run_config import RunSettings
     from zoo.kaggle.training import train
 
-    options = {name: getattr(args, name) for name in ("model", "task", "metric", "folds", "group_col", "seed",
-               "epochs", "batch_size", "patience", "image_size", "extension", "augment", "features", "categorical",
-               "weights")}  # fmt: skip
-    train(args.train_csv, out=args.out, id_col=args.id_col, target_col=args.target_col, images=args.images,
-          force=args.force, verbose=not args.quiet, **options)  # fmt: skip
+    given = ("train_csv", "out", "id_col", "target_cols")  # target_cols is --target-col: train's target_col
+    options = {field.name: getattr(args, field.name) for field in fields(RunSettings) if field.name not in given}
+    run = {"out": args.out, "id_col": args.id_col, "target_col": args.target_col}
+    train(args.train_csv, force=args.force, verbose=not args.quiet, **run, **options)
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zoo.kaggle.prediction import predict
+    from zoo.kaggle.prediction import PredictSettings, predict
 
-    predict(args.run_dir, out=args.out, test_csv=args.test_csv, template=args.template, images=args.images,
-            extension=args.extension, tta=args.tta, tta_flip=args.tta_flip, batch_size=args.batch_size,
-            force=args.force, verbose=not args.quiet)  # fmt: skip
+    options = {field.name: getattr(args, field.name) for field in fields(PredictSettings)}
+    predict(args.run_dir, force=args.force, verbose=not args.quiet, **options)
     return 0

@@ -13,9 +13,10 @@ import numpy as np
 
 from zoo.data.checks import class_problems, split_problems
 from zoo.data.labelled import Skipped, printable
-from zoo.data.scan import FileScan, scan_files
+from zoo.data.scan import FileScan, ScanOptions, scan_files
 from zoo.data.sources import PathLike, list_source
 from zoo.data.split import class_weights
+from zoo.data.table import TableOptions
 from zoo.errors import BadData
 
 TINY_SIDE = 32  # pixels; a side this short carries little for a network that works at 224
@@ -98,21 +99,14 @@ def diagnose(
     progress: bool = True,
 ) -> DoctorReport:
     """Check a folder, CSV, DataFrame or path list the way training would, and describe it; never trains."""
-    listing = list_source(
-        data,
-        labels=labels,
-        id_col=id_col,
-        label_col=label_col,
-        image_dir=image_dir,
-        extension=extension,
-        class_names=class_names,
-    )
+    table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
+    listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is None:
         raise BadData(
             "zoo doctor checks image files: pass a folder of class folders, a CSV or a DataFrame "
             f"(got {printable(data) if isinstance(data, PathLike) else type(data).__name__})"
         )
-    scans = scan_files(listing.files, keep_pixels=False, hash_content=True, progress=progress)
+    scans = scan_files(listing.files, ScanOptions(keep_pixels=False, hash_content=True), progress=progress)
     skipped = tuple(Skipped(printable(scan.file), scan.reason) for scan in scans if scan.reason is not None)
     usable = [i for i, scan in enumerate(scans) if scan.reason is None]
     good, y, names = [scans[i] for i in usable], listing.y[usable], listing.class_names

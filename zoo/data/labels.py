@@ -72,7 +72,6 @@ def encode_labels(
 ) -> EncodedLabels:
     """Class ids for `values`; `where[i]` names row i in messages (e.g. "line 5 (id 'a1')"), `source` the input."""
     names = None if class_names is None else tuple(str(name) for name in class_names)
-    y = np.full(len(values), -1, dtype=np.int64)
     missing = [where[i] for i, value in enumerate(values) if is_missing(value)]
     problems = []
     if missing:
@@ -92,12 +91,14 @@ def encode_labels(
     by_name = names is not None and all(
         isinstance(values[i], str | bytes | np.str_) and as_name(values[i]) in names for i in present
     )
-    ids = [as_int(values[i]) for i in present]
-    if not by_name and present and all(i is not None for i in ids):
-        return _integer_labels(y, present, ids, values, where, source, names, problems)
+    ids = {i: as_int(values[i]) for i in present}
+    if not by_name and present and all(i is not None for i in ids.values()):
+        integers = _integer_labels(ids, values, where, source, names)
+        return EncodedLabels(integers.y, integers.class_names, problems + integers.problems)
     found = sorted({as_name(values[i]) for i in present}) if names is None else names
     index = {name: i for i, name in enumerate(found)}
     unknown = [f"{where[i]} '{as_name(values[i])}'" for i in present if as_name(values[i]) not in index]
+    y = np.full(len(values), -1, dtype=np.int64)
     for i in present:
         y[i] = index.get(as_name(values[i]), -1)
     if unknown:
@@ -108,15 +109,20 @@ def encode_labels(
     return EncodedLabels(y, tuple(found), problems)
 
 
-def _integer_labels(y, present, ids, values, where, source, names, problems) -> EncodedLabels:
-    """Integer labels are class ids: in range 0..k-1 (k = len(class_names), or the largest id + 1)."""
-    count = len(names) if names is not None else max(max(ids) + 1, 0)
+def _integer_labels(
+    ids: dict[int, int], values: Sequence[Any], where: Sequence[str], source: str, names: tuple[str, ...] | None
+) -> EncodedLabels:
+    """Integer labels (`ids`: row -> label) are class ids: in range 0..k-1 (k = len(class_names), or the largest
+    id + 1); the other rows get -1."""
+    count = len(names) if names is not None else max(max(ids.values()) + 1, 0)
+    y = np.full(len(values), -1, dtype=np.int64)
     bad = []
-    for row, label in zip(present, ids, strict=True):
+    for row, label in ids.items():
         if 0 <= label < count:
             y[row] = label
         else:
             bad.append(f"{where[row]} = {values[row]}")
+    problems = []
     if bad:
         allowed = f"0..{count - 1}" if count else "none (no class_names)"
         problems.append(

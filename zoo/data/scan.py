@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from PIL import Image
@@ -37,6 +38,16 @@ class FileScan:
     pixels: np.ndarray | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class ScanOptions:
+    """What a scan keeps of each file: its pixels (fitted to image_size (height, width), with `channels`), a hash."""
+
+    image_size: tuple[int, int] | None = None
+    channels: int = 3
+    keep_pixels: bool = True
+    hash_content: bool = False
+
+
 def check_channels(channels: int) -> None:
     """Only RGB (3) or grey (1) inputs are produced; say so before any file is read."""
     if channels not in CHANNELS:
@@ -52,9 +63,7 @@ def image_pixels(image: Image.Image, image_size: tuple[int, int] | None, channel
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
-def scan_file(
-    path: str, *, image_size: tuple[int, int] | None, channels: int, keep_pixels: bool, hash_content: bool
-) -> FileScan:
+def scan_file(path: str, options: ScanOptions) -> FileScan:
     """Read one file once, hash it if asked, decode it fully; never raises for a bad file."""
     try:
         with open(path, "rb") as handle:
@@ -63,33 +72,21 @@ def scan_file(
         return FileScan(path, failure_reason(error))
     if not content:
         return FileScan(path, "empty file (0 bytes)")
-    digest = hashlib.sha256(content).hexdigest() if hash_content else ""
+    digest = hashlib.sha256(content).hexdigest() if options.hash_content else ""
     try:
         image, mode = decode_image(io.BytesIO(content), refuse_over_limit=True)
-        pixels = image_pixels(image, image_size, channels) if keep_pixels else None
+        pixels = image_pixels(image, options.image_size, options.channels) if options.keep_pixels else None
     except Exception as error:  # Pillow's plugins raise many error types on malformed files
         return FileScan(path, failure_reason(error), sha256=digest)
     return FileScan(path, None, mode, image.size, digest, pixels)
 
 
 def scan_files(
-    files: Sequence[str],
-    *,
-    image_size: tuple[int, int] | None = None,
-    channels: int = 3,
-    keep_pixels: bool = True,
-    hash_content: bool = False,
-    progress: bool = True,
-    workers: int | None = None,
+    files: Sequence[str], options: ScanOptions, *, progress: bool = True, workers: int | None = None
 ) -> list[FileScan]:
     """Scan `files` in order with a thread pool, reporting progress on stderr for long scans."""
     meter = Progress(len(files), f"checking {len(files)} images", enabled=progress)
     workers = workers or min(16, (os.cpu_count() or 1) + 2)
-
-    def one(path: str) -> FileScan:
-        return scan_file(
-            path, image_size=image_size, channels=channels, keep_pixels=keep_pixels, hash_content=hash_content
-        )
 
     results = []
     # Images over the limit are refused by decode_image; Pillow's warning about them would only repeat that.
@@ -97,7 +94,7 @@ def scan_files(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(one, files):
+            for result in pool.map(scan_file, files, repeat(options)):
                 results.append(result)
                 meter.advance()
     meter.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,8 @@ from zoo.data.arrays import from_arrays
 from zoo.data.checks import class_problems, raise_problems, strict_message
 from zoo.data.labelled import LabelledData, Skipped, printable
 from zoo.data.listing import FileListing, list_folder
-from zoo.data.scan import check_channels, scan_files
-from zoo.data.table import is_data_frame, list_csv, list_frame, list_table
+from zoo.data.scan import ScanOptions, check_channels, scan_files
+from zoo.data.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
 from zoo.data.tensorflow_sources import from_tf_dataset, from_tfds, is_tf_dataset, looks_like_tfds_name
 from zoo.errors import BadData
 
@@ -30,35 +31,23 @@ def is_path_list(data: Any) -> bool:
 
 
 def list_source(
-    data: Any,
-    *,
-    labels: Sequence[Any] | None = None,
-    id_col: str | None = None,
-    label_col: str | None = None,
-    image_dir: PathLike | None = None,
-    extension: str | None = None,
-    class_names: Sequence[str] | None = None,
+    data: Any, *, labels: Sequence[Any] | None, options: TableOptions, class_names: Sequence[str] | None
 ) -> FileListing | None:
     """The image files of a file-based source with their class ids; None when `data` is not file-based."""
-    table = {"id_col": id_col, "label_col": label_col, "extension": extension, "class_names": class_names}
-    image_dir = None if image_dir is None else os.fsdecode(image_dir)
+    if options.image_dir is not None:
+        options = replace(options, image_dir=os.fsdecode(options.image_dir))
     if is_data_frame(data):
-        return list_frame(data, image_dir=image_dir, **table)
+        return list_frame(data, options, class_names)
     if labels is not None and is_path_list(data):
         if len(labels) != len(data):
             raise BadData(f"{len(data)} image paths but {len(labels)} labels: pass one label per path")
         paths = [os.fsdecode(item) for item in data]
         rows = {"file": paths, "label": list(labels)}
         names = [f"item {i}" for i in range(len(paths))]
-        folder = image_dir or os.getcwd()
+        # The file list's own columns: the table options' column names do not apply to it.
+        listed = TableOptions(image_dir=options.image_dir or os.getcwd(), extension=options.extension)
         return list_table(
-            ["file", "label"],
-            rows,
-            source="the file list",
-            image_dir=folder,
-            row_names=names,
-            extension=extension,
-            class_names=class_names,
+            ["file", "label"], rows, source="the file list", row_names=names, options=listed, class_names=class_names
         )
     if not isinstance(data, PathLike):
         return None
@@ -67,7 +56,7 @@ def list_source(
         return list_folder(path, class_names)
     if os.path.isfile(path):
         if path.lower().endswith((".csv", ".tsv", ".txt")):
-            return list_csv(path, image_dir=image_dir, **table)
+            return list_csv(path, options, class_names)
         raise BadData(
             f"{printable(path)} is a file but not a CSV: pass a folder with one sub-folder per class, or a .csv "
             "listing image files and labels"
@@ -82,7 +71,7 @@ def from_listing(
 ) -> LabelledData:
     """Decode every listed file (skipping the unreadable ones), check the classes, stack the pixels."""
     raise_problems(listing.problems)
-    scans = scan_files(listing.files, image_size=image_size, channels=channels, progress=progress)
+    scans = scan_files(listing.files, ScanOptions(image_size, channels), progress=progress)
     skipped = tuple(Skipped(printable(scan.file), scan.reason) for scan in scans if scan.reason is not None)
     if strict and skipped:
         raise BadData(strict_message(skipped, len(scans), listing.origin))
@@ -138,15 +127,8 @@ def load_data(
         if labels is None:
             raise BadData("an array of inputs needs its labels: pass (x, y) or labels=y")
         return from_arrays(data, labels, **arrays)
-    listing = list_source(
-        data,
-        labels=labels,
-        id_col=id_col,
-        label_col=label_col,
-        image_dir=image_dir,
-        extension=extension,
-        class_names=class_names,
-    )
+    table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
+    listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is not None:
         return from_listing(listing, image_size=size, channels=channels, strict=strict, progress=progress)
     if isinstance(data, PathLike):

@@ -11,6 +11,7 @@ import glob
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,26 @@ from zoo.errors import BadData
 
 ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path", "filepath", "image_path", "img")
 LABEL_COLUMNS = ("label", "labels", "class", "class_name", "category", "target", "y")
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How a table of image files is read: which columns hold the file ids and the labels, the folder the files are
+    relative to, the extension ids lack. None leaves the default (a conventional column name, the table's folder)."""
+
+    id_col: str | None = None
+    label_col: str | None = None
+    image_dir: str | os.PathLike | None = None
+    extension: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        """The extension with its dot ("png" and ".png" both give ".png"), or "" when there is none."""
+        return "" if not self.extension else self.extension if self.extension.startswith(".") else "." + self.extension
+
+    def keywords(self) -> dict[str, Any]:
+        """These options as zoo.data.load_data's (and diagnose's) keyword arguments."""
+        return {field.name: getattr(self, field.name) for field in fields(TableOptions)}
 
 
 def is_data_frame(data: Any) -> bool:
@@ -116,24 +137,21 @@ def list_table(
     table: dict[str, list[Any]],
     *,
     source: str,
-    image_dir: str | os.PathLike,
     row_names: list[str],
-    id_col: str | None = None,
-    label_col: str | None = None,
-    extension: str | None = None,
+    options: TableOptions,
     class_names: Sequence[str] | None = None,
 ) -> FileListing:
     """Files and class ids of a table's rows; rows with no id, a bad label or a missing file become problems."""
     if not row_names:
         raise BadData(f"{source} has no rows: add one row per image (file id and label)")
-    image_dir = os.fspath(image_dir)
-    id_col = pick_column(columns, id_col, ID_COLUMNS, "file", source)
-    label_col = pick_column(columns, label_col, LABEL_COLUMNS, "label", source)
+    image_dir = os.fspath(options.image_dir)
+    id_col = pick_column(columns, options.id_col, ID_COLUMNS, "file", source)
+    label_col = pick_column(columns, options.label_col, LABEL_COLUMNS, "label", source)
     if id_col == label_col:
         raise BadData(f"id_col and label_col are both {id_col!r} in {source}: pass two different columns")
     if not os.path.isdir(image_dir):
         raise BadData(f"image_dir {printable(image_dir)} is not a folder: pass the folder that holds the images")
-    extension = "" if not extension else extension if extension.startswith(".") else "." + extension
+    extension = options.suffix
     ids = [None if is_missing(value) else cell_text(value) for value in table[id_col]]
     where = [f"{row} (id {value!r})" for row, value in zip(row_names, ids, strict=True)]
     labels = encode_labels(table[label_col], where, source=f"{source} column {label_col!r}", class_names=class_names)
@@ -156,17 +174,19 @@ def list_table(
     return FileListing(files, labels.y[keep], labels.class_names, origin, problems)
 
 
-def list_csv(path: str, **options: Any) -> FileListing:
+def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:
     """A CSV file's rows; image_dir defaults to the CSV's own folder."""
     columns, table, lines = read_csv(path)
-    image_dir = options.pop("image_dir", None) or str(Path(path).parent)
+    options = replace(options, image_dir=options.image_dir or str(Path(path).parent))
     rows = [f"line {line}" for line in lines]
-    return list_table(columns, table, source=f"CSV {printable(path)}", image_dir=image_dir, row_names=rows, **options)
+    return list_table(
+        columns, table, source=f"CSV {printable(path)}", row_names=rows, options=options, class_names=class_names
+    )
 
 
-def list_frame(frame: Any, **options: Any) -> FileListing:
+def list_frame(frame: Any, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:
     """A DataFrame's rows; image_dir defaults to the working folder."""
     columns, table = frame_table(frame)
-    image_dir = options.pop("image_dir", None) or os.getcwd()
+    options = replace(options, image_dir=options.image_dir or os.getcwd())
     rows = [f"row {i}" for i in range(len(table[columns[0]]) if columns else 0)]
-    return list_table(columns, table, source="the DataFrame", image_dir=image_dir, row_names=rows, **options)
+    return list_table(columns, table, source="the DataFrame", row_names=rows, options=options, class_names=class_names)

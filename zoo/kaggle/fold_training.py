@@ -55,21 +55,19 @@ def train_fold(
 
     x_train, y_train, x_val, y_val = data
     started = time.perf_counter()
-    common = {"epochs": settings.epochs, "batch_size": settings.batch_size, "augment": settings.augment, "seed": seed}
     if target.classifies:
         from zoo.training.run import finetune
 
         train, val = (
             LabelledData(x, y, target.names, None, (), "fold") for x, y in ((x_train, y_train), (x_val, y_val))
         )
-        result = finetune(
-            model, train, validation=val, verbose=False, patience=settings.patience, monitor=metric, **common,
-            **finetune_options(metric),
-        )  # fmt: skip
+        common = {"epochs": settings.epochs, "batch_size": settings.batch_size, "augment": settings.augment}
+        options = {"patience": settings.patience, "monitor": metric, **finetune_options(metric)}
+        result = finetune(model, train, validation=val, verbose=False, seed=seed, **common, **options)
         model, history = result.model, result.history
         epochs = len(history.get("loss", []))
     else:
-        best, _ = fit_by_metric(model, target.kind, metric, data, patience=settings.patience, **common)
+        best, _ = fit_by_metric(model, target.kind, metric, data, settings, seed)
         history, epochs = best.history, best.epochs
     outputs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
     return FoldFit(model, outputs, metric.score(y_val, outputs), epochs, time.perf_counter() - started, history)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from zoo.data.labelled import printable
 from zoo.data.labels import quote_rows
-from zoo.data.scan import scan_files, skipped_reasons
-from zoo.data.table import file_path, missing_files_hint
+from zoo.data.scan import ScanOptions, scan_files, skipped_reasons
+from zoo.data.table import TableOptions, file_path, missing_files_hint
 from zoo.errors import BadData
 
 # Tried in this order when ids carry no extension and none is given.
@@ -35,14 +34,13 @@ def files_by_stem(folder: str) -> dict[str, str]:
     return found
 
 
-def image_files(ids: Sequence[str], folder: str | Path, extension: str | None, source: str) -> list[str]:
-    """The path of each id's image: folder/id, folder/id + extension, or the one file named id.<image extension>."""
-    folder = os.fspath(folder)
+def image_files(ids: Sequence[str], options: TableOptions, source: str) -> list[str]:
+    """Each id's image in options.image_dir: the file named id, id + extension, or id.<an image extension>."""
+    folder = os.fspath(options.image_dir)
     if not os.path.isdir(folder):
         raise BadData(f"image folder {printable(folder)} is not a folder: pass the folder that holds the images")
-    if extension:
-        extension = extension if extension.startswith(".") else "." + extension
-        paths = [file_path(identifier, folder, extension) for identifier in ids]
+    if options.extension:
+        paths = [file_path(identifier, folder, options.suffix) for identifier in ids]
     else:
         stems = files_by_stem(folder)
         paths = [
@@ -56,14 +54,14 @@ def image_files(ids: Sequence[str], folder: str | Path, extension: str | None, s
         shown = [f"{ids[i]!r}" for i in missing]
         raise BadData(
             f"{len(missing)} of {len(ids)} ids in {source} have no image file in {printable(folder)}: "
-            f"{quote_rows(shown)}" + missing_files_hint([paths[i] for i in missing], folder, extension or "")
+            f"{quote_rows(shown)}" + missing_files_hint([paths[i] for i in missing], folder, options.suffix)
         )
     return paths
 
 
 def read_images(files: Sequence[str], size: tuple[int, int], channels: int, progress: bool = True) -> np.ndarray:
     """(n, height, width, channels) uint8 pixels, each image fitted to `size` the way prediction fits it."""
-    scans = scan_files(files, image_size=size, channels=channels, progress=progress)
+    scans = scan_files(files, ScanOptions(size, channels), progress=progress)
     unreadable = skipped_reasons(scans)
     if unreadable:
         shown = [f"{file}: {reason}" for file, reason in unreadable]

@@ -1,19 +1,23 @@
-"""What the models see: images read once at the model's input size, or tabular features transformed per fold."""
+"""What the models see: a run's rows read and checked once (target, metric, folds), images read once at the model's
+input size, or tabular features transformed per fold."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.data.table import TableOptions
 from zoo.kaggle.fold_models import image_shape
+from zoo.kaggle.folds import assign_folds
 from zoo.kaggle.image_files import image_files, read_images
+from zoo.kaggle.metrics import Metric, metric_for
 from zoo.kaggle.run_config import RunSettings
-from zoo.kaggle.tables import Table
+from zoo.kaggle.tables import Table, read_table
 from zoo.kaggle.tabular import TabularTransform, feature_columns
+from zoo.kaggle.targets import Target, read_target
 
 TRANSFORM_FILE = "transform.json"
 
@@ -28,8 +32,12 @@ class InputSpec:
     categorical: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "shape": self.shape and list(self.shape), "features": list(self.features),
-                "categorical": list(self.categorical)}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "shape": self.shape and list(self.shape),
+            "features": list(self.features),
+            "categorical": list(self.categorical),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InputSpec:
@@ -48,10 +56,10 @@ def input_spec(settings: RunSettings, table: Table) -> InputSpec:
 
 
 def load_images(
-    spec: InputSpec, ids: Sequence[str], folder: str | Path, extension: str | None, source: str, progress: bool
+    spec: InputSpec, ids: Sequence[str], options: TableOptions, source: str, progress: bool
 ) -> tuple[list[str], np.ndarray]:
-    """Every id's image file and its pixels, fitted to the run's input shape (uint8)."""
-    files = image_files(ids, folder, extension, source)
+    """Every id's image file (in options.image_dir) and its pixels, fitted to the run's input shape (uint8)."""
+    files = image_files(ids, options, source)
     height, width, channels = spec.shape
     return files, read_images(files, (height, width), channels, progress=progress)
 
@@ -64,3 +72,38 @@ def fold_arrays(
         return images[train_rows], images[val_rows], None
     transform = TabularTransform.fit(table, train_rows, spec.features, spec.categorical)
     return transform.apply(table, train_rows), transform.apply(table, val_rows), transform
+
+
+@dataclass
+class RunData:
+    """A run's rows as the folds use them: table, ids, encoded targets, fold of each row, images (or None)."""
+
+    settings: RunSettings
+    table: Table
+    ids: list[str]
+    target: Target
+    y: np.ndarray
+    metric: Metric
+    folds: np.ndarray
+    spec: InputSpec
+    files: list[str] | None  # image runs: each row's image file
+    images: np.ndarray | None
+
+
+def read_run_data(settings: RunSettings, progress: bool) -> RunData:
+    """Everything checked and read before any training: columns, target, metric, folds, images."""
+    table = read_table(settings.train_csv)
+    ids = table.ids(settings.id_col)
+    target, y = read_target(table, settings.target_cols, settings.task, settings.metric)
+    metric = metric_for(settings.metric, target.kind)
+    groups = None
+    if settings.group_col:
+        table.require([settings.group_col], "--group-col")
+        table.check_filled(settings.group_col)
+        groups = table.cells[settings.group_col]
+    folds = assign_folds(target, y, settings.folds, settings.seed, groups)
+    spec = input_spec(settings, table)
+    files, images = None, None
+    if spec.kind == "images":
+        files, images = load_images(spec, ids, settings.images_table, table.source, progress=progress)
+    return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from zoo.kaggle.metrics import Metric
+from zoo.kaggle.run_config import RunSettings
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
@@ -80,24 +81,21 @@ def fit_by_metric(
     kind: str,
     metric: Metric,
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    *,
-    epochs: int | None,
-    batch_size: int,
-    patience: int,
-    augment: bool,
+    settings: RunSettings,
     seed: int,
 ) -> tuple[BestWeights, float]:
-    """Train `model` in place, ending on its best weights; returns the record of the best epoch and the seconds."""
+    """Train `model` in place (epochs, batch size, patience and augmentation from `settings`), ending on its best
+    weights; returns the record of the best epoch and the seconds."""
     x_train, y_train, x_val, y_val = data
-    best, started = BestWeights(metric), time.perf_counter()
-    trainer = trainer_for(model, augment, seed)
+    batch_size, best, started = settings.batch_size, BestWeights(metric), time.perf_counter()
+    trainer = trainer_for(model, settings.augment, seed)
     with kept_trainable_flags(model):
-        for train, count, rate in phases(model, epochs):
+        for train, count, rate in phases(model, settings.epochs):
             if count == 0:
                 continue
             set_trainable(model, train, pin_batchnorm=True)
             trainer.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[kind])
-            stopper = MetricEarlyStopping(model, x_val, y_val, best, patience, batch_size * 2)
+            stopper = MetricEarlyStopping(model, x_val, y_val, best, settings.patience, batch_size * 2)
             trainer.fit(x_train, y_train, batch_size=batch_size, epochs=count, callbacks=[stopper], verbose=0)
             model.set_weights(best.weights)  # the next phase (and the saved model) starts from the best epoch
     return best, time.perf_counter() - started

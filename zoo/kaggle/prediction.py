@@ -7,11 +7,13 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.data.table import TableOptions
 from zoo.errors import BadData
 from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, load_images
 from zoo.kaggle.metrics import metric_for
@@ -31,43 +33,45 @@ from zoo.kaggle.targets import Target
 from zoo.kaggle.tta import predict_views, tta_views
 
 
-def predict(
-    run: str | Path,
-    *,
-    out: str | Path = "submission.csv",
-    test_csv: str | Path | None = None,
-    template: str | Path | None = None,
-    images: str | Path | None = None,
-    extension: str | None = None,
-    tta: int = 1,
-    tta_flip: bool = True,
-    batch_size: int = 64,
-    force: bool = False,
-    verbose: bool = True,
-) -> Path:
-    """Write `out`: the run's fold models averaged over the test rows (ids from `test_csv`, else from `template`).
+@dataclass(frozen=True)
+class PredictSettings:
+    """What `zoo kaggle predict` takes besides the run: the test rows and images, the views, the output."""
 
-    `template` (sample_submission.csv) fixes the header, columns and id order; `tta` > 1 averages that many views
-    of each image (flips, crops; `tta_flip=False` leaves flips out).
-    """
+    out: str | Path = "submission.csv"
+    test_csv: str | Path | None = None  # ids (and tabular features); None: the template's ids
+    template: str | Path | None = None  # sample_submission.csv: fixes the header, columns and id order
+    images: str | Path | None = None  # the test images, named by id
+    extension: str | None = None  # None: the run's (or found)
+    tta: int = 1  # > 1 averages that many views of each image (flips, crops)
+    tta_flip: bool = True  # False leaves the flipped views out
+    batch_size: int = 64
+
+
+def predict(run: str | Path, *, force: bool = False, verbose: bool = True, **options: Any) -> Path:
+    """Write `options["out"]`: the run's fold models averaged over the test rows. `options`: PredictSettings fields;
+    `force` replaces an existing submission."""
+    request = PredictSettings(**options)
     say = print if verbose else (lambda *_: None)
-    run_dir, out = Path(run), Path(out)
+    run_dir, out = Path(run), Path(request.out)
     config = read_config(run_dir)
     settings, target = RunSettings.from_json(config["settings"]), Target.from_json(config["target"])
     metric, spec = metric_for(config["metric"], target.kind), InputSpec.from_json(config["input"])
     refuse_existing(out, force)  # before any work: a refused write should not cost a prediction pass
-    views = tta_views(tta, tta_flip)
-    if spec.kind == "tabular" and tta > 1:
+    views = tta_views(request.tta, request.tta_flip)
+    if spec.kind == "tabular" and request.tta > 1:
         raise BadData("--tta applies to images; this run trains on tabular features: leave --tta out")
-    test, ids, header, order = test_rows(test_csv, template, settings.id_col)
+    test, ids, header, order = test_rows(request.test_csv, request.template, settings.id_col)
     header = header or default_header(settings.id_col, target, metric)
     check_header(header, settings.id_col, target, metric)
     pixels = None
     if spec.kind == "images":
-        if images is None:
+        if request.images is None:
             raise BadData("this run trains on images: pass the folder of test images (--images)")
-        _, pixels = load_images(spec, ids, images, extension or settings.extension, test.source, progress=verbose)
-    values = column_values(target, metric, fold_average(run_dir, test, pixels, views, batch_size, say)[order])
+        extension = request.extension or settings.extension
+        table = TableOptions(id_col=settings.id_col, image_dir=request.images, extension=extension)
+        _, pixels = load_images(spec, ids, table, test.source, progress=verbose)
+    outputs = fold_average(run_dir, test, pixels, views, request.batch_size, say)
+    values = column_values(target, metric, outputs[order])
     rows = submission_rows(header, settings.id_col, [ids[i] for i in order], values)
     path = write_submission(out, header, rows, force)
     say(f"wrote {path}: {len(rows)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")

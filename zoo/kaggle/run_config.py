@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.labelled import printable
+from zoo.data.table import TableOptions
 from zoo.errors import BadData, OutputExists
 
 CONFIG_FILE = "config.json"
@@ -54,6 +55,11 @@ class RunSettings:
             raise BadData("image_size applies to image runs: pass the image folder too (--images)")
 
     @property
+    def images_table(self) -> TableOptions:
+        """How train.csv's ids name their images: the files in `images`, with `extension` when the ids lack it."""
+        return TableOptions(id_col=self.id_col, image_dir=self.images, extension=self.extension)
+
+    @property
     def model_name(self) -> str:
         return self.model or (IMAGE_MODEL if self.images else TABULAR_MODEL)
 
@@ -76,12 +82,11 @@ def train_argv(settings: RunSettings) -> list[str]:
     argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv, "--id-col", settings.id_col]
     argv += ["--target-col", ",".join(settings.target_cols)]
     defaults = RunSettings("", "", "", ())
-    flags = {f.name: f"--{f.name.replace('_', '-')}" for f in fields(RunSettings)}
-    for name in ("images", "extension", "model", "task", "metric", "group_col", "folds", "seed", "epochs",
-                 "batch_size", "image_size", "patience", "features", "categorical", "weights"):  # fmt: skip
+    placed = ("train_csv", "out", "id_col", "target_cols", "augment")  # written in their own places
+    for name in [field.name for field in fields(RunSettings) if field.name not in placed]:
         value = getattr(settings, name)
         if value != getattr(defaults, name) and value is not None:
-            argv += [flags[name], ",".join(value) if isinstance(value, tuple) else str(value)]
+            argv += [f"--{name.replace('_', '-')}", ",".join(value) if isinstance(value, tuple) else str(value)]
     if not settings.augment:
         argv.append("--no-augment")
     return [*argv, "--out", settings.out]
@@ -112,8 +117,11 @@ def check_replace(run_dir: Path, settings: RunSettings, force: bool) -> bool:
     if not path.is_file():
         return False
     old = RunSettings.from_json(json.loads(path.read_text(encoding="utf-8"))["settings"])
-    changed = [f"{name} {getattr(old, name)!r} -> {getattr(settings, name)!r}"
-               for name in settings.to_json() if getattr(old, name) != getattr(settings, name)]  # fmt: skip
+    changed = [
+        f"{name} {getattr(old, name)!r} -> {getattr(settings, name)!r}"
+        for name in settings.to_json()
+        if getattr(old, name) != getattr(settings, name)
+    ]
     if changed and not force:
         raise OutputExists(
             f"{printable(run_dir)} holds a run with other settings ({'; '.join(changed)}): "

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.kaggle.inputs import RunData
 from zoo.kaggle.metrics import Metric
-from zoo.kaggle.tables import Table
 from zoo.kaggle.targets import Target
 
 
@@ -48,15 +47,13 @@ def output_names(target: Target) -> list[str]:
     return [prefix + name for name in target.names]
 
 
-def write_oof_csv(
-    run_dir: Path, table: Table, id_col: str, ids: Sequence[str], folds: np.ndarray, target: Target, oof: np.ndarray
-) -> Path:
+def write_oof_csv(run_dir: Path, data: RunData, oof: np.ndarray) -> Path:
     """oof.csv: id, fold, the true target as in train.csv, then each fold model's output on the rows it did not see."""
-    path = run_dir / "oof.csv"
+    path, target = run_dir / "oof.csv", data.target
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([id_col, "fold", *target.columns, *output_names(target)])
-        for row, identifier in enumerate(ids):
-            truth = [table.cells[column][row] for column in target.columns]
-            writer.writerow([identifier, int(folds[row]), *truth, *(f"{value:.8g}" for value in oof[row])])
+        writer.writerow([data.settings.id_col, "fold", *target.columns, *output_names(target)])
+        for row, identifier in enumerate(data.ids):
+            truth = [data.table.cells[column][row] for column in target.columns]
+            writer.writerow([identifier, int(data.folds[row]), *truth, *(f"{value:.8g}" for value in oof[row])])
     return path

@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from zoo.kaggle.folds import assign_folds, write_folds_csv
-from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, fold_arrays, input_spec, load_images
-from zoo.kaggle.metrics import Metric, metric_for
+from zoo.kaggle.folds import write_folds_csv
+from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
+from zoo.kaggle.metrics import Metric
 from zoo.kaggle.run_config import RunSettings, absolute, check_replace, train_command, write_config
 from zoo.kaggle.run_outputs import cv_line, cv_summary, write_cv_json, write_oof_csv
-from zoo.kaggle.tables import Table, read_table
-from zoo.kaggle.targets import Target, read_target
+from zoo.kaggle.targets import Target
 
 
 @dataclass
@@ -41,7 +40,6 @@ def train(
     out: str | Path,
     id_col: str,
     target_col: str | Sequence[str],
-    images: str | Path | None = None,
     force: bool = False,
     verbose: bool = True,
     **options: Any,
@@ -49,52 +47,18 @@ def train(
     """Cross-validate a model on a competition's training data and keep every fold's model in `out`.
 
     `target_col`: one column, or several (multi-label 0/1 columns, multi-target regression). `options`: the other
-    RunSettings fields (model, task, metric, group_col, folds, seed, epochs, batch_size, image_size, ...).
+    RunSettings fields (images, model, task, metric, group_col, folds, seed, epochs, batch_size, image_size, ...).
     """
     columns = (target_col,) if isinstance(target_col, str) else tuple(target_col)
     for name in ("features", "categorical"):
         if options.get(name) is not None:
             options[name] = tuple(options[name])
+    for name in ("images", "weights"):
+        options[name] = absolute(options.get(name))
     settings = RunSettings(
-        train_csv=absolute(train_csv), out=absolute(out), id_col=id_col, target_cols=columns,
-        images=absolute(images), weights=absolute(options.pop("weights", None)), **options,
-    )  # fmt: skip
+        train_csv=absolute(train_csv), out=absolute(out), id_col=id_col, target_cols=columns, **options
+    )
     return run_training(settings, force=force, verbose=verbose)
-
-
-@dataclass
-class RunData:
-    """A run's rows as the folds use them: table, ids, encoded targets, fold of each row, images (or None)."""
-
-    settings: RunSettings
-    table: Table
-    ids: list[str]
-    target: Target
-    y: np.ndarray
-    metric: Metric
-    folds: np.ndarray
-    spec: InputSpec
-    files: list[str] | None  # image runs: each row's image file
-    images: np.ndarray | None
-
-
-def read_run_data(settings: RunSettings, progress: bool) -> RunData:
-    """Everything checked and read before any training: columns, target, metric, folds, images."""
-    table = read_table(settings.train_csv)
-    ids = table.ids(settings.id_col)
-    target, y = read_target(table, settings.target_cols, settings.task, settings.metric)
-    metric = metric_for(settings.metric, target.kind)
-    groups = None
-    if settings.group_col:
-        table.require([settings.group_col], "--group-col")
-        table.check_filled(settings.group_col)
-        groups = table.cells[settings.group_col]
-    folds = assign_folds(target, y, settings.folds, settings.seed, groups)
-    spec = input_spec(settings, table)
-    files, images = None, None
-    if spec.kind == "images":
-        files, images = load_images(spec, ids, settings.images, settings.extension, table.source, progress=progress)
-    return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)
 
 
 def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
@@ -107,8 +71,10 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
     data = read_run_data(settings, progress=verbose)
     target, metric = data.target, data.metric
     run_dir = prepare_run_dir(Path(settings.out), replacing, say)
-    say(f"{len(data.ids)} rows, {target.kind} target {list(target.columns)}, metric {metric.name}, "
-        f"{settings.folds} folds, model {settings.model_name}; writing {run_dir}")  # fmt: skip
+    say(
+        f"{len(data.ids)} rows, {target.kind} target {list(target.columns)}, metric {metric.name}, "
+        f"{settings.folds} folds, model {settings.model_name}; writing {run_dir}"
+    )
     config = run_config(settings, target, metric, data.spec)
     write_config(run_dir, config)
     write_folds_csv(run_dir / "folds.csv", settings.id_col, data.ids, data.folds)
@@ -119,10 +85,12 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
         record, outputs = train_one_fold(data, fold)
         oof[data.folds == fold] = outputs
         records.append(record)
-        say(f"fold {fold + 1}/{settings.folds}: {metric.name} {record['score']:.4f} on {record['rows']} rows "
-            f"({record['epochs']} epochs, {record['seconds']:.1f}s)")  # fmt: skip
+        say(
+            f"fold {fold + 1}/{settings.folds}: {metric.name} {record['score']:.4f} on {record['rows']} rows "
+            f"({record['epochs']} epochs, {record['seconds']:.1f}s)"
+        )
     cv = cv_summary(metric, records, metric.score(data.y, oof))
-    write_oof_csv(run_dir, data.table, settings.id_col, data.ids, data.folds, target, oof)
+    write_oof_csv(run_dir, data, oof)
     write_cv_json(run_dir, cv)
     extra = {"cv": cv, "train_csv_sha256": hashlib.sha256(Path(settings.train_csv).read_bytes()).hexdigest()}
     arrays = None if data.files else [data.y, data.folds]  # tabular rows: train_csv_sha256 covers the features
@@ -172,6 +140,6 @@ def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray
     fit.model.save(fold_dir / "model.keras")
     if transform is not None:
         transform.save(fold_dir / TRANSFORM_FILE)
-    record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs,
-              "seconds": round(fit.seconds, 3)}  # fmt: skip
+    seconds = round(fit.seconds, 3)
+    record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs, "seconds": seconds}
     return record, fit.outputs

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import keras
 
 CROP_FRACTION = 0.9  # a crop keeps 90% of each side, then is resized back to the input size
-VIEWS = ("original", "flip", "crop", "flip+crop", "crop:top-left", "crop:top-right", "crop:bottom-left",
-         "crop:bottom-right")  # fmt: skip
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+VIEWS = ("original", "flip", "crop", "flip+crop", *(f"crop:{corner}" for corner in CORNERS))
 CHUNK = 256  # images per prediction call: views are made chunk by chunk, so memory stays small on big test sets
 
 

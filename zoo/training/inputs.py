@@ -13,20 +13,18 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData, class_weights, load_data, stratified_split
+from zoo.data.table import TableOptions
 from zoo.errors import BadData
 from zoo.loading.heads import autoencoder_encoder, encoder_classifier, has_imagenet_head, replace_imagenet_head
 from zoo.training.phases import compiled_learning_rate
 
 
 @dataclass(frozen=True)
-class LoaderOptions:
-    """How load_data reads the source (see zoo.data.load_data); None leaves its own default."""
+class LoaderOptions(TableOptions):
+    """How load_data reads the source (see zoo.data.load_data): a table's columns and folder, and the rest; None
+    leaves its own default."""
 
     labels: Sequence[Any] | np.ndarray | None = None
-    id_col: str | None = None
-    label_col: str | None = None
-    image_dir: Any = None
-    extension: str | None = None
     data_dir: Any = None
     split: str | None = None
     validation_split: str | None = None  # the TFDS split of `validation` when it is a TFDS name
@@ -47,7 +45,7 @@ def load_split(
     """(train, validation): the validation data as given, or a seeded stratified split of `data`."""
     size, channels = input_spec(model)
     common = {"image_size": size, "channels": channels, "strict": strict, "progress": loader.progress}
-    options = {key: getattr(loader, key) for key in ("labels", "id_col", "label_col", "image_dir", "extension")}
+    options = {"labels": loader.labels, **loader.keywords()}
     train = as_labelled(data, {**common, **options, "data_dir": loader.data_dir, "split": loader.split})
     if validation is None:
         return stratified_split(train, fraction, seed)
