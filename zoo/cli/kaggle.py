@@ -100,10 +100,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from zoo.kaggle.run_config import RunSettings
     from zoo.kaggle.training import train
 
-    given = ("train_csv", "out", "id_col", "target_cols")  # target_cols is --target-col: train's target_col
-    options = {field.name: getattr(args, field.name) for field in fields(RunSettings) if field.name not in given}
-    run = {"out": args.out, "id_col": args.id_col, "target_col": args.target_col}
-    train(args.train_csv, force=args.force, verbose=not args.quiet, **run, **options)
+    named = ("train_csv", "out", "id_col", "target_cols")  # passed by name below; --target-col is target_col
+    options = {field.name: getattr(args, field.name) for field in fields(RunSettings) if field.name not in named}
+    options["verbose"] = not args.quiet
+    train(args.train_csv, out=args.out, id_col=args.id_col, target_col=args.target_col, force=args.force, **options)
     return 0
 
 
