@@ -139,5 +139,6 @@ def test_device_flags_reach_finetune_and_the_resume_command(tmp_path):
 
 def test_the_command_refuses_a_missing_device_before_reading_data(tmp_path, capsys):
     (tmp_path / "photos" / "a").mkdir(parents=True)  # an empty class: reading it would fail after the device check
-    assert main(["finetune", "lenet5", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--device", "gpu:5"]) == 2
+    argv = ["finetune", "lenet5", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--device", "gpu:5"]
+    assert main(argv) == 2
     assert "zoo: error: device 'gpu:5' is not available: GPU:5 does not exist" in capsys.readouterr().err
