@@ -160,3 +160,39 @@ def test_a_list_of_paths_with_labels(tmp_path):
     assert load_data((paths, [0, 1, 1]), image_size=(8, 8), progress=False).class_names == ("0", "1")
     with pytest.raises(BadData, match="3 image paths but 2 labels"):
         load_data(paths, labels=["a", "b"], image_size=(8, 8), progress=False)
+
+
+def csv_of(tmp_path, labels):
+    """tmp_path/labels.csv of rows (i.png, label) whose images exist, labels written as given (CSV text)."""
+    for i in range(len(labels)):
+        write_image(tmp_path / f"{i}.png", seed=i)
+    rows = "".join(f"{i}.png,{label}\n" for i, label in enumerate(labels))
+    (tmp_path / "labels.csv").write_text("id,label\n" + rows, encoding="utf-8")
+    return tmp_path / "labels.csv"
+
+
+@pytest.mark.parametrize("source", ["csv", "paths", "array"])
+def test_one_label_rule_for_every_source(tmp_path, source):
+    """CSV text, a path list and a NumPy array of the same labels mean the same: 0.0/1.0 are classes 0 and 1,
+    NaN is missing (rows named), 0.25 is refused with the regression command."""
+
+    def load(labels):
+        path = csv_of(tmp_path, labels)
+        if source == "csv":
+            return load_data(path, image_size=(8, 8), progress=False)
+        files = [str(tmp_path / f"{i}.png") for i in range(len(labels))]
+        values = labels if source == "paths" else np.asarray([float(label) for label in labels])
+        return load_data(files, labels=values, image_size=(8, 8), progress=False)
+
+    data = load(["0.0", "1.0", "1.0", "0.0"])
+    assert data.class_names == ("0", "1") and data.y.tolist() == [0, 1, 1, 0]
+    with pytest.raises(BadData, match=r"2 rows of .* have no label \(empty or NaN\): .*\b1\b.*\b3\b"):
+        load(["0", "nan", "1", "NaN"])
+    with pytest.raises(BadData, match=r"2 labels of .* fractional numbers, not classes: .*= 0.25.*= 1.7.*--task regr"):
+        load(["0.25", "1.7", "1", "0"])
+
+
+def test_text_that_names_a_class_stays_a_name(tmp_path):
+    path = csv_of(tmp_path, ["1.5", "2.5"])
+    data = load_data(path, image_size=(8, 8), class_names=["1.5", "2.5"], progress=False)
+    assert data.y.tolist() == [0, 1]

@@ -1,7 +1,9 @@
 """Labels as class ids: integer labels are ids 0..k-1, strings are names (sorted unless class_names are given).
 
-Problems (missing, out of range, unknown, fractional labels) are returned, not raised, so `zoo doctor` can list
-all of them; rows with a bad label get id -1.
+One rule for every source (CSV text, DataFrame cells, lists, arrays): text that spells a number is that number
+("1.0" is class 1, "0.25" a fractional label), and pandas' missing-value spellings ("", "NaN", "nan", "NA", "null")
+are missing. Problems (missing, out of range, unknown, fractional labels) are returned, not raised, so `zoo doctor`
+can list all of them; rows with a bad label get id -1.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from typing import Any
 import numpy as np
 
 INTEGER = re.compile(r"^[+-]?\d+$")
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# The text pandas.read_csv reads as a missing value (its default na_values), so a CSV means the same either way.
+MISSING_TEXT = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+     "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
 EXAMPLES = 5  # how many offending rows an error message quotes
 
 
@@ -28,12 +36,22 @@ class EncodedLabels:
 
 
 def is_missing(value: Any) -> bool:
-    """None, NaN (pandas' empty cell) or a blank string."""
+    """None, NaN (pandas' empty cell), a blank string or a text pandas reads as missing ("nan", "NA", "null")."""
     if value is None:
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(value)
-    return isinstance(value, str) and not value.strip()
+    return isinstance(value, str) and value.strip() in MISSING_TEXT
+
+
+def as_number(value: Any) -> Any:
+    """Text that spells a number as that number ("1.0" -> 1.0, "7" -> 7), so CSV cells read as pandas reads them."""
+    if isinstance(value, bytes | np.bytes_):
+        value = as_name(value)
+    if isinstance(value, str) and NUMBER.match(value.strip()):
+        text = value.strip()
+        return int(text) if INTEGER.match(text) else float(text)
+    return value
 
 
 def is_fraction(value: Any) -> bool:
@@ -72,6 +90,11 @@ def encode_labels(
 ) -> EncodedLabels:
     """Class ids for `values`; `where[i]` names row i in messages (e.g. "line 5 (id 'a1')"), `source` the input."""
     names = None if class_names is None else tuple(str(name) for name in class_names)
+    # Text that spells a class name is that class (CSV cells are text: "10" may name a class); other numbers are ids.
+    by_name = names is not None and all(
+        isinstance(value, str | bytes | np.str_) and as_name(value) in names for value in values if not is_missing(value)
+    )
+    values = list(values) if by_name else [as_number(value) for value in values]
     missing = [where[i] for i, value in enumerate(values) if is_missing(value)]
     problems = []
     if missing:
@@ -84,13 +107,10 @@ def encode_labels(
         problems.append(
             f"{len(fractional)} labels of {source} are fractional numbers, not classes: "
             f"{quote_rows([f'{where[i]} = {values[i]}' for i in fractional])}; "
-            "classification needs class ids (0, 1, ...) or class names"
+            "classification needs class ids (0, 1, ...) or class names; to predict numbers (regression) use "
+            "`zoo kaggle train --task regression`"
         )
     present = [i for i, value in enumerate(values) if not is_missing(value) and not is_fraction(value)]
-    # Text that spells a class name is that class (CSV cells are text: "10" may name a class); numbers are ids.
-    by_name = names is not None and all(
-        isinstance(values[i], str | bytes | np.str_) and as_name(values[i]) in names for i in present
-    )
     ids = {i: as_int(values[i]) for i in present}
     if not by_name and present and all(i is not None for i in ids.values()):
         integers = _integer_labels(ids, values, where, source, names)
