@@ -91,9 +91,8 @@ def encode_labels(
     """Class ids for `values`; `where[i]` names row i in messages (e.g. "line 5 (id 'a1')"), `source` the input."""
     names = None if class_names is None else tuple(str(name) for name in class_names)
     # Text that spells a class name is that class (CSV cells are text: "10" may name a class); other numbers are ids.
-    by_name = names is not None and all(
-        isinstance(value, str | bytes | np.str_) and as_name(value) in names for value in values if not is_missing(value)
-    )
+    named = [value for value in values if not is_missing(value)]
+    by_name = names is not None and all(isinstance(v, str | bytes | np.str_) and as_name(v) in names for v in named)
     values = list(values) if by_name else [as_number(value) for value in values]
     missing = [where[i] for i, value in enumerate(values) if is_missing(value)]
     problems = []
