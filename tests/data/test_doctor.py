@@ -81,3 +81,12 @@ def test_data_that_is_not_files_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BadData, match="zoo doctor checks image files"):
         diagnose("tfds:mnist", progress=False)
+
+
+def test_a_file_listed_with_two_labels_is_not_ready_to_train(tmp_path):
+    for i in range(4):
+        write_image(tmp_path / f"{i}.png", seed=i)
+    (tmp_path / "labels.csv").write_text("id,label\n0.png,a\n1.png,b\n2.png,a\n3.png,b\n0.png,b\n1.png,b\n")
+    report = diagnose(tmp_path / "labels.csv", progress=False)
+    assert not report.ok and "different labels: line 2 (id '0.png') = 'a', line 6 (id '0.png') = 'b'" in str(report)
+    assert "line 7 (id '1.png') (as line 3" in report.notes[0] and "ready to train" not in str(report)

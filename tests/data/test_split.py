@@ -55,3 +55,13 @@ def test_class_weights_are_balanced():
     assert sum(weights[c] * n for c, n in enumerate([6, 3, 1])) == pytest.approx(len(y) * 3 / 4)
     with pytest.raises(BadData, match=r"class ids must be 0..1"):
         class_weights(np.array([0, 2]), 2)
+
+
+def test_a_file_listed_twice_never_lands_on_both_sides():
+    data = labelled([6, 6])
+    files = tuple(f"f{i % 6}.png" if i < 6 else f"g{i % 3}.png" for i in range(12))  # every file two rows or more
+    data = LabelledData(data.x, data.y, data.class_names, files, (), "test")
+    for seed in range(10):
+        train, validation = stratified_split(data, 0.5, seed=seed)
+        assert not set(train.files) & set(validation.files)
+        assert len(train) + len(validation) == 12 and set(validation.y.tolist()) == {0, 1}

@@ -196,3 +196,16 @@ def test_text_that_names_a_class_stays_a_name(tmp_path):
     path = csv_of(tmp_path, ["1.5", "2.5"])
     data = load_data(path, image_size=(8, 8), class_names=["1.5", "2.5"], progress=False)
     assert data.y.tolist() == [0, 1]
+
+
+def test_a_file_listed_twice_is_used_once_or_refused_when_its_labels_differ(tmp_path):
+    path = csv_of(tmp_path, ["a", "b", "a", "b"])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("0.png,a\n./1.png,b\n")  # the same files again (one spelled differently), same labels
+    data = load_data(path, image_size=(8, 8), progress=False)
+    assert len(data) == 4 and len(set(data.files)) == 4
+    assert "2 rows of CSV" in data.origin and "line 6 (id '0.png') (as line 2 (id '0.png'))" in data.origin
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("2.png,b\n")
+    with pytest.raises(BadData, match=r"1 files of CSV .* different labels: line 4 \(id '2.png'\) = 'a', line 8 .* 'b'"):
+        load_data(path, image_size=(8, 8), progress=False)

@@ -38,6 +38,7 @@ class DoctorReport:
     tiny: list[str]  # files with a side under TINY_SIDE
     weights: dict[str, float]  # balanced class weights training would use
     problems: list[str]
+    notes: list[str]  # what was passed over, merged or looks wrong but does not stop training
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,7 @@ class DoctorReport:
             "sizes": self.sizes,
             "tiny": self.tiny,
             "problems": self.problems,
+            "notes": self.notes,
         }
 
     def __str__(self) -> str:
@@ -125,6 +127,7 @@ def diagnose(
         tiny=[printable(scan.file) for scan in good if min(scan.size) < TINY_SIDE],
         weights={names[i]: round(w, 4) for i, w in weights.items()},
         problems=problems,
+        notes=listing.notes,
     )
 
 
@@ -165,8 +168,14 @@ def format_report(report: DoctorReport) -> str:
     if report.tiny:
         lines.append(f"tiny images (a side under {TINY_SIDE} px): {len(report.tiny)}")
         lines += shown(report.tiny)
+    if report.notes:
+        lines.append(f"notes ({len(report.notes)}):")
+        lines += [f"  - {note}" for note in report.notes]
     if report.problems:
         lines.append(f"problems ({len(report.problems)}; training would stop on these):")
         lines += [f"  - {problem}" for problem in report.problems]
-    lines.append("verdict: ready to train" if report.ok else "verdict: fix the problems above before training")
+    if not report.ok:
+        lines.append("verdict: fix the problems above before training")
+    else:
+        lines.append("verdict: ready to train" + (" (read the notes above first)" if report.notes else ""))
     return "\n".join(lines)

@@ -30,6 +30,7 @@ class FileListing:
     origin: str
     problems: list[str] = field(default_factory=list)
     one_class_hint: str = ""  # appended to the "only one class" error: the likely fix for this kind of source
+    notes: list[str] = field(default_factory=list)  # what was passed over or merged: worth saying, not stopping for
 
 
 def is_ignored(name: str) -> bool:

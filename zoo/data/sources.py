@@ -89,6 +89,7 @@ def from_listing(
     files = tuple(printable(scans[i].file) for i in usable)
     origin = f"{listing.origin}: {len(usable)} images, {len(listing.class_names)} classes"
     origin += f", {len(skipped)} files skipped" if skipped else ""
+    origin += "".join(f"; {note}" for note in listing.notes)
     return LabelledData(x, y, listing.class_names, files, skipped, origin)
 
 

@@ -169,9 +169,49 @@ def list_table(
         )
     missing_set = set(missing)
     keep = [i for i, path in enumerate(paths) if path is not None and i not in missing_set and labels.y[i] >= 0]
+    rows = TableRows(paths, labels.y, labels.class_names, where, source)
+    keep, conflicts, notes = rows.once_each(keep)
     origin = f"{source} (images in {printable(image_dir)})"
     files = [paths[i] for i in keep]
-    return FileListing(files, labels.y[keep], labels.class_names, origin, problems)
+    return FileListing(files, labels.y[keep], labels.class_names, origin, problems + conflicts, notes=notes)
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A table's rows as files and class ids, with the words that name each row in messages."""
+
+    paths: list[str | None]
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    where: list[str]
+    source: str
+
+    def once_each(self, keep: list[int]) -> tuple[list[int], list[str], list[str]]:
+        """`keep` with each file once: rows repeating a file with the same label are dropped (a note says so); a
+        file listed with different labels is a problem naming its rows, since no label can be picked for it."""
+        groups: dict[str, list[int]] = {}
+        for i in keep:
+            groups.setdefault(os.path.normcase(os.path.realpath(self.paths[i])), []).append(i)
+        conflicts, repeats = [], []
+        for rows in groups.values():
+            if len({int(self.y[i]) for i in rows}) > 1:
+                conflicts.append(", ".join(f"{self.where[i]} = {self.class_names[self.y[i]]!r}" for i in rows))
+            else:
+                repeats += [f"{self.where[i]} (as {self.where[rows[0]]})" for i in rows[1:]]
+        problems = []
+        if conflicts:
+            problems.append(
+                f"{len(conflicts)} files of {self.source} are listed with different labels: {quote_rows(conflicts)};"
+                " keep one row per file, with its right label"
+            )
+        notes = []
+        if repeats:
+            notes.append(
+                f"{len(repeats)} rows of {self.source} repeat a file with the same label and were dropped (each file "
+                f"is used once): {quote_rows(repeats)}"
+            )
+        first = {rows[0] for rows in groups.values()}
+        return [i for i in keep if i in first], problems, notes
 
 
 def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:
