@@ -37,3 +37,24 @@ def snapshot(root: Path) -> dict[bytes, int]:
             path = os.path.join(parent, name)
             found[path] = os.lstat(path).st_mtime_ns
     return found
+
+
+def within(seconds: float, call):
+    """call() on a daemon thread, failing the test after `seconds` instead of hanging (a read that blocks forever)."""
+    import threading
+
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the test thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s: it blocks"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -6,7 +6,10 @@ resizing can never differ between the two.
 
 from __future__ import annotations
 
+import io
 import math
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +22,21 @@ from zoo.errors import BadData
 
 # Standard ImageNet evaluation: resize the shorter side to size / 0.875, then centre-crop `size`.
 CENTRE_CROP_FRACTION = 0.875
+
+
+class NotARegularFile(OSError):
+    """A named pipe, socket or device where an image file was expected: reading it could block forever."""
+
+
+def read_regular_file(path: str | Path) -> bytes:
+    """The bytes of `path`, refusing anything but a regular file without blocking (opening a named pipe for reading
+    waits for a writer; O_NONBLOCK returns at once so fstat can tell)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotARegularFile("not a regular file (a named pipe, socket or device)")
+        return handle.read()
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -61,6 +79,8 @@ def failure_reason(error: BaseException) -> str:
         return f"too large to decode safely: {error} (raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file)"
     if isinstance(error, UnidentifiedImageError):
         return "not an image Pillow can read (an unknown or unsupported format, or a damaged header)"
+    if isinstance(error, NotARegularFile):
+        return f"{error}: zoo reads image files only"
     if isinstance(error, FileNotFoundError):
         return "file not found (it vanished after listing)"
     if isinstance(error, PermissionError):
@@ -78,6 +98,8 @@ def failure_fix(error: BaseException) -> str:
         return "make the file readable (chmod +r), or copy it somewhere you can read"
     if isinstance(error, Image.DecompressionBombError):
         return "or shrink the image first"
+    if isinstance(error, NotARegularFile):
+        return "pass an image file"
     return "the file is damaged or incomplete: download or export it again"
 
 
@@ -86,7 +108,7 @@ def open_image(path: str | Path) -> Image.Image:
     if Path(path).is_dir():
         raise BadData(f"{path} is a folder, not an image: pass the image files in it (e.g. {Path(path) / '*.jpg'})")
     try:
-        return decode_image(path)[0]
+        return decode_image(io.BytesIO(read_regular_file(path)))[0]
     except FileNotFoundError:
         raise BadData(f"image file not found: {path} (check the path; relative paths start at {Path.cwd()})") from None
     except Exception as error:  # Pillow's plugins raise many error types on malformed files

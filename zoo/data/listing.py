@@ -39,12 +39,19 @@ def is_ignored(name: str) -> bool:
 
 
 def files_under(folder: str) -> list[str]:
-    """Every non-ignored file below `folder`, sorted, recursing into sub-folders (symlinked folders not followed)."""
-    found = []
+    """Every non-ignored regular file below `folder`, sorted, recursing into sub-folders (symlinks not followed)."""
+    return walk_files(folder)[0]
+
+
+def walk_files(folder: str) -> tuple[list[str], list[str]]:
+    """(regular files, other entries) below `folder`, sorted: a named pipe, socket or device named like an image
+    would block or never end when read, so it is passed over (and said so) instead of decoded."""
+    found, others = [], []
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(name for name in dirs if not is_ignored(name))
-        found.extend(os.path.join(parent, name) for name in sorted(names) if not is_ignored(name))
-    return found
+        for path in (os.path.join(parent, name) for name in sorted(names) if not is_ignored(name)):
+            (found if os.path.isfile(path) else others).append(path)
+    return found, others
 
 
 def class_folders(root: str) -> list[os.DirEntry]:
@@ -79,8 +86,10 @@ def list_folder(root: str | os.PathLike, class_names: Sequence[str] | None = Non
         )
     files: list[str] = []
     ids: list[int] = []
+    passed_over: list[str] = []
     for class_id, name in enumerate(names):
-        found = files_under(folders[name]) if name in folders else []
+        found, others = walk_files(folders[name]) if name in folders else ([], [])
+        passed_over += others
         if not found:
             where = printable(folders[name]) if name in folders else f"(no folder {name!r} in {printable(root)})"
             problems.append(f"class {name!r} has no files: {where}; add its images or remove the class")
@@ -94,4 +103,14 @@ def list_folder(root: str | os.PathLike, class_names: Sequence[str] | None = Non
     origin = f"folder {printable(root)}"
     inner = printable(os.path.join(root, names[0]))
     hint = f" (if {inner} holds the class folders, pass that folder)" if len(names) == 1 else ""
-    return FileListing(files, np.asarray(ids, dtype=np.int64), names, origin, problems, hint)
+    notes = [not_files_note(passed_over)] if passed_over else []
+    return FileListing(files, np.asarray(ids, dtype=np.int64), names, origin, problems, hint, notes)
+
+
+def not_files_note(paths: Sequence[str]) -> str:
+    """The entries passed over because they are not regular files (named pipes, sockets, devices, broken links)."""
+    shown = ", ".join(printable(path) for path in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (
+        f"{len(paths)} entries are not regular files (named pipes, sockets, devices or broken links) and were passed "
+        f"over: {shown}"
+    )

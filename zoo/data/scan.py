@@ -18,7 +18,7 @@ from itertools import repeat
 import numpy as np
 from PIL import Image
 
-from zoo.data.images import decode_image, failure_reason, fit_to
+from zoo.data.images import decode_image, failure_reason, fit_to, read_regular_file
 from zoo.data.labelled import printable
 from zoo.data.progress import Progress
 from zoo.errors import BadData
@@ -66,8 +66,7 @@ def image_pixels(image: Image.Image, image_size: tuple[int, int] | None, channel
 def scan_file(path: str, options: ScanOptions) -> FileScan:
     """Read one file once, hash it if asked, decode it fully; never raises for a bad file."""
     try:
-        with open(path, "rb") as handle:
-            content = handle.read()
+        content = read_regular_file(path)
     except OSError as error:
         return FileScan(path, failure_reason(error))
     if not content:

@@ -160,14 +160,21 @@ def list_table(
     if no_id:
         problems.append(f"{len(no_id)} rows of {source} have no {id_col!r}: {quote_rows(no_id)}; fill in or drop them")
     paths = [None if value is None else file_path(value, image_dir, extension) for value in ids]
-    missing = [i for i, path in enumerate(paths) if path is not None and not os.path.isfile(path)]
+    not_files = [i for i, path in enumerate(paths) if path is not None and os.path.exists(path) and not os.path.isfile(path)]
+    if not_files:
+        shown = [f"{where[i]} -> {printable(paths[i])}" for i in not_files]
+        problems.append(
+            f"{len(not_files)} rows of {source} point at folders, named pipes or devices, not image files: "
+            f"{quote_rows(shown)}; point them at image files"
+        )
+    missing = [i for i, path in enumerate(paths) if path is not None and not os.path.exists(path)]
     if missing:
         shown = [f"{where[i]} -> {printable(paths[i])}" for i in missing]
         problems.append(
             f"{len(missing)} of {len(paths)} rows of {source} point at files that do not exist: {quote_rows(shown)}"
             + missing_files_hint([paths[i] for i in missing], image_dir, extension)
         )
-    missing_set = set(missing)
+    missing_set = set(missing) | set(not_files)
     keep = [i for i, path in enumerate(paths) if path is not None and i not in missing_set and labels.y[i] >= 0]
     rows = TableRows(paths, labels.y, labels.class_names, where, source)
     keep, conflicts, notes = rows.once_each(keep)
