@@ -132,6 +132,35 @@ def missing_files_hint(missing: list[str], image_dir: str, extension: str) -> st
     return f"; check image_dir (now {printable(image_dir)}) and extension (now {extension or 'none'})"
 
 
+@dataclass(frozen=True)
+class UnusableRows:
+    """Rows whose file is missing or not a regular file, and the messages saying so."""
+
+    rows: frozenset[int]
+    problems: list[str]
+
+
+def file_problems(
+    paths: list[str | None], where: list[str], source: str, image_dir: str, extension: str
+) -> UnusableRows:
+    """Rows pointing at nothing, or at a folder, named pipe or device (which could block a reader forever)."""
+    problems = []
+    odd = [i for i, path in enumerate(paths) if path is not None and os.path.exists(path) and not os.path.isfile(path)]
+    if odd:
+        problems.append(
+            f"{len(odd)} rows of {source} point at folders, named pipes or devices, not image files: "
+            f"{quote_rows([f'{where[i]} -> {printable(paths[i])}' for i in odd])}; point them at image files"
+        )
+    missing = [i for i, path in enumerate(paths) if path is not None and not os.path.exists(path)]
+    if missing:
+        shown = [f"{where[i]} -> {printable(paths[i])}" for i in missing]
+        problems.append(
+            f"{len(missing)} of {len(paths)} rows of {source} point at files that do not exist: {quote_rows(shown)}"
+            + missing_files_hint([paths[i] for i in missing], image_dir, extension)
+        )
+    return UnusableRows(frozenset(odd + missing), problems)
+
+
 def list_table(
     columns: list[str],
     table: dict[str, list[Any]],
@@ -160,22 +189,9 @@ def list_table(
     if no_id:
         problems.append(f"{len(no_id)} rows of {source} have no {id_col!r}: {quote_rows(no_id)}; fill in or drop them")
     paths = [None if value is None else file_path(value, image_dir, extension) for value in ids]
-    not_files = [i for i, path in enumerate(paths) if path is not None and os.path.exists(path) and not os.path.isfile(path)]
-    if not_files:
-        shown = [f"{where[i]} -> {printable(paths[i])}" for i in not_files]
-        problems.append(
-            f"{len(not_files)} rows of {source} point at folders, named pipes or devices, not image files: "
-            f"{quote_rows(shown)}; point them at image files"
-        )
-    missing = [i for i, path in enumerate(paths) if path is not None and not os.path.exists(path)]
-    if missing:
-        shown = [f"{where[i]} -> {printable(paths[i])}" for i in missing]
-        problems.append(
-            f"{len(missing)} of {len(paths)} rows of {source} point at files that do not exist: {quote_rows(shown)}"
-            + missing_files_hint([paths[i] for i in missing], image_dir, extension)
-        )
-    missing_set = set(missing) | set(not_files)
-    keep = [i for i, path in enumerate(paths) if path is not None and i not in missing_set and labels.y[i] >= 0]
+    unusable = file_problems(paths, where, source, image_dir, extension)
+    problems += unusable.problems
+    keep = [i for i, path in enumerate(paths) if path is not None and i not in unusable.rows and labels.y[i] >= 0]
     rows = TableRows(paths, labels.y, labels.class_names, where, source)
     keep, conflicts, notes = rows.once_each(keep)
     origin = f"{source} (images in {printable(image_dir)})"
