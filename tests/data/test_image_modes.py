@@ -4,6 +4,7 @@ is applied the same way as at prediction time.
 
 from __future__ import annotations
 
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -46,6 +47,13 @@ def palette_with_transparency() -> Image.Image:
 
 def grey() -> Image.Image:
     return Image.fromarray(RGB).convert("L")
+
+
+def twice(path: Path) -> list[Path]:
+    """The file and a copy of it: two classes need two files (one file with two labels is refused)."""
+    copy = path.with_name("copy_" + path.name)
+    shutil.copy(path, copy)
+    return [path, copy]
 
 
 def pillow_rgb(path: Path) -> np.ndarray:
@@ -91,7 +99,7 @@ def test_each_mode_becomes_pillows_rgb_pixel_by_pixel(tmp_path, name):
     write, expected = CASES[name]
     path = tmp_path / name
     write(path)
-    data = load_data([path, path], labels=["a", "b"], image_size=None, progress=False)
+    data = load_data(twice(path), labels=["a", "b"], image_size=None, progress=False)
     assert data.x.dtype == np.uint8 and data.x.shape == (2, 5, 7, 3)
     np.testing.assert_array_equal(data.x[0], expected(path))
 
@@ -114,9 +122,9 @@ def test_exif_orientation_is_applied_as_at_prediction(tmp_path, orientation):
     exif[0x0112] = orientation
     path = tmp_path / f"oriented{orientation}.png"
     image.save(path, exif=exif)
-    data = load_data([path, path], labels=[0, 1], image_size=None, progress=False)
+    data = load_data(twice(path), labels=[0, 1], image_size=None, progress=False)
     expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
     np.testing.assert_array_equal(data.x[0], expected)
     assert (expected.shape[:2] == (5, 7)) == (orientation < 5)  # 5..8 swap width and height
-    fitted = load_data([path, path], labels=[0, 1], image_size=(6, 6), progress=False)
+    fitted = load_data(twice(path), labels=[0, 1], image_size=(6, 6), progress=False)
     np.testing.assert_array_equal(fitted.x[0], images_to_batch(Path(path), (6, 6))[0].astype(np.uint8))

@@ -116,3 +116,80 @@ def test_file_batches_skip_unreadable_files_and_say_why(tmp_path):
     assert [paths for paths, _ in batches] == [[str(good)], [str(good)]]
     assert [path for path, _ in failures] == [str(tmp_path / "bad.jpg"), str(tmp_path / "gone.jpg")]
     assert "not an image Pillow can read" in failures[0][1] and "not found" in failures[1][1]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (np.array([[0.0, 0.25], [0.5, 1.0]], np.float32), [[0, 64], [128, 255]]),  # [0, 1]: scaled by 255
+        (np.array([[0.0, 2.0], [100.0, 255.0]], np.float32), [[0, 2], [100, 255]]),  # [0, 255]: as it is
+    ],
+)
+def test_a_float_tiff_is_scaled_by_its_range(tmp_path, values, expected):
+    path = tmp_path / "float.tif"
+    Image.fromarray(values, "F").save(path)
+    assert Image.open(path).mode == "F"
+    assert np.asarray(open_image(path))[..., 0].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "mode", "message"),
+    [
+        (np.array([[0.0, 300.0]], np.float32), "F", r"float image \(Pillow mode F\) with values in \[0, 300\]"),
+        (np.array([[-1.0, 0.5]], np.float32), "F", r"values in \[-1, 0.5\]"),
+        (np.array([[0, 70000]], np.int32), "I", r"32-bit integer image \(Pillow mode I\) .*\[0, 65535\] only"),
+    ],
+)
+def test_pixels_that_cannot_be_read_without_guessing_are_refused(tmp_path, values, mode, message):
+    path = tmp_path / "odd.tif"
+    Image.fromarray(values, mode).save(path)
+    with pytest.raises(BadData, match=message + r".*convert it to an 8- or 16-bit image"):
+        open_image(path)
+
+
+def test_a_32_bit_integer_image_is_scaled_from_16_bits_when_it_needs_them(tmp_path):
+    path = tmp_path / "int.tif"
+    Image.fromarray(np.array([[0, 1000, 65535]], np.int32), "I").save(path)
+    assert np.asarray(open_image(path))[0, :, 0].tolist() == [0, 4, 255]
+
+
+@pytest.mark.parametrize("side", [40, 80])  # 40x40: Pillow only warns; 80x80: Pillow raises (over twice the limit)
+def test_prediction_refuses_an_image_over_the_pixel_limit_as_training_does(tmp_path, monkeypatch, side, recwarn):
+    from zoo.data import load_data
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    Image.new("RGB", (side, side)).save(tmp_path / "big.png")
+    with pytest.raises(BadData) as caught:
+        images_to_batch(tmp_path / "big.png", (8, 8))
+    failures = []
+    assert list(file_batches([str(tmp_path / "big.png")], (8, 8, 3), 4, failures)) == []
+    for folder in ("a", "b"):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (4, 4), (i, 9, 9)).save(tmp_path / "data" / folder / f"{i}.png")
+    (tmp_path / "big.png").rename(tmp_path / "data" / "a" / "big.png")
+    skipped = load_data(tmp_path / "data", image_size=(8, 8), progress=False).skipped
+    reason = f"too large to decode safely: {side * side} pixels is over the limit PIL.Image.MAX_IMAGE_PIXELS = 1000"
+    if side == 40:
+        reason = reason.replace(": 1600", ": 40x40 = 1600")
+    assert reason in str(caught.value) and reason in failures[0][1] and skipped[0].reason.startswith(reason)
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_a_large_jpeg_decodes_reduced_and_the_same_for_prediction_and_training(tmp_path):
+    from zoo.data import load_data
+    from zoo.data.images import decode_image
+
+    rng = np.random.default_rng(0)
+    smooth = np.kron(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), np.ones((80, 80, 1), np.uint8))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(smooth).save(tmp_path / name / "big.jpg", quality=95)  # 2000x1600
+    path = tmp_path / "a" / "big.jpg"
+    assert decode_image(path, (224, 224))[0].size == (500, 400)  # 1/4: the shorter side still >= 224 / 0.875
+    assert decode_image(path)[0].size == (2000, 1600)
+    predicted = images_to_batch(path, (224, 224))[0]
+    trained = load_data(tmp_path, image_size=(224, 224), progress=False).x[0]
+    np.testing.assert_array_equal(trained, predicted.astype(np.uint8))
+    full = fit_to(decode_image(path)[0], (224, 224))
+    assert np.abs(full - predicted).mean() < 3  # the reduced decode is close to the full one

@@ -6,10 +6,14 @@ resizing can never differ between the two.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
+import re
 import stat
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,13 +43,15 @@ def read_regular_file(path: str | Path) -> bytes:
         return handle.read()
 
 
+class PixelRange(ValueError):
+    """An image whose values cannot be read as pixels without guessing (a float TIFF of depths, say)."""
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Any Pillow mode as 8-bit RGB: EXIF orientation applied, 16-bit scaled, alpha composited on white."""
+    """Any Pillow mode as 8-bit RGB: EXIF orientation applied, 16-bit, 32-bit and float scaled, alpha on white."""
     image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        pixels = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(np.round(pixels / peak * 255.0), 0, 255).astype(np.uint8), "L")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        image = Image.fromarray(grey_levels(np.asarray(image, dtype=np.float64), image.mode), "L")
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
@@ -54,20 +60,68 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def decode_image(source: str | Path | BinaryIO, *, refuse_over_limit: bool = False) -> tuple[Image.Image, str]:
+def grey_levels(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit, 32-bit integer (I) or float (F) pixels as uint8, scaled by their range by the rule `pixel_values`
+    applies to arrays: I;16 from [0, 65535]; I from [0, 255] or [0, 65535]; F from [0, 1] or [0, 255].
+
+    Anything else (negative, larger, NaN) is refused: a float TIFF of depths or counts has no one reading as pixels.
+    """
+    low, high = (float(pixels.min()), float(pixels.max())) if pixels.size else (0.0, 0.0)
+    ranges = (255.0, 65535.0) if mode.startswith("I") else (1.0, 255.0)
+    peak = 65535.0 if mode.startswith("I;16") else next((top for top in ranges if high <= top), None)
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or peak is None:
+        raise PixelRange(
+            f"{'float' if mode == 'F' else '32-bit integer'} image (Pillow mode {mode}) with values in "
+            f"[{low:g}, {high:g}]: zoo reads mode {mode} as [0, {ranges[0]:g}] or [0, {ranges[1]:g}] only"
+        )
+    return np.clip(np.round(pixels / peak * 255.0), 0, 255).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def pixel_limit_quiet() -> Iterator[None]:
+    """Silence Pillow's DecompressionBombWarning, in the main thread only (warning filters are process-wide and
+    not thread-safe): zoo refuses every image over the limit itself, so the warning would only repeat that.
+    Callers that decode on worker threads (scan_files, file_batches) enter this around their pool."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def over_pixel_limit(pixels: int, size: str = "") -> Image.DecompressionBombError:
+    """The one refusal of an image over PIL.Image.MAX_IMAGE_PIXELS, for prediction and training alike."""
+    return Image.DecompressionBombError(
+        f"{size}{pixels} pixels is over the limit PIL.Image.MAX_IMAGE_PIXELS = {Image.MAX_IMAGE_PIXELS}"
+    )
+
+
+def draft_size(size: tuple[int, int], fit: tuple[int, int]) -> tuple[int, int]:
+    """The smallest (width, height) of an image of `size` from which `fit_to` can still make `fit` (height, width):
+    what a JPEG may be reduced to while decoding (Pillow's draft: DCT scaling by 1/2, 1/4 or 1/8)."""
+    scale = min(1.0, max(fit) / CENTRE_CROP_FRACTION / min(size))
+    return math.ceil(size[0] * scale), math.ceil(size[1] * scale)
+
+
+def decode_image(source: str | Path | BinaryIO, fit: tuple[int, int] | None = None) -> tuple[Image.Image, str]:
     """Fully decode one image by its content: first frame, oriented, RGB; also the file's own mode.
 
-    Raises Pillow's own errors. `refuse_over_limit` also refuses what Pillow only warns about (over
-    Image.MAX_IMAGE_PIXELS but under twice it), as a training scan must: a warning would still decode a bomb.
+    Raises Pillow's own errors; an image over PIL.Image.MAX_IMAGE_PIXELS is refused (Pillow only warns up to twice
+    it, and a warning would still decode a bomb). With `fit` (height, width) a large JPEG decodes reduced (draft).
     """
-    with Image.open(source) as image:
-        mode = image.mode
-        limit = Image.MAX_IMAGE_PIXELS
-        if refuse_over_limit and limit and image.width * image.height > limit:
-            raise Image.DecompressionBombError(
-                f"{image.width}x{image.height} = {image.width * image.height} pixels is over Pillow's "
-                f"decompression-bomb limit PIL.Image.MAX_IMAGE_PIXELS = {limit}"
-            )
+    with pixel_limit_quiet():
+        try:
+            opened = Image.open(source)
+        except Image.DecompressionBombError as error:  # over twice the limit: Pillow's message, said zoo's way
+            found = re.search(r"\((\d+) pixels\)", str(error))
+            raise over_pixel_limit(int(found.group(1)) if found else 0) from None
+    with opened as image:
+        mode, limit = image.mode, Image.MAX_IMAGE_PIXELS
+        if limit and image.width * image.height > limit:
+            raise over_pixel_limit(image.width * image.height, f"{image.width}x{image.height} = ")
+        if fit is not None and image.format == "JPEG":
+            image.draft(None, draft_size(image.size, fit))
         image.seek(0)
         image.load()
         return to_rgb(image), mode
@@ -77,6 +131,8 @@ def failure_reason(error: BaseException) -> str:
     """One line saying why a file cannot be used."""
     if isinstance(error, Image.DecompressionBombError):
         return f"too large to decode safely: {error} (raise PIL.Image.MAX_IMAGE_PIXELS if you trust this file)"
+    if isinstance(error, PixelRange):
+        return str(error)
     if isinstance(error, UnidentifiedImageError):
         return "not an image Pillow can read (an unknown or unsupported format, or a damaged header)"
     if isinstance(error, NotARegularFile):
@@ -100,15 +156,18 @@ def failure_fix(error: BaseException) -> str:
         return "or shrink the image first"
     if isinstance(error, NotARegularFile):
         return "pass an image file"
+    if isinstance(error, PixelRange):
+        return "convert it to an 8- or 16-bit image (or scale its values to [0, 1])"
     return "the file is damaged or incomplete: download or export it again"
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open an image file by its content (not its extension), first frame of an animation, as RGB."""
+def open_image(path: str | Path, fit: tuple[int, int] | None = None) -> Image.Image:
+    """Open an image file by its content (not its extension), first frame of an animation, as RGB; `fit` (height,
+    width) lets a large JPEG decode reduced, as training does for the same size."""
     if Path(path).is_dir():
         raise BadData(f"{path} is a folder, not an image: pass the image files in it (e.g. {Path(path) / '*.jpg'})")
     try:
-        return decode_image(io.BytesIO(read_regular_file(path)))[0]
+        return decode_image(io.BytesIO(read_regular_file(path)), fit)[0]
     except FileNotFoundError:
         raise BadData(f"image file not found: {path} (check the path; relative paths start at {Path.cwd()})") from None
     except Exception as error:  # Pillow's plugins raise many error types on malformed files
@@ -188,7 +247,7 @@ def image_batches(images: Any, size: tuple[int, int], channels: int = 3, batch_s
     so memory stays bounded however many are given."""
     items = image_items(images)
     for start in range(0, len(items), batch_size):
-        yield np.stack([fit_pixels(as_image(item), size, channels) for item in items[start : start + batch_size]])
+        yield np.stack([fit_pixels(as_image(item, size), size, channels) for item in items[start : start + batch_size]])
 
 
 def images_to_batch(images: Any, size: tuple[int, int], channels: int = 3) -> np.ndarray:
@@ -196,10 +255,10 @@ def images_to_batch(images: Any, size: tuple[int, int], channels: int = 3) -> np
     return np.concatenate(list(image_batches(images, size, channels)))
 
 
-def as_image(item: Any) -> Image.Image:
+def as_image(item: Any, fit: tuple[int, int] | None = None) -> Image.Image:
     """One image of any accepted kind as an RGB Pillow image (arrays by the rule of `pixel_values`)."""
     if isinstance(item, (str, Path)):
-        return open_image(item)
+        return open_image(item, fit)
     if isinstance(item, Image.Image):
         return to_rgb(item)
     if isinstance(item, np.ndarray):
@@ -212,7 +271,7 @@ def decode_batch(paths: Sequence[str], shape: tuple[int, int, int], failures: li
     good, pixels = [], []
     for path in paths:
         try:
-            pixels.append(fit_pixels(open_image(path), shape[:2], shape[2]))
+            pixels.append(fit_pixels(open_image(path, shape[:2]), shape[:2], shape[2]))
             good.append(path)
         except BadData as error:
             failures.append((path, str(error)))
@@ -229,7 +288,7 @@ def file_batches(
     chunks = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
     if not chunks:
         return
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with pixel_limit_quiet(), ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(decode_batch, chunks[0], shape, failures)
         for index in range(len(chunks)):
             paths, batch = pending.result()

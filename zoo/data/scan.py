@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from itertools import repeat
 import numpy as np
 from PIL import Image
 
-from zoo.data.images import decode_image, failure_reason, fit_to, read_regular_file
+from zoo.data.images import decode_image, failure_reason, fit_to, pixel_limit_quiet, read_regular_file
 from zoo.data.labelled import printable
 from zoo.data.progress import Progress
 from zoo.errors import BadData
@@ -33,7 +32,7 @@ class FileScan:
     file: str  # the path as listed (may hold undecodable bytes as surrogates)
     reason: str | None = None
     mode: str = ""  # the file's own Pillow mode, before conversion to RGB
-    size: tuple[int, int] = (0, 0)  # width, height after EXIF orientation
+    size: tuple[int, int] = (0, 0)  # width, height after EXIF orientation (as decoded: a JPEG drafted when fitted)
     sha256: str = ""
     pixels: np.ndarray | None = field(default=None, repr=False)
 
@@ -73,7 +72,8 @@ def scan_file(path: str, options: ScanOptions) -> FileScan:
         return FileScan(path, "empty file (0 bytes)")
     digest = hashlib.sha256(content).hexdigest() if options.hash_content else ""
     try:
-        image, mode = decode_image(io.BytesIO(content), refuse_over_limit=True)
+        fit = options.image_size if options.keep_pixels else None
+        image, mode = decode_image(io.BytesIO(content), fit)
         pixels = image_pixels(image, options.image_size, options.channels) if options.keep_pixels else None
     except Exception as error:  # Pillow's plugins raise many error types on malformed files
         return FileScan(path, failure_reason(error), sha256=digest)
@@ -88,14 +88,10 @@ def scan_files(
     workers = workers or min(16, (os.cpu_count() or 1) + 2)
 
     results = []
-    # Images over the limit are refused by decode_image; Pillow's warning about them would only repeat that.
-    # The filter is set here, in the calling thread, because warning filters are process-wide.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(scan_file, files, repeat(options)):
-                results.append(result)
-                meter.advance()
+    with pixel_limit_quiet(), ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(scan_file, files, repeat(options)):
+            results.append(result)
+            meter.advance()
     meter.close()
     return results
 
