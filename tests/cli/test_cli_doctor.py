@@ -71,3 +71,12 @@ def test_doctor_does_not_import_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["usable"] == 4
+
+
+def test_a_path_that_does_not_exist_is_one_line_and_exit_two(tmp_path, capsys, monkeypatch):
+    from zoo.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["doctor", "nonexist"]) == 2
+    err = capsys.readouterr().err
+    assert err == "zoo: error: nonexist: no such file or folder (pass a folder of class sub-folders or a CSV)\n"

@@ -90,3 +90,18 @@ def test_a_file_listed_with_two_labels_is_not_ready_to_train(tmp_path):
     report = diagnose(tmp_path / "labels.csv", progress=False)
     assert not report.ok and "different labels: line 2 (id '0.png') = 'a', line 6 (id '0.png') = 'b'" in str(report)
     assert "line 7 (id '1.png') (as line 3" in report.notes[0] and "ready to train" not in str(report)
+
+
+def test_splits_taken_for_classes_get_a_note_naming_the_folder_to_pass(classes):
+    root = classes({"train/cat": 2, "train/dog": 2, "heldout/cat": 2, "heldout/dog": 2})
+    report = diagnose(root, progress=False)
+    assert report.class_names == ("heldout", "train") and len(report.notes) == 1
+    assert f"pass {root / 'train'} (and the others" in report.notes[0]
+    assert "verdict: ready to train (read the notes above first)" in str(report)
+    assert diagnose(root / "train", progress=False).notes == []
+
+
+def test_a_path_that_does_not_exist_is_said_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadData, match=r"^nonexist: no such file or folder \(pass a folder of class sub-folders"):
+        diagnose("nonexist", progress=False)

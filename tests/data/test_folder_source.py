@@ -146,3 +146,19 @@ def test_nothing_in_the_users_folder_is_written_or_moved(classes, tmp_path):
     diagnose(root, progress=False)
     write_skipped_csv(data.skipped, tmp_path / "report" / "skipped.csv")
     assert snapshot(root) == before
+
+
+def test_a_bare_name_that_is_no_path_and_no_tfds_dataset_fails_fast(tmp_path, monkeypatch):
+    import time
+
+    import zoo.data.sources
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("a name TFDS does not know must not reach the TFDS reader (a network lookup)")
+
+    monkeypatch.setattr(zoo.data.sources, "from_tfds", no_lookup)
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(BadData, match="no folder or file named 'nothere', and no TensorFlow Datasets dataset"):
+        load_data("nothere", image_size=(8, 8), progress=False)
+    assert time.monotonic() - started < 10  # the catalogue is read locally (the network lookup took 30 s)

@@ -4,6 +4,7 @@ about a data set before training on it: duplicates, odd modes and sizes, tiny im
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def diagnose(
     progress: bool = True,
 ) -> DoctorReport:
     """Check a folder, CSV, DataFrame or path list the way training would, and describe it; never trains."""
+    if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
+        raise BadData(f"{printable(data)}: no such file or folder (pass a folder of class sub-folders or a CSV)")
     table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is None:

@@ -103,8 +103,27 @@ def list_folder(root: str | os.PathLike, class_names: Sequence[str] | None = Non
     origin = f"folder {printable(root)}"
     inner = printable(os.path.join(root, names[0]))
     hint = f" (if {inner} holds the class folders, pass that folder)" if len(names) == 1 else ""
-    notes = [not_files_note(passed_over)] if passed_over else []
+    notes = ([not_files_note(passed_over)] if passed_over else []) + splits_note(root, folders)
     return FileListing(files, np.asarray(ids, dtype=np.int64), names, origin, problems, hint, notes)
+
+
+def splits_note(root: str, folders: dict[str, str]) -> list[str]:
+    """When the class folders hold folders of the same names (train/cat, heldout/cat), the "classes" are splits:
+    say which folder to pass. A note, not a problem: cat/indoor and dog/indoor are a legitimate layout too."""
+    inner = []
+    for path in folders.values():
+        try:
+            inner.append({entry.name for entry in os.scandir(path) if entry.is_dir() and not is_ignored(entry.name)})
+        except OSError:
+            inner.append(set())
+    shared = sorted(set.intersection(*inner)) if len(inner) > 1 else []
+    if len(shared) < 2:
+        return []
+    pick = next((name for name in ("train", "training") if name in folders), sorted(folders)[0])
+    return [
+        f"the classes {sorted(folders)} each hold folders of the same names ({', '.join(shared[:5])}): if those "
+        f"are the classes, pass {printable(folders[pick])} (and the others as validation or test data)"
+    ]
 
 
 def not_files_note(paths: Sequence[str]) -> str:

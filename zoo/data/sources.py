@@ -19,7 +19,14 @@ from zoo.data.labelled import LabelledData, Skipped, printable
 from zoo.data.listing import FileListing, list_folder
 from zoo.data.scan import ScanOptions, check_channels, scan_files
 from zoo.data.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
-from zoo.data.tensorflow_sources import from_tf_dataset, from_tfds, is_tf_dataset, looks_like_tfds_name
+from zoo.data.tensorflow_sources import (
+    TFDS_NAME,
+    from_tf_dataset,
+    from_tfds,
+    is_tf_dataset,
+    looks_like_tfds_name,
+    unknown_name_message,
+)
 from zoo.errors import BadData
 
 PathLike = str | bytes | os.PathLike
@@ -63,6 +70,8 @@ def list_source(
         )
     if looks_like_tfds_name(path):
         return None
+    if TFDS_NAME.match(path):
+        raise BadData(unknown_name_message(path))
     raise BadData(f"no such folder or file: {printable(path)} (pass a folder of class folders, a CSV or a TFDS name)")
 
 

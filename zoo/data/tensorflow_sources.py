@@ -6,6 +6,7 @@ TensorFlow is imported only here, inside the functions: the folder and CSV paths
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import sys
@@ -29,9 +30,32 @@ def is_tf_dataset(data: Any) -> bool:
     return tf is not None and isinstance(data, tf.data.Dataset)
 
 
+@functools.cache
+def tfds_catalogue() -> frozenset[str]:
+    """The dataset names this TensorFlow Datasets installation knows, read locally (listing community datasets
+    would go to the network, which is what made a mistyped path take 30 s); empty without TFDS."""
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        return frozenset()
+    return frozenset(tfds.list_builders(with_community_datasets=False))
+
+
+def dataset_name(text: str) -> str:
+    """The dataset of a TFDS name: "tfds:imagenette/160px:1.*" -> "imagenette"."""
+    return text.removeprefix("tfds:").split("/")[0].split(":")[0]
+
+
 def looks_like_tfds_name(text: str) -> bool:
-    """ "tfds:NAME", or a bare name such as "mnist" (when no file or folder has that name)."""
-    return text.startswith("tfds:") or bool(TFDS_NAME.match(text))
+    """ "tfds:NAME", or a bare name that TFDS knows such as "mnist" (asked only when no file or folder has it)."""
+    return text.startswith("tfds:") or (bool(TFDS_NAME.match(text)) and dataset_name(text) in tfds_catalogue())
+
+
+def unknown_name_message(name: str) -> str:
+    """Neither a path nor a TFDS dataset: say both, with the closest TFDS names."""
+    close = difflib.get_close_matches(dataset_name(name), sorted(tfds_catalogue()), n=5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else " See `tfds.list_builders()` for the names."
+    return f"no folder or file named {name!r}, and no TensorFlow Datasets dataset of that name.{hint}"
 
 
 def supervised_pairs(dataset: Any) -> Any:
@@ -85,10 +109,7 @@ def tfds_builder(name: str, data_dir: str | os.PathLike | None) -> Any:
     try:
         return tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
     except tfds.core.registered.DatasetNotFoundError:
-        close = difflib.get_close_matches(name.split("/")[0].split(":")[0], tfds.list_builders(), n=5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else " See `tfds.list_builders()` for the names."
-        message = f"no folder or file named {name!r}, and no TensorFlow Datasets dataset of that name.{hint}"
-        raise BadData(message) from None
+        raise BadData(unknown_name_message(name)) from None
 
 
 def offline_message(name: str, builder: Any, data_dir: str | os.PathLike | None) -> str:
