@@ -83,6 +83,11 @@ def check_data_exists(data: Any) -> None:
         return
     if isinstance(data, str | os.PathLike) and looks_like_a_path(str(data)) and not Path(data).exists():
         raise BadData(f"{data}: no such file or folder (DATA is a folder of class sub-folders, a CSV or tfds:NAME)")
+    if isinstance(data, str) and not Path(data).exists():
+        from zoo.data.tensorflow_sources import looks_like_tfds_name, unknown_name_message
+
+        if not looks_like_tfds_name(data):  # the TFDS catalogue is read locally: no network, no TensorFlow
+            raise BadData(unknown_name_message(data))
 
 
 def looks_like_a_path(text: str) -> bool:

@@ -1,0 +1,25 @@
+"""Door checks on DATA: a name that is neither a path nor a known TFDS dataset is refused before anything loads."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoo.errors import BadData
+from zoo.training.preflight import check_data_exists
+
+
+def test_missing_paths_and_unknown_bare_names_are_refused_at_the_door(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadData, match="no_folder/x: no such file or folder"):
+        check_data_exists("no_folder/x")
+    with pytest.raises(BadData, match="no folder or file named 'nothere', and no TensorFlow Datasets dataset"):
+        check_data_exists("nothere")
+    check_data_exists("tfds:anything")  # tfds:NAME is left to the TFDS reader
+    (tmp_path / "nothere").mkdir()
+    check_data_exists("nothere")
+
+
+def test_a_bare_name_tfds_knows_passes(tmp_path, monkeypatch):
+    pytest.importorskip("tensorflow_datasets")
+    monkeypatch.chdir(tmp_path)
+    check_data_exists("mnist")
