@@ -171,6 +171,12 @@ def format_report(report: DoctorReport) -> str:
     if report.tiny:
         lines.append(f"tiny images (a side under {TINY_SIDE} px): {len(report.tiny)}")
         lines += shown(report.tiny)
+    return "\n".join(lines + verdict_lines(report))
+
+
+def verdict_lines(report: DoctorReport) -> list[str]:
+    """The notes, the problems, and the verdict: problems stop training, notes only need reading."""
+    lines = []
     if report.notes:
         lines.append(f"notes ({len(report.notes)}):")
         lines += [f"  - {note}" for note in report.notes]
@@ -178,7 +184,5 @@ def format_report(report: DoctorReport) -> str:
         lines.append(f"problems ({len(report.problems)}; training would stop on these):")
         lines += [f"  - {problem}" for problem in report.problems]
     if not report.ok:
-        lines.append("verdict: fix the problems above before training")
-    else:
-        lines.append("verdict: ready to train" + (" (read the notes above first)" if report.notes else ""))
-    return "\n".join(lines)
+        return lines + ["verdict: fix the problems above before training"]
+    return lines + ["verdict: ready to train" + (" (read the notes above first)" if report.notes else "")]
