@@ -92,13 +92,19 @@ def test_a_file_listed_with_two_labels_is_not_ready_to_train(tmp_path):
     assert "line 7 (id '1.png') (as line 3" in report.notes[0] and "ready to train" not in str(report)
 
 
-def test_splits_taken_for_classes_get_a_note_naming_the_folder_to_pass(classes):
+def test_splits_taken_for_classes_are_refused_naming_the_folder_to_pass(classes):
     root = classes({"train/cat": 2, "train/dog": 2, "heldout/cat": 2, "heldout/dog": 2})
     report = diagnose(root, progress=False)
-    assert report.class_names == ("heldout", "train") and len(report.notes) == 1
-    assert f"pass {root / 'train'} (and the others" in report.notes[0]
+    assert report.class_names == ("heldout", "train") and not report.ok and "ready to train" not in str(report)
+    assert f"(cat, dog): if those are the classes, pass {root / 'train'} (and the others" in report.problems[0]
+    assert diagnose(root / "train", progress=False).ok
+
+
+def test_classes_holding_folders_of_the_same_names_get_a_note(classes):
+    root = classes({"cat/indoor": 2, "cat/outdoor": 2, "dog/indoor": 2, "dog/outdoor": 2})
+    report = diagnose(root, progress=False)
+    assert report.ok and "(indoor, outdoor): if those are the classes, pass" in report.notes[0]
     assert "verdict: ready to train (read the notes above first)" in str(report)
-    assert diagnose(root / "train", progress=False).notes == []
 
 
 def test_a_path_that_does_not_exist_is_said_so(tmp_path, monkeypatch):

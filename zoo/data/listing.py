@@ -16,6 +16,10 @@ import numpy as np
 from zoo.data.labelled import printable
 from zoo.errors import BadData
 
+# Folder names of data splits: class folders with these names are splits holding the real class folders.
+SPLIT_NAMES = frozenset(
+    {"train", "training", "val", "valid", "validation", "test", "testing", "heldout", "holdout", "dev"}
+)
 # Folders and files that operating systems and tools leave behind; never images of a class.
 IGNORED_NAMES = frozenset({"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini", "$RECYCLE.BIN"})
 
@@ -103,13 +107,16 @@ def list_folder(root: str | os.PathLike, class_names: Sequence[str] | None = Non
     origin = f"folder {printable(root)}"
     inner = printable(os.path.join(root, names[0]))
     hint = f" (if {inner} holds the class folders, pass that folder)" if len(names) == 1 else ""
-    notes = ([not_files_note(passed_over)] if passed_over else []) + splits_note(root, folders)
+    notes = [not_files_note(passed_over)] if passed_over else []
+    nested = nested_classes(folders)
+    if nested:  # split names (train, heldout) are never the classes a user means: stop; other names may be
+        (problems if set(folders) <= SPLIT_NAMES else notes).append(nested)
     return FileListing(files, np.asarray(ids, dtype=np.int64), names, origin, problems, hint, notes)
 
 
-def splits_note(root: str, folders: dict[str, str]) -> list[str]:
-    """When the class folders hold folders of the same names (train/cat, heldout/cat), the "classes" are splits:
-    say which folder to pass. A note, not a problem: cat/indoor and dog/indoor are a legitimate layout too."""
+def nested_classes(folders: dict[str, str]) -> str:
+    """When the class folders hold folders of the same names (train/cat, heldout/cat), the "classes" are probably
+    splits: a message saying which folder to pass ("" otherwise)."""
     inner = []
     for path in folders.values():
         try:
@@ -118,18 +125,18 @@ def splits_note(root: str, folders: dict[str, str]) -> list[str]:
             inner.append(set())
     shared = sorted(set.intersection(*inner)) if len(inner) > 1 else []
     if len(shared) < 2:
-        return []
+        return ""
     pick = next((name for name in ("train", "training") if name in folders), sorted(folders)[0])
-    return [
+    return (
         f"the classes {sorted(folders)} each hold folders of the same names ({', '.join(shared[:5])}): if those "
         f"are the classes, pass {printable(folders[pick])} (and the others as validation or test data)"
-    ]
+    )
 
 
 def not_files_note(paths: Sequence[str]) -> str:
     """The entries passed over because they are not regular files (named pipes, sockets, devices, broken links)."""
     shown = ", ".join(printable(path) for path in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return (
-        f"{len(paths)} entries are not regular files (named pipes, sockets, devices or broken links) and were passed "
-        f"over: {shown}"
+        f"{len(paths)} {'entry is' if len(paths) == 1 else 'entries are'} not regular files (named pipes, sockets, "
+        f"devices or broken links) and passed over: {shown}"
     )
