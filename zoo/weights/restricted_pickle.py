@@ -3,15 +3,24 @@
 `pickle.load` runs whatever callable a file names, so a weights file could run `os.system`. The unpickler here
 resolves only the few globals that rebuild arrays, each mapped to a NumPy stand-in that checks its arguments;
 every other global raises `UnsafePickle` naming it, before anything is called. No torch import is needed.
+A pickle cannot change the allowed objects (each global is a fresh read-only proxy), nor make reading slow or
+large: shared references are walked once, within a step and depth budget, and arrays may not hold more bytes
+than the file (times MAX_EXPANSION) nor more elements than their storage has.
 """
 
 from __future__ import annotations
 
 import collections
+import contextvars
+import math
+import os
 import pickle
 import re
+import reprlib
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +44,13 @@ _TORCH_STORAGES = {
 }
 # Plain numeric dtypes only: an object dtype would let a pickle smuggle Python objects into an array.
 _NUMERIC_DTYPE = re.compile(r"^[<>=|]?(\?|b1|[iu][1248]|f[248]|c(8|16))$")
+MAX_EXPANSION = 4  # arrays may total this many times the file's bytes (tied weights share storage: 2x at most)
+MIN_ARRAY_BUDGET = 1 << 20
+MAX_STEPS = 1_000_000  # distinct objects walked after unpickling
+MAX_DEPTH = 64  # nesting of dicts, lists and tuples; weights pickles nest 2 or 3 deep
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+_ARRAY_BYTES_LEFT: contextvars.ContextVar[list[int]] = contextvars.ContextVar("array_bytes_left")
 
 
 class UnsafePickle(ZooError, pickle.UnpicklingError):
@@ -64,16 +80,75 @@ class RestrictedUnpickler(pickle.Unpickler):
                 f"refused global {key!r} in {self._source}: a weights pickle may only rebuild arrays "
                 f"(allowed here: {allowed}). Do not load this file with pickle or torch.load; get it from its source."
             )
-        return self._allowed[key]
+        return _Global(key, self._allowed[key])
+
+    def load(self) -> Any:
+        """Unpickle, with every malformed-structure error (a bad opcode, a wrong call) reported as UnsafePickle."""
+        try:
+            return super().load()
+        except UnsafePickle:
+            raise
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError) as error:
+            raise _refuse(self._source, f"{type(error).__name__}: {_SHORT.repr(str(error))}") from None
+        except (RecursionError, MemoryError, OverflowError) as error:
+            raise _refuse(self._source, f"{type(error).__name__} while reading") from None
 
     def persistent_load(self, pid: Any) -> Any:
         if self._persistent is None:
-            raise UnsafePickle(f"{self._source}: unexpected persistent id {pid!r} in a pickle that should have none")
+            raise UnsafePickle(
+                f"{self._source}: unexpected persistent id {_SHORT.repr(pid)} in a pickle that should have none"
+            )
         return self._persistent(pid)
 
 
 def _refuse(source: str, what: str) -> UnsafePickle:
     return UnsafePickle(f"{source}: {what}; this is not a well-formed weights pickle")
+
+
+class _Global:
+    """A fresh, read-only stand-in for one allowed global: calling it calls the target; BUILD on it is refused,
+    so a pickle cannot set attributes of the shared classes and functions for the rest of the process."""
+
+    __slots__ = ("key", "target")
+
+    def __init__(self, key: str, target: Any) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "target", target)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.target(*args)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise UnsafePickle(f"refused to modify the global {self.key!r}: a weights pickle may only call it")
+
+    def __setstate__(self, state: Any) -> None:
+        raise UnsafePickle(f"refused to modify the global {self.key!r}: a weights pickle may only call it")
+
+
+def _target(obj: Any) -> Any:
+    return obj.target if isinstance(obj, _Global) else None
+
+
+@contextmanager
+def _array_budget(file_bytes: int) -> Iterator[None]:
+    """Within this block, arrays built may total MAX_EXPANSION times the file's size (at least 1 MiB)."""
+    token = _ARRAY_BYTES_LEFT.set([max(MIN_ARRAY_BUDGET, MAX_EXPANSION * file_bytes)])
+    try:
+        yield
+    finally:
+        _ARRAY_BYTES_LEFT.reset(token)
+
+
+def _charge(nbytes: int, what: str) -> None:
+    """Count `nbytes` against the current load's array budget; refuse before allocating once it is spent."""
+    left = _ARRAY_BYTES_LEFT.get(None)
+    if left is None:
+        raise UnsafePickle("arrays are only built inside a load (no size budget is set)")
+    left[0] -= nbytes
+    if left[0] < 0:
+        raise UnsafePickle(
+            f"{what} would take the arrays past {MAX_EXPANSION}x the file's size: a weights pickle holds its data"
+        )
 
 
 # --- NumPy stand-ins: they record arguments and build arrays with np.frombuffer, never numpy's own unpickling.
@@ -88,13 +163,13 @@ class _DTypeSpec:
 
     def __init__(self, spec: Any, align: Any = False, copy: Any = False) -> None:
         if not isinstance(spec, str) or not _NUMERIC_DTYPE.match(spec):
-            raise UnsafePickle(f"refused numpy dtype {spec!r}: only plain numeric dtypes are read")
+            raise UnsafePickle(f"refused numpy dtype {_SHORT.repr(spec)}: only plain numeric dtypes are read")
         self.spec = spec
         self.byteorder = "="
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) < 2 or state[1] not in ("<", ">", "=", "|"):
-            raise UnsafePickle(f"refused numpy dtype state {state!r}")
+            raise UnsafePickle(f"refused numpy dtype state {_SHORT.repr(state)}")
         self.byteorder = state[1]
 
     def resolve(self) -> np.dtype:
@@ -108,14 +183,22 @@ def _as_dtype(dtype: Any) -> np.dtype:
     return dtype.resolve()
 
 
+def _is_shape(shape: Any) -> bool:
+    return isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape) and len(shape) <= 32
+
+
 def _array_from_bytes(data: Any, dtype: np.dtype, shape: Any, fortran: bool) -> np.ndarray:
-    if not isinstance(data, bytes | bytearray) or not isinstance(shape, tuple):
-        raise UnsafePickle(f"array data must be bytes and its shape a tuple, got {type(data).__name__}, {shape!r}")
-    count = int(np.prod(shape, dtype=np.int64))
+    if not isinstance(data, bytes | bytearray) or not _is_shape(shape):
+        shown = _SHORT.repr(shape)
+        raise UnsafePickle(
+            f"array data must be bytes and its shape a tuple of sizes, got {type(data).__name__}, {shown}"
+        )
+    count = math.prod(shape)
     if count * dtype.itemsize != len(data):
         raise UnsafePickle(
             f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, has {len(data)}"
         )
+    _charge(len(data), f"an array of shape {shape}")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
 
 
@@ -123,8 +206,8 @@ class _ArraySpec:
     """Stands for `numpy.core.multiarray._reconstruct(ndarray, shape, typecode)`; BUILD supplies the data."""
 
     def __init__(self, subtype: Any, shape: Any = (0,), typecode: Any = b"b") -> None:
-        if subtype is not _NDArrayType:
-            raise UnsafePickle(f"refused array subtype {subtype!r}: only numpy.ndarray is read")
+        if _target(subtype) is not _NDArrayType:
+            raise UnsafePickle(f"refused array subtype {_SHORT.repr(subtype)}: only numpy.ndarray is read")
         self.array: np.ndarray | None = None
 
     def __setstate__(self, state: Any) -> None:
@@ -135,7 +218,10 @@ class _ArraySpec:
 
 
 def _frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
-    """Stands for `numpy.core.numeric._frombuffer` (protocol-5 array pickles)."""
+    """Stands for `numpy.core.numeric._frombuffer` (protocol-5 array pickles); `buffer` must hold the bytes
+    (bytes(n) of an int would allocate n zero bytes)."""
+    if not isinstance(buffer, bytes | bytearray | memoryview | pickle.PickleBuffer):
+        raise UnsafePickle(f"refused array buffer of type {type(buffer).__name__}: it must hold the array's bytes")
     return _array_from_bytes(bytes(buffer), _as_dtype(dtype), shape, order == "F")
 
 
@@ -165,16 +251,35 @@ NUMPY_GLOBALS: dict[str, Any] = {
 
 
 def _materialise(obj: Any, replace: Callable[[Any], Any]) -> Any:
-    """`obj` with every stand-in (found in dicts, lists, tuples) swapped for `replace(stand_in)`."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            obj[key] = _materialise(value, replace)
-        return obj
-    if isinstance(obj, list):
-        return [_materialise(value, replace) for value in obj]
-    if isinstance(obj, tuple):
-        return tuple(_materialise(value, replace) for value in obj)
-    return replace(obj)
+    """A copy of `obj` with every stand-in (found in dicts, lists, tuples) swapped for `replace(stand_in)`.
+
+    Each distinct object is visited once (shared references stay shared), within MAX_STEPS and MAX_DEPTH: a pickle
+    of nested shared lists would otherwise take time exponential in its size.
+    """
+    memo: dict[int, Any] = {}
+    steps = [MAX_STEPS]
+
+    def visit(item: Any, depth: int) -> Any:
+        if id(item) in memo:
+            return memo[id(item)]
+        steps[0] -= 1
+        if steps[0] < 0 or depth > MAX_DEPTH:
+            raise UnsafePickle(
+                f"the unpickled data is nested deeper than {MAX_DEPTH} or holds more than {MAX_STEPS} objects"
+            )
+        if isinstance(item, dict):
+            out = memo[id(item)] = collections.OrderedDict() if isinstance(item, collections.OrderedDict) else {}
+            out.update((key, visit(value, depth + 1)) for key, value in item.items())
+        elif isinstance(item, list):
+            out = memo[id(item)] = []
+            out.extend(visit(value, depth + 1) for value in item)
+        elif isinstance(item, tuple):
+            out = memo[id(item)] = tuple(visit(value, depth + 1) for value in item)
+        else:
+            out = memo[id(item)] = replace(item)
+        return out
+
+    return visit(obj, 0)
 
 
 def _array_of(obj: Any) -> Any:
@@ -185,9 +290,12 @@ def _array_of(obj: Any) -> Any:
     return _plain(obj)
 
 
+_PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, np.ndarray, np.generic)
+
+
 def _plain(obj: Any) -> Any:
     """`obj` itself when it is plain data; a leftover stand-in or callable means the pickle was not weights data."""
-    if callable(obj) or isinstance(obj, _DTypeSpec | _StorageType | _Storage):
+    if not isinstance(obj, _PLAIN_TYPES):
         raise UnsafePickle(f"a {type(obj).__name__} was left in the unpickled data; weights pickles hold only arrays")
     return obj
 
@@ -195,20 +303,20 @@ def _plain(obj: Any) -> Any:
 def load_numpy_pickle(path: str | Path) -> Any:
     """The object pickled in `path` (dicts, lists, tuples, numbers, strings, numeric ndarrays), read safely."""
     path = Path(path)
-    with path.open("rb") as file:
+    with path.open("rb") as file, _array_budget(path.stat().st_size):
         obj = RestrictedUnpickler(file, NUMPY_GLOBALS, source=str(path)).load()
-    return _materialise(obj, _array_of)
+        return _materialise(obj, _array_of)
 
 
 # --- Legacy PyTorch stand-ins: storages are filled after the object pickle, so tensors are rebuilt in two steps.
 
 
+@dataclass(frozen=True)
 class _StorageType:
     """Stands for `torch.FloatStorage` and its kin: only its dtype matters."""
 
-    def __init__(self, name: str, dtype: str) -> None:
-        self.name = name
-        self.dtype = np.dtype(dtype)
+    name: str
+    dtype: np.dtype
 
 
 class _Storage:
@@ -223,22 +331,30 @@ class _TensorSpec:
     """Stands for `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` until storages are read."""
 
     def __init__(self, storage: Any, offset: Any, size: Any, stride: Any, *rest: Any) -> None:
-        shapes_ok = all(isinstance(t, tuple) and all(isinstance(n, int) and n >= 0 for n in t) for t in (size, stride))
+        shapes_ok = _is_shape(size) and _is_shape(stride)
         if (
             not isinstance(storage, _Storage)
             or not isinstance(offset, int)
             or not shapes_ok
             or len(size) != len(stride)
         ):
-            raise UnsafePickle(f"refused tensor rebuild arguments {(type(storage).__name__, offset, size, stride)}")
+            shown = _SHORT.repr((type(storage).__name__, offset, size, stride))
+            raise UnsafePickle(f"refused tensor rebuild arguments {shown}")
         self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
 
     def to_array(self) -> np.ndarray:
         data = self.storage.data
         if data is None:
             raise UnsafePickle(f"storage {self.storage.key!r} is referenced by a tensor but its bytes are missing")
-        if 0 in self.size:
+        count = math.prod(self.size)
+        if count > data.size:  # a zero stride would repeat a few stored elements into a huge array
+            raise UnsafePickle(
+                f"tensor of size {self.size} has {count} elements, more than storage {self.storage.key!r} holds "
+                f"({data.size})"
+            )
+        if count == 0:
             return np.empty(self.size, dtype=data.dtype)
+        _charge(count * data.itemsize, f"a tensor of size {self.size}")
         last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride, strict=True))
         if self.offset < 0 or last >= data.size:
             raise UnsafePickle(f"tensor of size {self.size} reaches past storage {self.storage.key!r} ({data.size})")
@@ -255,7 +371,7 @@ def _rebuild_parameter(data: Any, requires_grad: Any = False, backward_hooks: An
 
 
 TORCH_GLOBALS: dict[str, Any] = {
-    f"torch.{name}": _StorageType(name, dtype) for name, dtype in _TORCH_STORAGES.items()
+    f"torch.{name}": _StorageType(name, np.dtype(dtype)) for name, dtype in _TORCH_STORAGES.items()
 } | {
     "torch._utils._rebuild_tensor_v2": _TensorSpec,
     "torch._utils._rebuild_tensor": _TensorSpec,
@@ -269,12 +385,13 @@ def _storage_loader(storages: dict[str, _Storage], source: str) -> Callable[[Any
 
     def load(pid: Any) -> _Storage:
         if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
-            raise _refuse(source, f"persistent id {pid!r} is not a storage reference")
-        _, storage_type, key, _location, numel = pid[:5]
+            raise _refuse(source, f"persistent id {_SHORT.repr(pid)} is not a storage reference")
+        _, proxy, key, _location, numel = pid[:5]
+        storage_type = _target(proxy)
         if len(pid) == 6 and pid[5] is not None:
             raise _refuse(source, "storage views (PyTorch < 0.4 files) are not supported")
         if not isinstance(storage_type, _StorageType) or not isinstance(key, str) or not isinstance(numel, int):
-            raise _refuse(source, f"persistent id {pid!r} has the wrong types")
+            raise _refuse(source, f"persistent id {_SHORT.repr(pid)} has the wrong types")
         return storages.setdefault(key, _Storage(key, storage_type.dtype, numel))
 
     return load
@@ -290,23 +407,29 @@ def _check_legacy_header(file: IO[bytes], source: str) -> None:
         raise _refuse(source, "it is a zip-format PyTorch checkpoint (PyTorch >= 1.6); only the legacy format is read")
     magic = _read_header(file, source)
     if magic != TORCH_LEGACY_MAGIC:
-        raise _refuse(source, f"magic number {magic!r} is not the legacy PyTorch one")
+        raise _refuse(source, f"magic number {_SHORT.repr(magic)} is not the legacy PyTorch one")
     protocol = _read_header(file, source)
     if protocol != TORCH_LEGACY_PROTOCOL:
-        raise _refuse(source, f"PyTorch protocol version {protocol!r}, expected {TORCH_LEGACY_PROTOCOL}")
+        raise _refuse(source, f"PyTorch protocol version {_SHORT.repr(protocol)}, expected {TORCH_LEGACY_PROTOCOL}")
     sys_info = _read_header(file, source)
     if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
-        raise _refuse(source, f"system info {sys_info!r} is not little-endian")
+        raise _refuse(source, f"system info {_SHORT.repr(sys_info)} is not little-endian")
 
 
 def _read_storages(file: IO[bytes], storages: dict[str, _Storage], source: str) -> None:
     """After the object pickle: a pickled list of storage keys, then per key an int64 count and the raw elements."""
     keys = _read_header(file, source)
-    if not isinstance(keys, list) or set(keys) != set(storages):
-        raise _refuse(source, f"storage key list {keys!r:.200} does not match the {len(storages)} referenced storages")
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys) or set(keys) != set(storages):
+        shown = _SHORT.repr(keys)
+        raise _refuse(source, f"storage key list {shown} does not match the {len(storages)} referenced storages")
+    left = os.fstat(file.fileno()).st_size - file.tell()
     for key in keys:
         storage = storages[key]
         (count,) = struct.unpack("<q", file.read(8).ljust(8, b"\0"))
+        left -= 8
+        if count < 0 or count * storage.dtype.itemsize > left:
+            raise _refuse(source, f"storage {key!r} is truncated (it claims {count} elements)")
+        left -= count * storage.dtype.itemsize
         if count != storage.numel:
             raise _refuse(source, f"storage {key!r} holds {count} elements, the tensors expect {storage.numel}")
         data = file.read(count * storage.dtype.itemsize)
@@ -320,12 +443,12 @@ def load_torch_legacy(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     source = str(path)
     storages: dict[str, _Storage] = {}
-    with path.open("rb") as file:
+    with path.open("rb") as file, _array_budget(path.stat().st_size):
         _check_legacy_header(file, source)
         unpickler = RestrictedUnpickler(file, TORCH_GLOBALS, source, persistent_load=_storage_loader(storages, source))
         obj = unpickler.load()
         _read_storages(file, storages, source)
-    state = _materialise(obj, lambda o: o.to_array() if isinstance(o, _TensorSpec) else _plain(o))
+        state = _materialise(obj, lambda o: o.to_array() if isinstance(o, _TensorSpec) else _plain(o))
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, np.ndarray) for k, v in state.items()
     ):
