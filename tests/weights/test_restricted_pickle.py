@@ -189,11 +189,14 @@ def _bytes_op(data: bytes) -> bytes:
     return b"B" + struct.pack("<I", len(data)) + data  # BINBYTES
 
 
+_FLOAT32 = _global("numpy", "dtype") + b"(" + _str("f4") + b"\x89\x88tR"  # dtype("f4", False, True)
+
+
 def _numpy_array(shape_len: int, data_op: bytes) -> bytes:
     """A protocol-2 style ndarray: _reconstruct(ndarray, (0,), b'b') then BUILD (1, shape, dtype, False, data)."""
-    dtype = _global("numpy", "dtype") + b"(" + _str("f4") + b"\x89\x88tR"
-    head = _global("numpy.core.multiarray", "_reconstruct") + b"(" + _global("numpy", "ndarray") + b"(K\x00t" + _str("b")
-    state = b"(K\x01" + b"(" + b"J" + struct.pack("<i", shape_len) + b"t" + dtype + b"\x89" + data_op + b"t"
+    head = _global("numpy.core.multiarray", "_reconstruct") + b"(" + _global("numpy", "ndarray")
+    head += b"(K\x00t" + _str("b")
+    state = b"(K\x01" + b"(" + b"J" + struct.pack("<i", shape_len) + b"t" + _FLOAT32 + b"\x89" + data_op + b"t"
     return head + b"tR" + state + b"b"
 
 
@@ -260,8 +263,7 @@ def test_zero_stride_tensor_cannot_inflate_its_storage(tmp_path):
 
 
 def test_frombuffer_of_an_int_is_refused(tmp_path):
-    dtype = _global("numpy", "dtype") + b"(" + _str("f4") + b"\x89\x88tR"
-    args = b"(J" + struct.pack("<i", 1 << 30) + dtype + b"(J" + struct.pack("<i", 1 << 28) + b"t" + _str("C") + b"t"
+    args = b"(J" + struct.pack("<i", 1 << 30) + _FLOAT32 + b"(J" + struct.pack("<i", 1 << 28) + b"t" + _str("C") + b"t"
     path = tmp_path / "alloc.pkl"
     path.write_bytes(_global("numpy.core.numeric", "_frombuffer") + args + b"R.")  # bytes(2**30): 1 GiB of zeros
     with pytest.raises(UnsafePickle, match="refused array buffer of type int"):
@@ -271,7 +273,8 @@ def test_frombuffer_of_an_int_is_refused(tmp_path):
 def test_arrays_may_not_outgrow_the_file(tmp_path):
     data = bytes(1 << 16)
     arrays = _numpy_array(1 << 14, _bytes_op(data) + b"q\x01") + b"".join(
-        _numpy_array(1 << 14, b"h\x01") for _ in range(40)  # the same 64 KiB reused through the memo
+        _numpy_array(1 << 14, b"h\x01")
+        for _ in range(40)  # the same 64 KiB reused through the memo
     )
     path = tmp_path / "reuse.pkl"
     path.write_bytes(b"(" + arrays + b"l.")
