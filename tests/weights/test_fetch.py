@@ -179,3 +179,36 @@ def test_a_cache_that_cannot_be_created_is_reported(tmp_path, server, monkeypatc
     with pytest.raises(CacheNotWritable, match=r"ZOO_CACHE_DIR") as caught:
         resolve_weights("mini.top", manifest=manifest_for(tmp_path, server))
     assert str(blocker / "weights") in str(caught.value)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_is_not_retried_and_reads_as_offline(tmp_path, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/mini_top.h5"
+    manifest = load_manifest(write_manifest(tmp_path, {"mini.top": record("mini_top.h5", DATA, [url])}))
+    start = time.perf_counter()
+    with pytest.raises(WeightsNotFound, match="no network\\? set ZOO_OFFLINE=1"):
+        resolve_weights("mini.top", manifest=manifest)
+    assert time.perf_counter() - start < 2.0
+    err = capsys.readouterr().err
+    assert err.count("downloading") == 1 and "trying again" not in err
+
+
+def test_a_name_that_does_not_resolve_is_not_retried(tmp_path, monkeypatch, capsys):
+    import socket
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    url = "https://weights.example.org/mini_top.h5"
+    manifest = load_manifest(write_manifest(tmp_path, {"mini.top": record("mini_top.h5", DATA, [url])}))
+    with pytest.raises(WeightsNotFound, match="name resolution.*no network"):
+        resolve_weights("mini.top", manifest=manifest)
+    assert "trying again" not in capsys.readouterr().err

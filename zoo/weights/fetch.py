@@ -2,7 +2,8 @@
 
 pooch's HTTPDownloader does the HTTP streaming and the progress bar (stderr); this module keeps the parts pooch's
 `retrieve` does not: a size check and a size cap while streaming, a cross-process lock, retries only where another
-try can help, and errors that say what to do.
+try can help, and errors that say what to do. A host that cannot be reached at all (no DNS, refused, no route,
+connect timeout) is not retried: a machine without network fails at once, as if offline.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import sys
 import tempfile
 import time
@@ -35,6 +37,10 @@ class _Transient(Exception):
 
 class _Permanent(Exception):
     """A failure another attempt at the same URL will not cure (404, 403, ...)."""
+
+
+class _Unreachable(_Permanent):
+    """No connection was made (name resolution, refused, no route, connect timeout): the machine is offline."""
 
 
 class _LocalWriteFailed(Exception):
@@ -112,6 +118,8 @@ def fetch_file(record: WeightsRecord, folder: Path, markers: VerifiedMarkers | N
                 _fetch_from(url, record, target)
             except CorruptWeights as error:
                 mismatch = mismatch or error
+            except _Unreachable as error:
+                failures.append(f"{url}: {error} (no network? set ZOO_OFFLINE=1 to skip downloads)")
             except (_Transient, _Permanent) as error:
                 failures.append(f"{url}: {error}")
             else:
@@ -141,20 +149,22 @@ def _locked(folder: Path, record: WeightsRecord) -> Iterator[None]:
 
 
 def _fetch_from(url: str, record: WeightsRecord, target: Path) -> None:
+    """Up to ATTEMPTS tries of one URL, announced once; an unreachable host or a 404 is not tried again."""
+    size = f" ({record.bytes / 1e6:.1f} MB)" if record.bytes else ""
+    print(f"zoo: downloading {record.file}{size} from {url}", file=sys.stderr)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             _download(url, record, target)
             return
-        except _Transient:
+        except _Transient as error:
             if attempt == ATTEMPTS:
                 raise
+            print(f"zoo: {error}; trying again ({attempt + 1}/{ATTEMPTS})", file=sys.stderr)
             time.sleep(RETRY_WAIT_S * attempt)
 
 
 def _download(url: str, record: WeightsRecord, target: Path) -> None:
     """One attempt: stream into a hidden temp file beside `target`, check it, rename it into place."""
-    size = f" ({record.bytes / 1e6:.1f} MB)" if record.bytes else ""
-    print(f"zoo: downloading {record.file}{size} from {url}", file=sys.stderr)
     temp = None
     try:
         handle, temp = open_temp_beside(target)
@@ -192,12 +202,27 @@ def _stream(url: str, sink: _CappedHashingFile) -> None:
         raise kind(f"HTTP {status}") from None
     except requests.exceptions.SSLError as error:  # a certificate problem stays one: no retry
         raise _Permanent(f"TLS error: {_reason(error)}") from None
-    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+    except (requests.ConnectTimeout, requests.exceptions.ProxyError) as error:
+        raise _Unreachable(_reason(error)) from None
+    except requests.ConnectionError as error:
+        if sink.size == 0 and _never_connected(error):
+            raise _Unreachable(_reason(error)) from None
+        raise _Transient(_reason(error)) from None
+    except (requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
         raise _Transient(_reason(error)) from None
     except requests.RequestException as error:
         raise _Permanent(_reason(error)) from None
     except OSError as error:  # local write failures arrive as _LocalWriteFailed, so this is the network's
         raise _Transient(_reason(error)) from None
+
+
+def _never_connected(error: Exception) -> bool:
+    """Whether urllib3 failed before any connection (DNS, refused, unreachable) rather than during a transfer."""
+    from urllib3.exceptions import NewConnectionError
+
+    cause = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    cause = getattr(cause, "reason", None) or cause
+    return isinstance(cause, NewConnectionError | ConnectionRefusedError | socket.gaierror)
 
 
 def _reason(error: Exception) -> str:
