@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 
 import pytest
 from weights_server import WeightsServer, isolate, record, weight_bytes, write_manifest
 
 from zoo.cli.weights import add_weights_parser
-from zoo.errors import UnknownWeightsFile
+from zoo.errors import CorruptWeights, UnknownWeightsFile
 
 DATA = weight_bytes(40_000)
 NOTOP = weight_bytes(20_000, seed=3)
@@ -47,7 +48,10 @@ def test_list_shows_every_key_and_its_state(manifest_path, tmp_path, capsys, cac
     assert zoo("weights", "list", "--manifest", str(manifest_path)) == 0
     out = capsys.readouterr().out
     assert f"# cache: {cache}" in out
-    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["mini.top", "missing"], ["mini.notop", "missing"]]
+    rows = [line.split() for line in out.splitlines() if not line.startswith("#")]
+    assert [row[:2] for row in rows[:2]] == [["mini.top", "missing"], ["mini.notop", "missing"]]
+    assert rows[0][2:5] == ["0.0", "MB", "offline"] and rows[0][5] == "no"  # 40 kB from the manifest
+    assert out.rstrip().endswith("0 of 2 files available offline")
     assert zoo("weights", "import", str(a_download(tmp_path)), "--manifest", str(manifest_path)) == 0
     capsys.readouterr()
     assert zoo("weights", "list", "--json", "--manifest", str(manifest_path)) == 0
@@ -69,11 +73,12 @@ def test_verify_reports_good_bad_missing_and_exits_1_on_bad(manifest_path, tmp_p
     zoo("weights", "import", str(a_download(tmp_path)), "--manifest", str(manifest_path))
     capsys.readouterr()
     assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 0
-    assert "1 good, 0 bad, 0 unverifiable, 1 missing" in capsys.readouterr().out
+    assert "1 good, 0 bad, 0 trusted, 0 unverifiable, 1 missing" in capsys.readouterr().out
     (cache / "mini_top.h5").write_bytes(DATA[::-1])
     assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 1
     out = capsys.readouterr().out
-    assert out.startswith("bad") and "is corrupt" in out and "0 good, 1 bad" in out
+    assert out.startswith("bad") and "is not the published file" in out and "0 good, 1 bad" in out
+    assert "--as mini.top --trust" in out  # a user's own file is not just called corrupt
     assert zoo("weights", "verify", "--json", "--manifest", str(manifest_path)) == 1
     assert [row["state"] for row in json.loads(capsys.readouterr().out)] == ["bad", "missing"]
 
@@ -106,3 +111,48 @@ def test_path_downloads_when_online(tmp_path, capsys, cache):
 def test_an_unknown_name_exits_2_with_close_matches(manifest_path, capsys):
     assert zoo("weights", "path", "mini.tpo", "--manifest", str(manifest_path)) == 2
     assert "Did you mean: mini.top" in capsys.readouterr().err
+
+
+def test_import_as_trust_takes_your_own_file_unverified(manifest_path, tmp_path, capsys, cache):
+    mine = a_download(tmp_path, "my_finetuned.h5", weight_bytes(41_000, seed=9))
+    with pytest.raises(CorruptWeights, match="(?s)is not the published file.*--as mini.top --trust"):
+        zoo("weights", "import", str(mine), "--as", "mini.top", "--manifest", str(manifest_path))
+    assert zoo("weights", "import", str(mine), "--as", "mini.top", "--trust", "--manifest", str(manifest_path)) == 0
+    out = capsys.readouterr().out
+    sha256 = hashlib.sha256(mine.read_bytes()).hexdigest()
+    assert f"-> {cache / 'mini_top.h5'}" in out and "unverified: your own weights" in out and sha256 in out
+    assert zoo("weights", "list", "--manifest", str(manifest_path)) == 0
+    listed = capsys.readouterr().out
+    assert "mini.top    trusted" in listed and "offline yes" in listed and "1 of 2 files available offline" in listed
+    assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 0
+    assert "trusted       mini.top" in capsys.readouterr().out
+    (cache / "mini_top.h5").write_bytes(weight_bytes(41_000, seed=10))  # changed after it was trusted
+    assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 1
+
+
+def test_import_as_takes_one_file(manifest_path, tmp_path):
+    with pytest.raises(UnknownWeightsFile, match="exactly one file"):
+        zoo(
+            "weights",
+            "import",
+            str(a_download(tmp_path)),
+            str(a_download(tmp_path, "b.h5")),
+            "--as",
+            "mini.top",
+            "--manifest",
+            str(manifest_path),
+        )
+
+
+def test_verify_checks_converted_files(manifest_path, capsys, cache):
+    converted = cache / "converted"
+    converted.mkdir(parents=True)
+    good, bad = converted / "mini.top-0123456789ab.weights.h5", converted / "mini.notop-0123456789ab.weights.h5"
+    for path in (good, bad):
+        path.write_bytes(b"converted weights")
+        path.with_name(path.name + ".sha256").write_text(hashlib.sha256(b"converted weights").hexdigest() + "\n")
+    bad.write_bytes(b"converted weightz")
+    assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 1
+    out = capsys.readouterr().out
+    assert f"good          mini.top    {good}" in out and f"bad           mini.notop  {bad}" in out
+    assert "converted again from its package" in out

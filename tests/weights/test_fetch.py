@@ -13,8 +13,9 @@ from weights_server import WeightsServer, isolate, leftovers, read_only, record,
 
 from zoo.errors import CacheNotWritable, CorruptWeights, WeightsNotFound
 from zoo.weights import fetch as weights_fetch
+from zoo.weights.cache import weights_status
 from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import resolve_weights, weights_status
+from zoo.weights.resolve import resolve_weights
 
 DATA = weight_bytes(200_000)
 

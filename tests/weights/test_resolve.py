@@ -13,8 +13,9 @@ from weights_server import isolate, leftovers, read_only, record, weight_bytes, 
 
 from zoo.errors import CacheNotWritable, CorruptWeights, UnknownWeightsFile, WeightsNotFound
 from zoo.weights import verify as weights_verify
+from zoo.weights.cache import import_weights, verify_cache, weights_status
 from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import import_weights, is_offline, resolve_weights, verify_cache, weights_status
+from zoo.weights.resolve import is_offline, resolve_weights
 
 DATA = weight_bytes(50_000)
 NOTOP = weight_bytes(30_000, seed=1)

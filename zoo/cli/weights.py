@@ -23,7 +23,9 @@ def add_weights_parser(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--manifest", type=Path, help="a weights manifest file other than the packaged one")
 
-    listing = actions.add_parser("list", parents=[common], help="every known file: verified, cached, bundled, missing")
+    listing = actions.add_parser(
+        "list", parents=[common], help="every known file: its state, size, and whether it is here for offline use"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=cmd_list)
 
@@ -31,9 +33,17 @@ def add_weights_parser(subparsers: Any) -> None:
         "import", parents=[common], help="check files against the manifest and copy them into the cache"
     )
     importing.add_argument("files", nargs="+", type=Path, metavar="FILE", help="weights files you downloaded")
+    importing.add_argument("--as", dest="as_key", metavar="KEY", help="the key the one FILE is for (resnet50.top)")
+    importing.add_argument(
+        "--trust",
+        action="store_true",
+        help="FILE is your own weights for KEY's architecture: import it unverified (its sha256 is recorded)",
+    )
     importing.set_defaults(run=cmd_import)
 
-    verify = actions.add_parser("verify", parents=[common], help="re-hash every local weights file (exit 1 if bad)")
+    verify = actions.add_parser(
+        "verify", parents=[common], help="re-hash every local weights file and converted file (exit 1 if bad)"
+    )
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.set_defaults(run=cmd_verify)
 
@@ -56,30 +66,40 @@ def _megabytes(size: int | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from zoo.weights.resolve import cache_dir, weights_status
+    from zoo.weights.cache import weights_status
+    from zoo.weights.resolve import cache_dir
 
     rows = weights_status(manifest=_manifest(args))
     if args.json:
         print(json.dumps([{**vars(row), "path": str(row.path) if row.path else None} for row in rows]))
         return 0
     print(f"# cache: {cache_dir()}")
+    print("# offline: 'yes' where the file is here (cached, in $ZOO_WEIGHTS_DIR or in an installed package)")
     width = max((len(row.key) for row in rows), default=3)
     for row in rows:
         where = f"{row.where}: {row.path}" if row.path else "-"
-        print(f"{row.key:<{width}}  {row.state:<8}  {_megabytes(row.bytes):>9}  {where}")
+        offline = "no" if row.path is None else "yes"
+        print(f"{row.key:<{width}}  {row.state:<8}  {_megabytes(row.bytes):>9}  offline {offline:<3}  {where}")
+    here = sum(row.path is not None for row in rows)
+    print(f"{here} of {len(rows)} files available offline")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from zoo.weights.resolve import import_weights
+    from zoo.weights.cache import import_weights
 
-    for imported in import_weights(args.files, manifest=_manifest(args)):
+    for imported in import_weights(args.files, manifest=_manifest(args), as_key=args.as_key, trust=args.trust):
         print(f"imported {imported.source} as {', '.join(imported.keys)} -> {imported.path}")
+        if imported.trusted:
+            print(
+                f"  unverified: your own weights, not the published file (sha256 {imported.trusted} recorded; "
+                "zoo checks it loads into the architecture layer by layer, and refuses it if it changes)"
+            )
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from zoo.weights.resolve import verify_cache
+    from zoo.weights.cache import verify_cache
 
     checks = verify_cache(manifest=_manifest(args))
     if args.json:
@@ -88,9 +108,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         width = max((len(check.key) for check in checks), default=3)
         for check in checks:
             print(f"{check.state:<12}  {check.key:<{width}}  {check.path or '-'}")
-            if check.state == "bad":
+            if check.state in ("bad", "trusted"):
                 print(f"    {check.detail.replace(chr(10), chr(10) + '    ')}")
-        counts = {state: sum(c.state == state for c in checks) for state in ("good", "bad", "unverifiable", "missing")}
+        states = ("good", "bad", "trusted", "unverifiable", "missing")
+        counts = {state: sum(c.state == state for c in checks) for state in states}
         print(", ".join(f"{count} {state}" for state, count in counts.items()))
     return 1 if any(check.state == "bad" for check in checks) else 0
 

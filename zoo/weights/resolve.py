@@ -6,36 +6,35 @@ The cache is $ZOO_CACHE_DIR/weights, else the platform's user cache folder for "
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.errors import CacheNotWritable, CorruptWeights, UnknownWeightsFile, WeightsNotFound
-from zoo.weights.fetch import ensure_writable, fetch_file, open_temp_beside
+from zoo.errors import WeightsNotFound
+from zoo.weights.fetch import ensure_writable, fetch_file
 from zoo.weights.manifest import BundledFile, Manifest, WeightsRecord, load_manifest
-from zoo.weights.verify import CHUNK_BYTES, VerifiedMarkers, check_digest, check_file, check_size, digest_file
+from zoo.weights.verify import (
+    VerifiedMarkers,
+    check_file,
+    digest_file,
+)
 
 WEIGHTS_DIR_VAR = "ZOO_WEIGHTS_DIR"
 CACHE_DIR_VAR = "ZOO_CACHE_DIR"
 OFFLINE_VAR = "ZOO_OFFLINE"
 
 __all__ = [
-    "ImportedWeights",
     "Place",
-    "WeightsCheck",
-    "WeightsStatus",
+    "ResolvedWeights",
     "cache_dir",
-    "import_weights",
+    "converted_dir",
     "is_offline",
     "load_manifest",
+    "resolve_checked",
     "resolve_weights",
-    "verify_cache",
     "weights_dir",
-    "weights_status",
 ]
 
 
@@ -50,33 +49,12 @@ class Place:
 
 
 @dataclass(frozen=True)
-class ImportedWeights:
-    source: Path
-    keys: tuple[str, ...]
+class ResolvedWeights:
+    """A weights file ready to load; `unverified` says why no published hash vouches for it (empty when one does)."""
+
+    key: str
     path: Path
-
-
-@dataclass(frozen=True)
-class WeightsCheck:
-    """One local copy re-hashed by `verify_cache`: state is good, bad, unverifiable (no published hash) or missing."""
-
-    key: str
-    file: str
-    state: str
-    path: Path | None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class WeightsStatus:
-    """What `zoo weights list` shows for a key: state is verified, cached, bundled or missing."""
-
-    key: str
-    file: str
-    state: str
-    path: Path | None
-    where: str
-    bytes: int | None
+    unverified: str = ""
 
 
 def is_offline(offline: bool | None = None) -> bool:
@@ -147,15 +125,42 @@ def resolve_weights(
 
     Raises WeightsNotFound (listing every place looked at), CorruptWeights, or CacheNotWritable.
     """
+    return _resolve((manifest or load_manifest()).get(key), path, offline)[0]
+
+
+def resolve_checked(
+    key: str,
+    path: Path | str | None = None,
+    *,
+    verify: bool = True,
+    manifest: Manifest | None = None,
+    offline: bool | None = None,
+) -> ResolvedWeights:
+    """As `resolve_weights`, saying whether a published hash vouches for the file; `verify=False` takes an explicit
+    `path` as the user's own weights (not checked against the manifest; its sha256 is recorded in the reason)."""
     record = (manifest or load_manifest()).get(key)
+    if path is not None and not verify:
+        candidate = _existing(record, Path(path))
+        sha256 = digest_file(candidate)["sha256"]
+        return ResolvedWeights(key, candidate, f"your own file (sha256 {sha256}), not checked against the manifest")
+    found, vouched = _resolve(record, path, offline)
+    if vouched:
+        return ResolvedWeights(key, found)
+    trusted = verified_markers().trusted_sha256(found)
+    why = f"trusted with --trust (sha256 {trusted})" if trusted else "no published hash to check it against"
+    return ResolvedWeights(key, found, why)
+
+
+def _resolve(record: WeightsRecord, path: Path | str | None, offline: bool | None) -> tuple[Path, bool]:
+    """(the file's path, whether a published hash vouches for it): explicit path, local places, then a download."""
     markers = verified_markers()
     if path is not None:
-        return _explicit(record, Path(path), markers)
+        candidate = _existing(record, Path(path))
+        return candidate, check_file(record, candidate, markers)
     places = local_places(record)
     for place in places:
         if place.path is not None and place.path.is_file():
-            check_file(record, place.path, markers)
-            return place.path
+            return place.path, check_file(record, place.path, markers)
     if is_offline(offline):
         why = "offline=True" if offline else f"{OFFLINE_VAR}={os.environ.get(OFFLINE_VAR)}"
         raise WeightsNotFound(not_found_message(record, places, f"skipped: offline ({why})"))
@@ -163,12 +168,12 @@ def resolve_weights(
         raise WeightsNotFound(not_found_message(record, places, "none: this file comes only from its package"))
     folder = ensure_writable(cache_dir(), CACHE_DIR_VAR)
     try:
-        return fetch_file(record, folder, markers)
+        return fetch_file(record, folder, markers), record.hash is not None
     except WeightsNotFound as error:
         raise WeightsNotFound(not_found_message(record, places, str(error))) from None
 
 
-def _explicit(record: WeightsRecord, path: Path, markers: VerifiedMarkers) -> Path:
+def _existing(record: WeightsRecord, path: Path) -> Path:
     """An explicit path wins, and is never silently replaced by another place when it is wrong."""
     candidate = path / record.file if path.is_dir() else path
     if not candidate.is_file():
@@ -176,7 +181,6 @@ def _explicit(record: WeightsRecord, path: Path, markers: VerifiedMarkers) -> Pa
             f"weights {record.key}: {candidate} does not exist (it was passed explicitly). "
             f"Pass the path of {record.file}, or pass no path to use {WEIGHTS_DIR_VAR}, the cache or a download."
         )
-    check_file(record, candidate, markers)
     return candidate
 
 
@@ -194,113 +198,6 @@ def not_found_message(record: WeightsRecord, places: list[Place], download: str)
     return message
 
 
-def import_weights(files: Iterable[Path | str], *, manifest: Manifest | None = None) -> list[ImportedWeights]:
-    """Copy files the manifest knows (by name, else by hash) into the cache, each checked, atomically.
-
-    Every file is matched before any is copied: one unknown or corrupt file refuses the whole import.
-    """
-    manifest = manifest or load_manifest()
-    matches = [(Path(file), match_file(manifest, Path(file))) for file in files]
-    folder = ensure_writable(cache_dir(), CACHE_DIR_VAR)
-    markers = verified_markers()
-    imported = []
-    for source, records in matches:
-        for file in dict.fromkeys(record.file for record in records):
-            same = [record for record in records if record.file == file]
-            target = _copy_checked(source, same[0], folder, markers)
-            imported.append(ImportedWeights(source, tuple(record.key for record in same), target))
-    return imported
-
-
-def match_file(manifest: Manifest, source: Path) -> list[WeightsRecord]:
-    """The records `source` is: by file name (then its size and hash must agree), else by hash."""
-    if not source.is_file():
-        raise WeightsNotFound(f"cannot import {source}: no such file")
-    named = manifest.by_file(source.name)
-    if named:
-        record = named[0]
-        fix = (
-            "It is not the file the manifest describes (a partial download, or another release?): nothing was "
-            f"imported. Fetch it again from {' or '.join(record.urls) or 'its package'} and re-import it."
-        )
-        check_size(record, source, source.stat().st_size, fix)
-        if record.hash is not None:
-            check_digest(record, source, digest_file(source, [record.hash.algorithm])[record.hash.algorithm], fix)
-        return named
-    digests = digest_file(source, ("md5", "sha256"))
-    by_hash = [record for record in manifest if record.hash and digests[record.hash.algorithm] == record.hash.value]
-    if by_hash:
-        return by_hash
-    raise UnknownWeightsFile(
-        f"refusing to import {source}: it matches no file in {manifest.path} (its name {source.name!r} is not "
-        f"a manifest file name and its sha256 {digests['sha256']} / md5 {digests['md5']} match no published hash). "
-        "Run `zoo weights list` to see the file names expected."
-    )
-
-
-def _copy_checked(source: Path, record: WeightsRecord, folder: Path, markers: VerifiedMarkers) -> Path:
-    """Copy into a hidden temp file beside the target, hashing what is written, then rename it into place."""
-    target = folder / record.file
-    if target.exists() and target.samefile(source):
-        check_file(record, target, markers, rehash=True)
-        return target
-    temp = None
-    try:
-        handle, temp = open_temp_beside(target)
-        hasher = hashlib.new(record.hash.algorithm if record.hash else "sha256")
-        with open(source, "rb") as src, os.fdopen(handle, "wb") as out:
-            while chunk := src.read(CHUNK_BYTES):
-                hasher.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        check_size(record, source, Path(temp).stat().st_size)
-        check_digest(record, source, hasher.hexdigest())
-        os.replace(temp, target)
-    except OSError as error:
-        raise CacheNotWritable(f"cannot copy {source} into {folder}: {error}. Set {CACHE_DIR_VAR} elsewhere.") from None
-    finally:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-    if record.hash is not None:
-        markers.save(record, target)
-    return target
-
-
-def verify_cache(*, manifest: Manifest | None = None) -> list[WeightsCheck]:
-    """Re-hash every local copy of every manifest file (markers ignored): good, bad, unverifiable or missing."""
-    manifest = manifest or load_manifest()
-    markers = verified_markers()
-    checks = []
-    for record in manifest:
-        found = [place.path for place in local_places(record) if place.path is not None and place.path.is_file()]
-        if not found:
-            checks.append(WeightsCheck(record.key, record.file, "missing", None))
-        for path in found:
-            try:
-                vouched = check_file(record, path, markers, rehash=True)
-            except CorruptWeights as error:
-                markers.forget(path)
-                checks.append(WeightsCheck(record.key, record.file, "bad", path, str(error)))
-                continue
-            state, detail = ("good", "") if vouched else ("unverifiable", "no published hash; size matches")
-            checks.append(WeightsCheck(record.key, record.file, state, path, detail))
-    return checks
-
-
-def weights_status(*, manifest: Manifest | None = None) -> list[WeightsStatus]:
-    """Per key, where its file is and whether a marker vouches for it; stats files, never hashes them."""
-    manifest = manifest or load_manifest()
-    markers = verified_markers()
-    rows = []
-    for record in manifest:
-        place = next((p for p in local_places(record) if p.path is not None and p.path.is_file()), None)
-        if place is None:
-            rows.append(WeightsStatus(record.key, record.file, "missing", None, "", record.bytes))
-            continue
-        if record.hash is not None and markers.vouches(record, place.path):
-            state = "verified"
-        else:
-            state = "bundled" if place.kind == "package" else "cached"
-        rows.append(WeightsStatus(record.key, record.file, state, place.path, place.label, record.bytes))
-    return rows
+def converted_dir() -> Path:
+    """Where zoo.loading.converted keeps package pickles converted to .weights.h5, each with a .sha256 beside it."""
+    return cache_dir() / "converted"

@@ -25,36 +25,61 @@ def digest_file(path: Path, algorithms: Iterable[str] = ("sha256",)) -> dict[str
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}
 
 
-def repair_hint(path: Path) -> str:
+def trust_hint(record: WeightsRecord, path: Path | str) -> str:
+    """How to use a file that is not the published one on purpose: the user's own weights of this architecture."""
     return (
-        f"Delete it (rm '{path}') and run again to download a fresh copy, "
-        "or re-import a good copy with `zoo weights import FILE`."
+        f"If it is your own weights for this architecture, use it unverified: "
+        f"`zoo weights import '{path}' --as {record.key} --trust`, or zoo.load(..., weights='{path}', verify=False)."
+    )
+
+
+def repair_hint(record: WeightsRecord, path: Path) -> str:
+    return (
+        f"If it is a damaged download, delete it (rm '{path}') and run again to download a fresh copy, "
+        f"or re-import a good copy with `zoo weights import FILE`. {trust_hint(record, path)}"
     )
 
 
 def corrupt(record: WeightsRecord, path: Path | str, what: str, expected: object, actual: object, fix: str) -> None:
-    """Raise CorruptWeights naming the file, what differs (size or hash), both values, and the fix."""
+    """Raise CorruptWeights for bytes that claim to be the published file (a download): both values, and the fix."""
     raise CorruptWeights(
         f"weights file {path} ({record.key}) is corrupt: its {what} is {actual}, the manifest expects {expected}.\n"
         f"{fix}"
     )
 
 
+def mismatch(record: WeightsRecord, path: Path | str, what: str, expected: object, actual: object) -> None:
+    """Raise CorruptWeights for a local file that is not the published one: damaged, or the user's own weights."""
+    raise CorruptWeights(
+        f"weights file {path} ({record.key}) is not the published file: its {what} is {actual}, the manifest "
+        f"expects {expected}.\n{repair_hint(record, Path(path))}"
+    )
+
+
 def check_size(record: WeightsRecord, path: Path | str, size: int, fix: str | None = None) -> None:
     if record.bytes is not None and size != record.bytes:
-        corrupt(record, path, "size", f"{record.bytes} bytes", f"{size} bytes", fix or repair_hint(Path(path)))
+        expected, actual = f"{record.bytes} bytes", f"{size} bytes"
+        if fix is None:
+            mismatch(record, path, "size", expected, actual)
+        corrupt(record, path, "size", expected, actual, fix)
 
 
 def check_digest(record: WeightsRecord, path: Path | str, actual: str, fix: str | None = None) -> None:
     if record.hash is not None and actual != record.hash.value:
-        corrupt(record, path, record.hash.algorithm, record.hash.value, actual, fix or repair_hint(Path(path)))
+        if fix is None:
+            mismatch(record, path, record.hash.algorithm, record.hash.value, actual)
+        corrupt(record, path, record.hash.algorithm, record.hash.value, actual, fix)
 
 
 def check_file(record: WeightsRecord, path: Path, markers: VerifiedMarkers | None = None, rehash: bool = False) -> bool:
     """Raise CorruptWeights unless `path` matches the record; True if a hash vouches for it (not just its size).
 
     An unchanged file with a marker is not hashed again, unless `rehash` (what `zoo weights verify` asks for).
+    A file the user trusted (`zoo weights import --trust`) passes as unverified (False) while its sha256 is the one
+    recorded then.
     """
+    if markers is not None and markers.trusted(record, path, rehash):
+        return False
     check_size(record, path, path.stat().st_size)
     if record.hash is None:
         return False
@@ -93,18 +118,41 @@ class VerifiedMarkers:
         except (OSError, ValueError):
             return False
 
-    def save(self, record: WeightsRecord, path: Path) -> None:
+    def save(self, record: WeightsRecord, path: Path, extra: dict | None = None) -> None:
         """Record that `path` has just been hashed and matched (atomically; silently skipped if unwritable)."""
         temp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".marker-", suffix=".part")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(self._content(record, path), out)
+                json.dump({**self._content(record, path), **(extra or {})}, out)
             os.replace(temp, self._marker(path))
         except OSError:
             if temp is not None:
                 Path(temp).unlink(missing_ok=True)
+
+    def trust(self, record: WeightsRecord, path: Path, sha256: str) -> None:
+        """Record that the user vouches for `path` (of sha256 `sha256`) as `record`'s file: their own weights."""
+        self.save(record, path, {"trusted": sha256})
+
+    def trusted(self, record: WeightsRecord, path: Path, rehash: bool = False) -> bool:
+        """True if `path` was trusted for `record` and still has the sha256 recorded then (hashed again if changed)."""
+        try:
+            marker = json.loads(self._marker(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(marker, dict) or marker.get("key") != record.key or "trusted" not in marker:
+            return False
+        if not rehash and marker.get("stat") == _fingerprint(path):
+            return True
+        return digest_file(path)["sha256"] == marker["trusted"]
+
+    def trusted_sha256(self, path: Path) -> str | None:
+        """The sha256 recorded when `path` was trusted, or None."""
+        try:
+            return json.loads(self._marker(path).read_text(encoding="utf-8")).get("trusted")
+        except (OSError, ValueError, AttributeError):
+            return None
 
     def forget(self, path: Path) -> None:
         try:
@@ -114,8 +162,4 @@ class VerifiedMarkers:
 
     @staticmethod
     def _content(record: WeightsRecord, path: Path) -> dict:
-        return {
-            "path": str(path.resolve()),
-            "stat": _fingerprint(path),
-            "hash": str(record.hash),
-        }
+        return {"path": str(path.resolve()), "stat": _fingerprint(path), "hash": str(record.hash), "key": record.key}
