@@ -40,6 +40,10 @@ class CorruptWeights(ZooError, ValueError):
     """A weights file whose size or hash differs from the manifest's: names the file, both values and the fix."""
 
 
+class WeightsDoNotFit(ZooError, ValueError):
+    """A weights file that does not load into the architecture, layer by layer: names the file and the model."""
+
+
 class CacheNotWritable(ZooError, PermissionError):
     """The weights cache folder cannot be created or written: names the folder and the variable that moves it."""
 

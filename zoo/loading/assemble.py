@@ -77,11 +77,17 @@ def check_model_file(path: Path) -> None:
 
 
 def load(
-    name: str, weights: str | Path | None = "imagenet", device: str | None = None, precision: str = "auto", **overrides
+    name: str,
+    weights: str | Path | None = "imagenet",
+    device: str | None = None,
+    precision: str = "auto",
+    verify: bool = True,
+    **overrides,
 ) -> ZooModel:
     """Catalogue entry `name` (or a saved `.keras` file) as a compiled model ready to fit and predict.
 
-    `weights` applies to backbones: "imagenet" (default), None for random initialisation, or a weights file.
+    `weights`: "imagenet" (default; backbones), None for random initialisation, or a weights file: a backbone's
+    published file (hash-checked; `verify=False` takes your own, unverified), or a recipe's .weights.h5/.keras.
     `device` (or $ZOO_DEVICE) and `precision` build the model on that placement (zoo.hardware.placement): under its
     strategy, in its precision, outputs float32; without either, Keras places it as it does by itself.
     """
@@ -95,17 +101,52 @@ def load(
         return on_placement(saved, placement, lambda model: compiled_like(model, saved))
     entry = default_catalogue().get(name)
     hparams = merged_hparams(entry, overrides)
+    resolved = None
+    if entry.family == "backbone" and weights is not None:
+        from zoo.loading.pretrained import resolve_pretrained
+
+        resolved = resolve_pretrained(entry, hparams, overrides, weights, verify)  # before TensorFlow: fails fast
+    recipe_weights = check_recipe_weights(entry, weights)
     import zoo.layers  # noqa: F401  (builders may use the custom layers)
 
     if entry.family == "backbone":
         from zoo.loading.backbone import load_backbone
 
-        model = load_backbone(entry, hparams, overrides, weights)
+        model = load_backbone(entry, hparams, overrides, resolved)
     else:
         from zoo.loading.heads import recipe_model
 
         model = recipe_model(entry.build(**hparams), entry, hparams.get("num_classes"))
+        if recipe_weights is not None:
+            load_recipe_weights(model, entry, recipe_weights)
     return on_placement(model, placement, lambda built: compile_for(built, entry, hparams.get("learning_rate", 1e-3)))
+
+
+RECIPE_WEIGHTS_SUFFIXES = (".weights.h5", ".keras")
+
+
+def check_recipe_weights(entry: Entry, weights: str | Path | None) -> Path | None:
+    """A recipe's weights file (zoo ships none, so "imagenet" means none): a .weights.h5 or .keras that exists."""
+    if entry.family == "backbone" or weights is None or weights == "imagenet":
+        return None
+    path = Path(weights)
+    if not path.name.endswith(RECIPE_WEIGHTS_SUFFIXES):
+        raise BadModelFile(
+            f"weights={str(weights)!r}: {entry.name} is a recipe without published weights; pass a .weights.h5 "
+            f"(model.save_weights) or .keras file saved from {entry.name}, or weights=None"
+        )
+    if not path.is_file():
+        raise BadModelFile(f"weights={str(weights)!r}: no such file (a .weights.h5 or .keras saved from {entry.name})")
+    return path
+
+
+def load_recipe_weights(model: keras.Model, entry: Entry, path: Path) -> None:
+    """Put a recipe's own saved weights into the built model; one that does not fit is refused in one line."""
+    from zoo.loading.pretrained import weights_must_fit
+
+    fix = "Pass a file saved from this model with the same hyper-parameters."
+    with weights_must_fit(path, f"{entry.name} with these settings", fix):
+        model.load_weights(path)
 
 
 def on_placement(model: ZooModel, placement: Placement | None, compile_model: Callable) -> ZooModel:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -14,20 +13,8 @@ from zoo.loading.channels import copy_weights_adapting_channels
 from zoo.loading.heads import numbered_classes, softmax_head
 from zoo.loading.imagenet import imagenet_class_names
 from zoo.loading.model import ZooModel
-from zoo.loading.pretrained import load_pretrained
-
-IMAGENET_CLASSES = 1000
-
-
-def wants_new_head(entry: Entry, hparams: dict[str, Any], overrides: dict[str, Any]) -> bool:
-    """A new N-way head replaces ImageNet's when num_classes is overridden; both at once is refused."""
-    new_classes = "num_classes" in overrides and overrides["num_classes"] != IMAGENET_CLASSES
-    if new_classes and overrides.get("include_top") is True:
-        raise BadOverride(
-            f"{entry.name}: include_top=True keeps ImageNet's 1000-class head but num_classes="
-            f"{overrides['num_classes']} asks for a new one; pass only num_classes for a new head"
-        )
-    return new_classes
+from zoo.loading.pretrained import IMAGENET_CLASSES, load_pretrained, wants_new_head
+from zoo.weights.resolve import ResolvedWeights
 
 
 def build_architecture(entry: Entry, hparams: dict[str, Any], channels: int, include_top: bool) -> keras.Model:
@@ -47,15 +34,14 @@ def build_architecture(entry: Entry, hparams: dict[str, Any], channels: int, inc
 
 
 def pretrained_architecture(
-    entry: Entry, hparams: dict[str, Any], include_top: bool, weights: str | Path | None
+    entry: Entry, hparams: dict[str, Any], include_top: bool, weights: ResolvedWeights | None
 ) -> keras.Model:
-    """The architecture with ImageNet weights; 1- or 4-channel inputs keep them by adapting the first convolution."""
+    """The architecture with the resolved weights; 1- or 4-channel inputs keep them by adapting the first conv."""
     channels = hparams["input_shape"][-1]
     if weights is None:
         return build_architecture(entry, hparams, channels, include_top)
     rgb = build_architecture(entry, hparams, 3, include_top)
-    variant = "top" if include_top else "notop"
-    load_pretrained(entry, variant, rgb, None if weights == "imagenet" else Path(weights))
+    load_pretrained(entry, rgb, weights, include_top)
     if channels == 3:
         return rgb
     if channels not in (1, 4):
@@ -66,9 +52,12 @@ def pretrained_architecture(
 
 
 def load_backbone(
-    entry: Entry, hparams: dict[str, Any], overrides: dict[str, Any], weights: str | Path | None = "imagenet"
+    entry: Entry, hparams: dict[str, Any], overrides: dict[str, Any], weights: ResolvedWeights | None
 ) -> ZooModel:
-    """A backbone as a ZooModel taking [0, 255] RGB images: ImageNet classifier, new N-way head, or features."""
+    """A backbone as a ZooModel taking [0, 255] RGB images: ImageNet classifier, new N-way head, or features.
+
+    `weights` is resolved first (zoo.loading.pretrained.resolve_pretrained); None builds it randomly initialised.
+    """
     new_head = wants_new_head(entry, hparams, overrides)
     include_top = bool(hparams["include_top"]) and not new_head
     if include_top and tuple(hparams["input_shape"][:2]) != tuple(entry.input_shape[:2]):

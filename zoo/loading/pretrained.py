@@ -1,47 +1,100 @@
-"""Put pretrained weights into an architecture: Keras files as they are, package pickles via a cached conversion."""
+"""Put pretrained weights into an architecture: Keras files as they are, package pickles via a cached conversion.
+
+The file is resolved (`resolve_pretrained`) before TensorFlow is imported or anything is built, so a missing file
+fails in a fraction of a second; this module imports Keras only through the models it is handed.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from zoo.entry import Entry
-from zoo.errors import CacheNotWritable, WeightsNotFound
+from zoo.errors import BadOverride, CacheNotWritable, WeightsDoNotFit, WeightsNotFound
 from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import cache_dir, resolve_weights
+from zoo.weights.resolve import ResolvedWeights, converted_dir, resolve_checked
 from zoo.weights.verify import digest_file
 
+if TYPE_CHECKING:
+    import keras
+
 KERAS_FORMATS = ("keras-h5", "keras-weights")
+KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")  # a user's own file in these loads as Keras weights, whatever the record
+IMAGENET_CLASSES = 1000
+SKIPPED_LAYERS = r"(?s).*(Skipping|could not be loaded|freshly-initialized)"
 
 
-def load_pretrained(entry: Entry, variant: str, model: keras.Model, path: Path | None = None) -> None:
-    """Load `entry`'s `variant` ("top" / "notop") weights into `model`.
+def wants_new_head(entry: Entry, hparams: dict[str, Any], overrides: dict[str, Any]) -> bool:
+    """A new N-way head replaces ImageNet's when num_classes is overridden; both at once is refused."""
+    new_classes = "num_classes" in overrides and overrides["num_classes"] != IMAGENET_CLASSES
+    if new_classes and overrides.get("include_top") is True:
+        raise BadOverride(
+            f"{entry.name}: include_top=True keeps ImageNet's 1000-class head but num_classes="
+            f"{overrides['num_classes']} asks for a new one; pass only num_classes for a new head"
+        )
+    return new_classes
 
-    Where only the with-top file exists (the bundled backbones), it is loaded into a with-top build and the
-    shared layers are copied over by name.
+
+def resolve_pretrained(
+    entry: Entry, hparams: dict[str, Any], overrides: dict[str, Any], weights: str | Path, verify: bool = True
+) -> ResolvedWeights:
+    """The weights file `load` will put into `entry`: "imagenet" (the manifest's, found or downloaded) or a path.
+
+    Where only the with-top file exists (the bundled backbones), that is the one for a headless build too.
     """
-    key = f"{entry.name}.{variant}"
-    if key in entry.weights:
-        load_weights_file(entry, key, model, path)
-        return
-    if variant == "notop" and f"{entry.name}.top" in entry.weights:
-        full = entry.build(**{**entry.hparams, "input_shape": model.input_shape[1:], "include_top": True})
-        load_weights_file(entry, f"{entry.name}.top", full, path)
-        copy_shared_layers(full, model)
-        return
-    raise WeightsNotFound(f"{entry.name} has no pretrained weights ({variant}); load it with weights=None")
+    include_top = bool(hparams["include_top"]) and not wants_new_head(entry, hparams, overrides)
+    key = f"{entry.name}.{'top' if include_top else 'notop'}"
+    if key not in entry.weights and f"{entry.name}.top" in entry.weights:
+        key = f"{entry.name}.top"
+    if key not in entry.weights:
+        raise WeightsNotFound(f"{entry.name} has no pretrained weights ({key}); load it with weights=None")
+    path = None if weights == "imagenet" else Path(weights)
+    resolved = resolve_checked(key, path, verify=verify)
+    if resolved.unverified:
+        print(f"zoo: unverified weights for {key}: {resolved.path}: {resolved.unverified}", file=sys.stderr)
+    return resolved
 
 
-def load_weights_file(entry: Entry, key: str, model: keras.Model, path: Path | None) -> None:
-    """Resolve the manifest file `key` and load it: Keras formats as they are, package pickles converted once."""
-    record = load_manifest().get(key)
-    source = resolve_weights(key, path)
-    if record.format in KERAS_FORMATS:
-        model.load_weights(source)
+def load_pretrained(entry: Entry, model: keras.Model, weights: ResolvedWeights, include_top: bool) -> None:
+    """Load the resolved file into `model`; a with-top file into a headless model goes through a with-top build
+    whose shared layers are copied over by name."""
+    if include_top or not weights.key.endswith(".top"):
+        load_weights_file(entry, model, weights)
         return
-    load_converted(entry, key, source, model)
+    full = entry.build(**{**entry.hparams, "input_shape": model.input_shape[1:], "include_top": True})
+    load_weights_file(entry, full, weights)
+    copy_shared_layers(full, model)
+
+
+def load_weights_file(entry: Entry, model: keras.Model, weights: ResolvedWeights) -> None:
+    """Keras formats as they are, package pickles converted once; a file that does not fit, layer by layer, is
+    refused in one line naming it."""
+    record = load_manifest().get(weights.key)
+    own_keras_file = weights.unverified and weights.path.name.endswith(KERAS_SUFFIXES)
+    fix = f"Pass a file saved from this architecture ({record.file} or model.save_weights)."
+    with weights_must_fit(weights.path, f"{entry.name} ({weights.key})", fix):
+        if record.format in KERAS_FORMATS or own_keras_file:
+            model.load_weights(weights.path)
+        else:
+            load_converted(entry, weights.key, weights.path, model)
+
+
+@contextmanager
+def weights_must_fit(path: Path, target: str, fix: str) -> Iterator[None]:
+    """Keras' loaders check a file layer by layer (count, names, shapes); their errors become one line here, and so
+    do the warnings Keras 3.15 gives instead of an error for layers it skips (left randomly initialised)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=SKIPPED_LAYERS, category=UserWarning)
+            yield
+    except (ValueError, KeyError, TypeError, OSError, UserWarning) as error:
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise WeightsDoNotFit(f"weights file {path} does not load into {target}: {reason}. {fix}") from None
 
 
 def load_converted(entry: Entry, key: str, source: Path, model: keras.Model) -> None:
@@ -49,7 +102,7 @@ def load_converted(entry: Entry, key: str, source: Path, model: keras.Model) -> 
     from zoo.loading.converted import convert, convert_and_save
 
     source_digest = digest_file(source)["sha256"]
-    converted = cache_dir() / "converted" / f"{key}-{source_digest[:12]}.weights.h5"
+    converted = converted_dir() / f"{key}-{source_digest[:12]}.weights.h5"
     digest_file_path = converted.with_name(converted.name + ".sha256")
     if converted.is_file() and digest_file_path.is_file():
         if digest_file(converted)["sha256"] == digest_file_path.read_text().strip():
