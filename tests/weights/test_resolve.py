@@ -13,9 +13,9 @@ from weights_server import isolate, leftovers, read_only, record, weight_bytes, 
 
 from zoo.errors import CacheNotWritable, CorruptWeights, UnknownWeightsFile, WeightsNotFound
 from zoo.weights import verify as weights_verify
-from zoo.weights.cache import import_weights, verify_cache, weights_status
+from zoo.weights.cache import import_weights, verify_cache, weights_identity, weights_status
 from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import is_offline, resolve_weights
+from zoo.weights.resolve import is_offline, resolve_checked, resolve_weights
 
 DATA = weight_bytes(50_000)
 NOTOP = weight_bytes(30_000, seed=1)
@@ -98,7 +98,41 @@ def test_a_corrupt_file_in_the_weights_dir_is_refused_not_skipped(manifest, tmp_
     mine.mkdir()
     (mine / "mini_top.h5").write_bytes(DATA[:-1] + b"!")
     monkeypatch.setenv("ZOO_WEIGHTS_DIR", str(mine))
-    with pytest.raises(CorruptWeights, match=str(mine / "mini_top.h5")):
+    with pytest.raises(CorruptWeights, match=str(mine / "mini_top.h5")) as caught:
+        resolve_weights("mini.top", manifest=manifest)
+    message = str(caught.value)  # your own file is not just called corrupt: the way to use it is named
+    assert "is not the published file" in message and "is corrupt" not in message
+    assert f"zoo weights import '{mine / 'mini_top.h5'}' --as mini.top --trust" in message and "verify=False" in message
+
+
+def test_verify_false_takes_your_own_file_and_records_its_sha256(manifest, tmp_path):
+    mine = downloaded(tmp_path, "my_checkpoint.h5", weight_bytes(123, seed=7))
+    resolved = resolve_checked("mini.top", mine, verify=False, manifest=manifest)
+    assert resolved.path == mine and hashlib.sha256(mine.read_bytes()).hexdigest() in resolved.unverified
+    with pytest.raises(CorruptWeights):
+        resolve_checked("mini.top", mine, manifest=manifest)
+    assert resolve_checked("mini.top", downloaded(tmp_path), manifest=manifest).unverified == ""
+
+
+def test_a_file_without_published_hash_loads_as_unverified(tmp_path, monkeypatch):
+    records = {"mobile.top": record("mobile_top.h5", DATA, [URL], hash=None)}  # as MobileNet v1/v2's files
+    manifest = load_manifest(write_manifest(tmp_path, records))
+    mine = tmp_path / "folder"
+    mine.mkdir()
+    (mine / "mobile_top.h5").write_bytes(DATA)
+    monkeypatch.setenv("ZOO_WEIGHTS_DIR", str(mine))
+    assert resolve_checked("mobile.top", manifest=manifest).unverified == "no published hash to check it against"
+
+
+def test_a_trusted_import_resolves_as_unverified_until_it_changes(manifest, tmp_path, cache):
+    mine = downloaded(tmp_path, "my_checkpoint.h5", weight_bytes(123, seed=7))
+    (imported,) = import_weights([mine], manifest=manifest, as_key="mini.top", trust=True)
+    assert imported.path == cache / "mini_top.h5" and imported.trusted == hashlib.sha256(mine.read_bytes()).hexdigest()
+    resolved = resolve_checked("mini.top", manifest=manifest)
+    assert resolved.path == cache / "mini_top.h5" and imported.trusted in resolved.unverified
+    assert [row.state for row in weights_status(manifest=manifest)][0] == "trusted"
+    flip_a_byte(cache / "mini_top.h5")
+    with pytest.raises(CorruptWeights, match="is not the published file"):
         resolve_weights("mini.top", manifest=manifest)
 
 
@@ -236,3 +270,11 @@ def test_the_weights_modules_stay_light():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_identity_of_a_trusted_file_is_its_own_hash(manifest, tmp_path):
+    published = str(manifest.get("mini.top").hash)
+    assert weights_identity(manifest.get("mini.top")) == published
+    mine = downloaded(tmp_path, "my_checkpoint.h5", weight_bytes(123, seed=7))
+    (imported,) = import_weights([mine], manifest=manifest, as_key="mini.top", trust=True)
+    assert weights_identity(manifest.get("mini.top")) == f"trusted-sha256:{imported.trusted}"

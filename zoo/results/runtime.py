@@ -28,6 +28,7 @@ from zoo.data.progress import Progress
 from zoo.errors import BadData
 from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
+from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
 from zoo.weights.resolve import cache_dir
 from zoo.weights.verify import digest_file
@@ -78,7 +79,7 @@ def catalogue_source(name: str) -> ModelSource:
             f"first with `zoo finetune {name} DATA --out run1`, then run `zoo predict run1 IMAGES`"
         )
     manifest = load_manifest()
-    hashes = [str(manifest.get(key).hash) for key in entry.weights if key in manifest]
+    hashes = [weights_identity(manifest.get(key)) for key in entry.weights if key in manifest]
     digest = f"{name}|{'|'.join(hashes)}|{entry.input_shape}"
 
     def load() -> Any:

@@ -23,7 +23,15 @@ from zoo.weights.verify import (
     trust_hint,
 )
 
-__all__ = ["ImportedWeights", "WeightsCheck", "WeightsStatus", "import_weights", "verify_cache", "weights_status"]
+__all__ = [
+    "ImportedWeights",
+    "WeightsCheck",
+    "WeightsStatus",
+    "import_weights",
+    "verify_cache",
+    "weights_identity",
+    "weights_status",
+]
 
 
 @dataclass(frozen=True)
@@ -231,3 +239,11 @@ def weights_status(*, manifest: Manifest | None = None) -> list[WeightsStatus]:
             state = "bundled" if place.kind == "package" else "cached"
         rows.append(WeightsStatus(record.key, record.file, state, place.path, place.label, place.path.stat().st_size))
     return rows
+
+
+def weights_identity(record: WeightsRecord) -> str:
+    """What fixes the weights `record` loads as: its published hash, or the sha256 of the user's own trusted file
+    found first (so a conversion cached for one is never served for the other). Stats files, hashes none."""
+    place = next((p for p in local_places(record) if p.path is not None and p.path.is_file()), None)
+    trusted = verified_markers().trusted_sha256(place.path) if place is not None else None
+    return f"trusted-sha256:{trusted}" if trusted else str(record.hash)
