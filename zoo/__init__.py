@@ -25,6 +25,7 @@ from zoo.errors import (
     UnknownMetric,
     UnknownModel,
     UnknownWeightsFile,
+    WeightsDoNotFit,
     WeightsNotFound,
     WorkerLost,
     ZooError,
@@ -73,6 +74,7 @@ __all__ = [
     "UnknownMetric",
     "UnknownModel",
     "UnknownWeightsFile",
+    "WeightsDoNotFit",
     "WeightsNotFound",
     "WorkerLost",
     "ZooError",
@@ -102,7 +104,10 @@ def info(name: str) -> Entry:
 
 
 def load(name: str, **overrides: Any) -> keras.Model:
-    """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters."""
+    """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters.
+
+    weights="imagenet" (default), None, or a file; verify=False takes your own backbone weights file, unverified.
+    """
     from zoo.loading.assemble import load as load_model
 
     return load_model(name, **overrides)
