@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.weights.restricted_pickle import load_numpy_pickle, load_torch_legacy
+from zoo.weights.restricted_pickle import load_numpy_pickle
+from zoo.weights.torch_legacy import load_torch_legacy
 
 if TYPE_CHECKING:
     import keras

@@ -2,7 +2,8 @@
 
 `pickle.load` runs whatever callable a file names, so a weights file could run `os.system`. The unpickler here
 resolves only the few globals that rebuild arrays, each mapped to a NumPy stand-in that checks its arguments;
-every other global raises `UnsafePickle` naming it, before anything is called. No torch import is needed.
+every other global raises `UnsafePickle` naming it, before anything is called. Legacy PyTorch checkpoints are read
+by zoo.weights.torch_legacy on the same machinery.
 A pickle cannot change the allowed objects (each global is a fresh read-only proxy), nor make reading slow or
 large: shared references are walked once, within a step and depth budget, and arrays may not hold more bytes
 than the file (times MAX_EXPANSION) nor more elements than their storage has.
@@ -13,14 +14,11 @@ from __future__ import annotations
 import collections
 import contextvars
 import math
-import os
 import pickle
 import re
 import reprlib
-import struct
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,28 +26,14 @@ import numpy as np
 
 from zoo.errors import ZooError
 
-# torch.serialization's legacy (pre-1.6, non-zip) format: these two pickles open the file.
-TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-TORCH_LEGACY_PROTOCOL = 1001
-_TORCH_STORAGES = {
-    "FloatStorage": "<f4",
-    "DoubleStorage": "<f8",
-    "HalfStorage": "<f2",
-    "LongStorage": "<i8",
-    "IntStorage": "<i4",
-    "ShortStorage": "<i2",
-    "CharStorage": "i1",
-    "ByteStorage": "u1",
-    "BoolStorage": "?",
-}
 # Plain numeric dtypes only: an object dtype would let a pickle smuggle Python objects into an array.
 _NUMERIC_DTYPE = re.compile(r"^[<>=|]?(\?|b1|[iu][1248]|f[248]|c(8|16))$")
 MAX_EXPANSION = 4  # arrays may total this many times the file's bytes (tied weights share storage: 2x at most)
 MIN_ARRAY_BUDGET = 1 << 20
 MAX_STEPS = 1_000_000  # distinct objects walked after unpickling
 MAX_DEPTH = 64  # nesting of dicts, lists and tuples; weights pickles nest 2 or 3 deep
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+SHORT = reprlib.Repr()
+SHORT.maxlevel, SHORT.maxstring, SHORT.maxother = 3, 80, 80
 _ARRAY_BYTES_LEFT: contextvars.ContextVar[list[int]] = contextvars.ContextVar("array_bytes_left")
 
 
@@ -89,19 +73,19 @@ class RestrictedUnpickler(pickle.Unpickler):
         except UnsafePickle:
             raise
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError) as error:
-            raise _refuse(self._source, f"{type(error).__name__}: {_SHORT.repr(str(error))}") from None
+            raise refuse(self._source, f"{type(error).__name__}: {SHORT.repr(str(error))}") from None
         except (RecursionError, MemoryError, OverflowError) as error:
-            raise _refuse(self._source, f"{type(error).__name__} while reading") from None
+            raise refuse(self._source, f"{type(error).__name__} while reading") from None
 
     def persistent_load(self, pid: Any) -> Any:
         if self._persistent is None:
             raise UnsafePickle(
-                f"{self._source}: unexpected persistent id {_SHORT.repr(pid)} in a pickle that should have none"
+                f"{self._source}: unexpected persistent id {SHORT.repr(pid)} in a pickle that should have none"
             )
         return self._persistent(pid)
 
 
-def _refuse(source: str, what: str) -> UnsafePickle:
+def refuse(source: str, what: str) -> UnsafePickle:
     return UnsafePickle(f"{source}: {what}; this is not a well-formed weights pickle")
 
 
@@ -125,12 +109,12 @@ class _Global:
         raise UnsafePickle(f"refused to modify the global {self.key!r}: a weights pickle may only call it")
 
 
-def _target(obj: Any) -> Any:
+def proxied(obj: Any) -> Any:
     return obj.target if isinstance(obj, _Global) else None
 
 
 @contextmanager
-def _array_budget(file_bytes: int) -> Iterator[None]:
+def array_budget(file_bytes: int) -> Iterator[None]:
     """Within this block, arrays built may total MAX_EXPANSION times the file's size (at least 1 MiB)."""
     token = _ARRAY_BYTES_LEFT.set([max(MIN_ARRAY_BUDGET, MAX_EXPANSION * file_bytes)])
     try:
@@ -139,7 +123,7 @@ def _array_budget(file_bytes: int) -> Iterator[None]:
         _ARRAY_BYTES_LEFT.reset(token)
 
 
-def _charge(nbytes: int, what: str) -> None:
+def charge(nbytes: int, what: str) -> None:
     """Count `nbytes` against the current load's array budget; refuse before allocating once it is spent."""
     left = _ARRAY_BYTES_LEFT.get(None)
     if left is None:
@@ -163,13 +147,13 @@ class _DTypeSpec:
 
     def __init__(self, spec: Any, align: Any = False, copy: Any = False) -> None:
         if not isinstance(spec, str) or not _NUMERIC_DTYPE.match(spec):
-            raise UnsafePickle(f"refused numpy dtype {_SHORT.repr(spec)}: only plain numeric dtypes are read")
+            raise UnsafePickle(f"refused numpy dtype {SHORT.repr(spec)}: only plain numeric dtypes are read")
         self.spec = spec
         self.byteorder = "="
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) < 2 or state[1] not in ("<", ">", "=", "|"):
-            raise UnsafePickle(f"refused numpy dtype state {_SHORT.repr(state)}")
+            raise UnsafePickle(f"refused numpy dtype state {SHORT.repr(state)}")
         self.byteorder = state[1]
 
     def resolve(self) -> np.dtype:
@@ -183,13 +167,13 @@ def _as_dtype(dtype: Any) -> np.dtype:
     return dtype.resolve()
 
 
-def _is_shape(shape: Any) -> bool:
+def is_shape(shape: Any) -> bool:
     return isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape) and len(shape) <= 32
 
 
 def _array_from_bytes(data: Any, dtype: np.dtype, shape: Any, fortran: bool) -> np.ndarray:
-    if not isinstance(data, bytes | bytearray) or not _is_shape(shape):
-        shown = _SHORT.repr(shape)
+    if not isinstance(data, bytes | bytearray) or not is_shape(shape):
+        shown = SHORT.repr(shape)
         raise UnsafePickle(
             f"array data must be bytes and its shape a tuple of sizes, got {type(data).__name__}, {shown}"
         )
@@ -198,7 +182,7 @@ def _array_from_bytes(data: Any, dtype: np.dtype, shape: Any, fortran: bool) -> 
         raise UnsafePickle(
             f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, has {len(data)}"
         )
-    _charge(len(data), f"an array of shape {shape}")
+    charge(len(data), f"an array of shape {shape}")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
 
 
@@ -206,8 +190,8 @@ class _ArraySpec:
     """Stands for `numpy.core.multiarray._reconstruct(ndarray, shape, typecode)`; BUILD supplies the data."""
 
     def __init__(self, subtype: Any, shape: Any = (0,), typecode: Any = b"b") -> None:
-        if _target(subtype) is not _NDArrayType:
-            raise UnsafePickle(f"refused array subtype {_SHORT.repr(subtype)}: only numpy.ndarray is read")
+        if proxied(subtype) is not _NDArrayType:
+            raise UnsafePickle(f"refused array subtype {SHORT.repr(subtype)}: only numpy.ndarray is read")
         self.array: np.ndarray | None = None
 
     def __setstate__(self, state: Any) -> None:
@@ -250,7 +234,7 @@ NUMPY_GLOBALS: dict[str, Any] = {
 }
 
 
-def _materialise(obj: Any, replace: Callable[[Any], Any]) -> Any:
+def materialise(obj: Any, replace: Callable[[Any], Any]) -> Any:
     """A copy of `obj` with every stand-in (found in dicts, lists, tuples) swapped for `replace(stand_in)`.
 
     Each distinct object is visited once (shared references stay shared), within MAX_STEPS and MAX_DEPTH: a pickle
@@ -287,13 +271,13 @@ def _array_of(obj: Any) -> Any:
         if obj.array is None:
             raise UnsafePickle("an ndarray was reconstructed but never given its data")
         return obj.array
-    return _plain(obj)
+    return plain(obj)
 
 
 _PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, np.ndarray, np.generic)
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """`obj` itself when it is plain data; a leftover stand-in or callable means the pickle was not weights data."""
     if not isinstance(obj, _PLAIN_TYPES):
         raise UnsafePickle(f"a {type(obj).__name__} was left in the unpickled data; weights pickles hold only arrays")
@@ -303,154 +287,6 @@ def _plain(obj: Any) -> Any:
 def load_numpy_pickle(path: str | Path) -> Any:
     """The object pickled in `path` (dicts, lists, tuples, numbers, strings, numeric ndarrays), read safely."""
     path = Path(path)
-    with path.open("rb") as file, _array_budget(path.stat().st_size):
+    with path.open("rb") as file, array_budget(path.stat().st_size):
         obj = RestrictedUnpickler(file, NUMPY_GLOBALS, source=str(path)).load()
-        return _materialise(obj, _array_of)
-
-
-# --- Legacy PyTorch stand-ins: storages are filled after the object pickle, so tensors are rebuilt in two steps.
-
-
-@dataclass(frozen=True)
-class _StorageType:
-    """Stands for `torch.FloatStorage` and its kin: only its dtype matters."""
-
-    name: str
-    dtype: np.dtype
-
-
-class _Storage:
-    """A storage named by a persistent id; its bytes follow the object pickle in the file."""
-
-    def __init__(self, key: str, dtype: np.dtype, numel: int) -> None:
-        self.key, self.dtype, self.numel = key, dtype, numel
-        self.data: np.ndarray | None = None
-
-
-class _TensorSpec:
-    """Stands for `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` until storages are read."""
-
-    def __init__(self, storage: Any, offset: Any, size: Any, stride: Any, *rest: Any) -> None:
-        shapes_ok = _is_shape(size) and _is_shape(stride)
-        if (
-            not isinstance(storage, _Storage)
-            or not isinstance(offset, int)
-            or not shapes_ok
-            or len(size) != len(stride)
-        ):
-            shown = _SHORT.repr((type(storage).__name__, offset, size, stride))
-            raise UnsafePickle(f"refused tensor rebuild arguments {shown}")
-        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
-
-    def to_array(self) -> np.ndarray:
-        data = self.storage.data
-        if data is None:
-            raise UnsafePickle(f"storage {self.storage.key!r} is referenced by a tensor but its bytes are missing")
-        count = math.prod(self.size)
-        if count > data.size:  # a zero stride would repeat a few stored elements into a huge array
-            raise UnsafePickle(
-                f"tensor of size {self.size} has {count} elements, more than storage {self.storage.key!r} holds "
-                f"({data.size})"
-            )
-        if count == 0:
-            return np.empty(self.size, dtype=data.dtype)
-        _charge(count * data.itemsize, f"a tensor of size {self.size}")
-        last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride, strict=True))
-        if self.offset < 0 or last >= data.size:
-            raise UnsafePickle(f"tensor of size {self.size} reaches past storage {self.storage.key!r} ({data.size})")
-        strides = tuple(s * data.itemsize for s in self.stride)
-        view = np.lib.stride_tricks.as_strided(data[self.offset :], shape=self.size, strides=strides)
-        return view.copy()
-
-
-def _rebuild_parameter(data: Any, requires_grad: Any = False, backward_hooks: Any = None, *rest: Any) -> Any:
-    """Stands for `torch._utils._rebuild_parameter`: a Parameter is its tensor here."""
-    if not isinstance(data, _TensorSpec):
-        raise UnsafePickle(f"refused parameter of type {type(data).__name__}")
-    return data
-
-
-TORCH_GLOBALS: dict[str, Any] = {
-    f"torch.{name}": _StorageType(name, np.dtype(dtype)) for name, dtype in _TORCH_STORAGES.items()
-} | {
-    "torch._utils._rebuild_tensor_v2": _TensorSpec,
-    "torch._utils._rebuild_tensor": _TensorSpec,
-    "torch._utils._rebuild_parameter": _rebuild_parameter,
-    "collections.OrderedDict": collections.OrderedDict,
-}
-
-
-def _storage_loader(storages: dict[str, _Storage], source: str) -> Callable[[Any], _Storage]:
-    """The persistent_load of the object pickle: ('storage', type, key, location, numel[, view]) -> a _Storage."""
-
-    def load(pid: Any) -> _Storage:
-        if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] != "storage":
-            raise _refuse(source, f"persistent id {_SHORT.repr(pid)} is not a storage reference")
-        _, proxy, key, _location, numel = pid[:5]
-        storage_type = _target(proxy)
-        if len(pid) == 6 and pid[5] is not None:
-            raise _refuse(source, "storage views (PyTorch < 0.4 files) are not supported")
-        if not isinstance(storage_type, _StorageType) or not isinstance(key, str) or not isinstance(numel, int):
-            raise _refuse(source, f"persistent id {_SHORT.repr(pid)} has the wrong types")
-        return storages.setdefault(key, _Storage(key, storage_type.dtype, numel))
-
-    return load
-
-
-def _read_header(file: IO[bytes], source: str) -> Any:
-    """One of the legacy format's global-free pickles (magic number, protocol, sys info, storage keys)."""
-    return RestrictedUnpickler(file, {}, source).load()
-
-
-def _check_legacy_header(file: IO[bytes], source: str) -> None:
-    if file.peek(4)[:4] == b"PK\x03\x04":
-        raise _refuse(source, "it is a zip-format PyTorch checkpoint (PyTorch >= 1.6); only the legacy format is read")
-    magic = _read_header(file, source)
-    if magic != TORCH_LEGACY_MAGIC:
-        raise _refuse(source, f"magic number {_SHORT.repr(magic)} is not the legacy PyTorch one")
-    protocol = _read_header(file, source)
-    if protocol != TORCH_LEGACY_PROTOCOL:
-        raise _refuse(source, f"PyTorch protocol version {_SHORT.repr(protocol)}, expected {TORCH_LEGACY_PROTOCOL}")
-    sys_info = _read_header(file, source)
-    if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
-        raise _refuse(source, f"system info {_SHORT.repr(sys_info)} is not little-endian")
-
-
-def _read_storages(file: IO[bytes], storages: dict[str, _Storage], source: str) -> None:
-    """After the object pickle: a pickled list of storage keys, then per key an int64 count and the raw elements."""
-    keys = _read_header(file, source)
-    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys) or set(keys) != set(storages):
-        shown = _SHORT.repr(keys)
-        raise _refuse(source, f"storage key list {shown} does not match the {len(storages)} referenced storages")
-    left = os.fstat(file.fileno()).st_size - file.tell()
-    for key in keys:
-        storage = storages[key]
-        (count,) = struct.unpack("<q", file.read(8).ljust(8, b"\0"))
-        left -= 8
-        if count < 0 or count * storage.dtype.itemsize > left:
-            raise _refuse(source, f"storage {key!r} is truncated (it claims {count} elements)")
-        left -= count * storage.dtype.itemsize
-        if count != storage.numel:
-            raise _refuse(source, f"storage {key!r} holds {count} elements, the tensors expect {storage.numel}")
-        data = file.read(count * storage.dtype.itemsize)
-        if len(data) != count * storage.dtype.itemsize:
-            raise _refuse(source, f"storage {key!r} is truncated")
-        storage.data = np.frombuffer(data, dtype=storage.dtype)
-
-
-def load_torch_legacy(path: str | Path) -> dict[str, np.ndarray]:
-    """The state dict (name -> array) of a legacy, non-zip PyTorch checkpoint, read with NumPy and no torch."""
-    path = Path(path)
-    source = str(path)
-    storages: dict[str, _Storage] = {}
-    with path.open("rb") as file, _array_budget(path.stat().st_size):
-        _check_legacy_header(file, source)
-        unpickler = RestrictedUnpickler(file, TORCH_GLOBALS, source, persistent_load=_storage_loader(storages, source))
-        obj = unpickler.load()
-        _read_storages(file, storages, source)
-        state = _materialise(obj, lambda o: o.to_array() if isinstance(o, _TensorSpec) else _plain(o))
-    if not isinstance(state, dict) or not all(
-        isinstance(k, str) and isinstance(v, np.ndarray) for k, v in state.items()
-    ):
-        raise _refuse(source, "the checkpoint is not a state dict of name -> tensor")
-    return dict(state)
+        return materialise(obj, _array_of)
