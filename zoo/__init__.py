@@ -19,6 +19,7 @@ from zoo.errors import (
     CatalogueError,
     CorruptWeights,
     ManifestError,
+    NotExplainable,
     OutputExists,
     ResumeMismatch,
     RunLocked,
@@ -51,6 +52,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "NotExplainable",
     "__version__",
     "BadData",
     "BadModelFile",
