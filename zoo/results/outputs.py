@@ -74,7 +74,7 @@ def write_outputs(
     """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`."""
     from zoo.results.export import export_model
     from zoo.results.plots import save_plots
-    from zoo.results.run_card import write_run_card
+    from zoo.results.run_card import data_fingerprint, write_run_card
 
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped_csv = out_dir / "skipped.csv"
@@ -86,7 +86,7 @@ def write_outputs(
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
     extra = {"placement": report["placement"]} if report.get("placement") else None
-    card = write_run_card(out_dir, config, files, extra, arrays=arrays, seed=config.get("seed"), started=started)
+    card = write_run_card(out_dir, config, data_fingerprint(files, arrays), extra, started=started)
     report["outputs"] = {
         "model": str(out_dir / "model.keras"),
         "exports": {name: check.to_json() for name, check in checks.items()},
