@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from zoo.bench.datasets import Split, digits
-from zoo.bench.table import Row, averaged
+from zoo.bench.table import Measure, Row, averaged
 
 RECIPE = "dbn_digits"
 FINETUNE_EPOCHS = 60
@@ -56,9 +56,7 @@ def _reconstruction_rows(data: Split, histories: list[list[list[float]]]) -> lis
             rows.append(
                 averaged(
                     f"{RECIPE} rbm_{layer + 1}",
-                    "dbn",
-                    data.name,
-                    f"recon_mse_{when}",
+                    Measure("dbn", data.name, f"recon_mse_{when}"),
                     values,
                     [0.0] * len(values),
                     note=f"CD pretraining of rbm_{layer + 1}, on its training inputs",
@@ -136,9 +134,7 @@ def run(seeds: Iterable[int]) -> list[Row]:
     rows = [
         averaged(
             f"{RECIPE} ({'pretrained' if pretrained else 'no pretraining'})",
-            "dbn",
-            data.name,
-            "test accuracy",
+            Measure("dbn", data.name, "test accuracy"),
             [accuracy for accuracy, _, _ in results[pretrained]],
             [seconds for _, _, seconds in results[pretrained]],
             note=f"{'CD pretraining, then ' if pretrained else ''}{FINETUNE_EPOCHS} epochs fine-tuning",
