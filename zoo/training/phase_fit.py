@@ -38,7 +38,7 @@ class TrainingRun:
     train: LabelledData
     val: LabelledData
     seed: int
-    cache_dir: Path | None  # None: in memory only, whatever the plan says
+    cache_dir: str | Path | None  # where big feature caches go; None: a temporary folder (zoo.training.phase_loop)
     guard: RunGuard
     placement: Placement | None = None
 
