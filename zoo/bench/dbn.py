@@ -107,9 +107,7 @@ def _cd_speed_rows(data: Split, seeds: Iterable[int]) -> list[Row]:
     rows = [
         averaged(
             f"{RECIPE} rbm_1 ({who})",
-            "dbn",
-            data.name,
-            "recon_mse",
+            Measure("dbn", data.name, "recon_mse"),
             [timing[who][1] for timing in timings],
             [timing[who][0] for timing in timings],
             note=notes[who],
@@ -118,7 +116,7 @@ def _cd_speed_rows(data: Split, seeds: Iterable[int]) -> list[Row]:
     ]
     ratios = [timing["zoo"][0] / timing["sklearn"][0] for timing in timings]
     seconds = [timing["zoo"][0] + timing["sklearn"][0] for timing in timings]
-    return rows + [averaged(f"{RECIPE} rbm_1", "dbn", data.name, "time zoo/sklearn", ratios, seconds)]
+    return rows + [averaged(f"{RECIPE} rbm_1", Measure("dbn", data.name, "time zoo/sklearn"), ratios, seconds)]
 
 
 def run(seeds: Iterable[int]) -> list[Row]:

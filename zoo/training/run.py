@@ -24,8 +24,7 @@ from zoo.results.outputs import FinishedRun, build_report, summary_line, write_o
 from zoo.results.run_card import now
 from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
-from zoo.training.phase_fit import TrainingRun
-from zoo.training.phase_loop import run_phases
+from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
 from zoo.training.seeding import seed_everything
 
@@ -206,11 +205,9 @@ def placement_for(call: FinetuneCall) -> Placement:
 
 def loaded_data(model: keras.Model, data: Any, call: FinetuneCall) -> tuple[LabelledData, LabelledData, float]:
     """(train, validation) as the model takes them, and the seconds reading them took."""
-    fraction = PlanSettings.from_options(call.plan_options).validation_fraction
+    holdout = (PlanSettings.from_options(call.plan_options).validation_fraction, call.seed)
     started = time.perf_counter()
-    train, val = load_split(
-        model, data, call.validation, strict=call.strict, seed=call.seed, fraction=fraction, loader=call.loader
-    )
+    train, val = load_split(model, data, call.validation, strict=call.strict, holdout=holdout, loader=call.loader)
     return train, val, time.perf_counter() - started
 
 
