@@ -83,8 +83,8 @@ def batchnorm_and_dropout() -> dict:
         trainer.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())
     x = (images[np.newaxis] / 255).astype("float32")
     data = batches(x, one_hot(y, 10), batch_size=16, shuffle=True)
-    replicated_fit(trainer, strategy, data, batches(x[:, :32], one_hot(y[:32], 10), batch_size=32, shuffle=False),
-                   epochs=2)  # fmt: skip
+    held = batches(x[:, :32], one_hot(y[:32], 10), batch_size=32, shuffle=False)
+    replicated_fit(trainer, strategy, (data, held), epochs=2)
     moving = [strategy.experimental_local_results(v.value) for v in trainer.non_trainable_weights if "moving" in v.path]
     return {
         "loss": result.history["loss"],

@@ -29,8 +29,9 @@ def test_bad_settings_are_refused(argv):
 
 @pytest.mark.slow
 def test_a_tiny_run_on_the_cpu_measures_every_path():
-    setting = bench.Setting(backbones=("efficientnet_b0",), image_size=32, images=64, batch_size=16, epochs=2,
-                            allow_cpu=True)  # fmt: skip
+    setting = bench.Setting(
+        backbones=("efficientnet_b0",), image_size=32, images=64, batch_size=16, epochs=2, allow_cpu=True
+    )
     result = bench.run(setting)
     row = result["rows"][0]
     assert result["device"] == "CPU" and row["backbone"] == "efficientnet_b0"

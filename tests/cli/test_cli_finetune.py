@@ -23,17 +23,15 @@ def parser() -> argparse.ArgumentParser:
 
 def test_finetune_arguments_and_defaults():
     args = parser().parse_args(["finetune", "efficientnet_lite0", "photos/"])
-    assert (args.name, args.data, args.epochs, args.out, args.batch_size, args.seed) == (
-        "efficientnet_lite0", "photos/", None, None, 32, 0,
-    )  # fmt: skip
+    given = (args.name, args.data, args.epochs, args.out, args.batch_size, args.seed)
+    assert given == ("efficientnet_lite0", "photos/", None, None, 32, 0)
     assert not (args.no_augment or args.strict or args.resume)
+    argv = "finetune lenet5 x.csv --epochs 3 --no-augment --id-col file --label-col y --image-dir img"
     args = parser().parse_args(
-        ["finetune", "lenet5", "x.csv", "--epochs", "3", "--no-augment", "--id-col", "file", "--label-col", "y",
-         "--image-dir", "img", "--extension", ".png", "--strict", "--resume", "--seed", "4", "--batch-size", "8"]
-    )  # fmt: skip
-    assert (args.epochs, args.no_augment, args.id_col, args.label_col, args.image_dir, args.extension) == (
-        3, True, "file", "y", "img", ".png",
-    )  # fmt: skip
+        [*argv.split(), "--extension", ".png", "--strict", "--resume", "--seed", "4", "--batch-size", "8"]
+    )
+    given = (args.epochs, args.no_augment, args.id_col, args.label_col, args.image_dir, args.extension)
+    assert given == (3, True, "file", "y", "img", ".png")
     assert args.strict and args.resume and args.seed == 4 and args.batch_size == 8
 
 

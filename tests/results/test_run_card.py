@@ -43,7 +43,8 @@ def test_deterministic_turns_on_tensorflow_op_determinism():
 def test_run_card_records_config_versions_machine_devices_data_and_times(tmp_path):
     started = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     config = {"model": "tiny", "epochs": 3, "seed": 11, "out": tmp_path}
-    path = write_run_card(tmp_path / "run", config, ["b.png", "a.png"], extra={"note": "test"}, started=started)
+    data = data_fingerprint(["b.png", "a.png"])
+    path = write_run_card(tmp_path / "run", config, data, extra={"note": "test"}, started=started)
     assert path == tmp_path / "run" / "run_card.json"
     card = json.loads(path.read_text())
     assert card["config"] == {**config, "out": str(tmp_path)} and card["seed"] == 11 and card["note"] == "test"
@@ -79,10 +80,10 @@ def test_array_hash_sees_values_dtype_and_shape_and_files_take_precedence():
 
 
 def test_seed_defaults_to_the_config_and_arrays_are_hashed_without_files(tmp_path):
-    card = json.loads(write_run_card(tmp_path, {"seed": 3}, None, arrays=[np.zeros(4)], seed=5).read_text())
+    card = json.loads(write_run_card(tmp_path, {"seed": 3}, data_fingerprint(None, [np.zeros(4)]), seed=5).read_text())
     assert card["seed"] == 5 and card["data"]["of"] == "array bytes" and card["data"]["count"] == 4
 
 
 def test_extra_fields_may_not_replace_measured_ones(tmp_path):
     with pytest.raises(ValueError, match=r"\['versions'\] would replace measured ones"):
-        write_run_card(tmp_path, {}, None, extra={"versions": "mine"})
+        write_run_card(tmp_path, {}, data_fingerprint(None), extra={"versions": "mine"})

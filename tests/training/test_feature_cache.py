@@ -99,7 +99,8 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two():
         first = phase_arrays(phase_setup(model, head, plan.settings, None), head, (x, x[:2]), None, 0, shared)
         second = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), None, 1, shared)
     assert list(shared) == [top.cache.cut_layer] and second[0] is shared[top.cache.cut_layer][0]
-    direct = images_to(backbone_parts(model).trunk, model).predict(x.astype("float32"), verbose=0)
+    parts = backbone_parts(model)
+    direct = images_to(parts.trunk, model, parts).predict(x.astype("float32"), verbose=0)
     np.testing.assert_allclose(first[0][0], direct, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(first[1][0], direct[:2], rtol=1e-4, atol=1e-4)
     assert second[0].shape == (1, 6, 1, 1, 192)

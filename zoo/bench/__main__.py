@@ -76,9 +76,13 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--backbone", default=BACKBONE, help=f"catalogue backbone with offline weights ({BACKBONE})")
     bench.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"square image side (default {IMAGE_SIZE})")
     bench.add_argument(
-        "--epochs", type=int, nargs="+", default=list(EPOCHS), metavar="N",
+        "--epochs",
+        type=int,
+        nargs="+",
+        default=list(EPOCHS),
+        metavar="N",
         help=f"epochs per phase: HEAD [FINETUNE] (one number: both; default {EPOCHS[0]} {EPOCHS[1]})",
-    )  # fmt: skip
+    )
     bench.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     bench.add_argument("--seed", type=int, default=0, help="split, initialisation and augmentation seed (default 0)")
     bench.add_argument("--per-class", type=int, default=None, help="at most N digits per class (default: all 1797)")
@@ -118,9 +122,14 @@ def main_finetune(args: argparse.Namespace) -> int:
         )
     epochs = (args.epochs[0], args.epochs[-1])
     setting = bench.Setting(
-        backbone=args.backbone, image_size=args.image_size, epochs=epochs, batch_size=args.batch_size,
-        seed=args.seed, per_class=args.per_class, order=args.order,
-    )  # fmt: skip
+        backbone=args.backbone,
+        image_size=args.image_size,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        per_class=args.per_class,
+        order=args.order,
+    )
     return print_result(bench, bench.run(setting), args.json)
 
 
@@ -141,9 +150,12 @@ def main_devices(args: argparse.Namespace) -> int:
             f"{args.batch_size} and {args.image_size}"
         )
     setting = bench.Setting(
-        backbones=tuple(args.backbone or bench.BACKBONES), image_size=args.image_size, images=args.images,
-        batch_size=args.batch_size, epochs=args.epochs,
-    )  # fmt: skip
+        backbones=tuple(args.backbone or bench.BACKBONES),
+        image_size=args.image_size,
+        images=args.images,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+    )
     return print_result(bench, bench.run(setting), args.json)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from zoo.bench.datasets import Split, digits
-from zoo.bench.table import Row, averaged
+from zoo.bench.table import Measure, Row, averaged
 
 FAMILY = "autoencoder"
 CODE_SIZE = 16
@@ -58,7 +58,8 @@ def run(seeds: Iterable[int]) -> list[Row]:
     baseline = pca_mse(data)
     seconds = [time.perf_counter() - started]
     note = f"scikit-learn PCA({CODE_SIZE}) fitted on the train split; mse {baseline:.5f} (deterministic: one run)"
-    rows = [averaged(f"pca{CODE_SIZE} (baseline)", FAMILY, data.name, METRIC, [baseline], seconds, note=note)]
+    measure = Measure(FAMILY, data.name, METRIC)
+    rows = [averaged(f"pca{CODE_SIZE} (baseline)", measure, [baseline], seconds, note=note)]
     for name, epochs in EPOCHS.items():
         values, seconds = [], []
         for seed in seeds:
@@ -68,5 +69,5 @@ def run(seeds: Iterable[int]) -> list[Row]:
             print(f"[bench] {name} seed {seed}: test mse {values[-1]:.5f} ({seconds[-1]:.1f}s)", file=sys.stderr)
         mean = float(np.mean(values))
         note = f"{CODE_SIZE}-d code, {epochs} epochs; mse {mean:.5f} = {mean / baseline:.2f} x PCA{CODE_SIZE}"
-        rows.append(averaged(name, FAMILY, data.name, METRIC, values, seconds, note=note))
+        rows.append(averaged(name, measure, values, seconds, note=note))
     return rows

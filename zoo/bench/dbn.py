@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from zoo.bench.datasets import Split, digits
-from zoo.bench.table import Row, averaged
+from zoo.bench.table import Measure, Row, averaged
 
 RECIPE = "dbn_digits"
 FINETUNE_EPOCHS = 60
@@ -56,9 +56,7 @@ def _reconstruction_rows(data: Split, histories: list[list[list[float]]]) -> lis
             rows.append(
                 averaged(
                     f"{RECIPE} rbm_{layer + 1}",
-                    "dbn",
-                    data.name,
-                    f"recon_mse_{when}",
+                    Measure("dbn", data.name, f"recon_mse_{when}"),
                     values,
                     [0.0] * len(values),
                     note=f"CD pretraining of rbm_{layer + 1}, on its training inputs",
@@ -109,9 +107,7 @@ def _cd_speed_rows(data: Split, seeds: Iterable[int]) -> list[Row]:
     rows = [
         averaged(
             f"{RECIPE} rbm_1 ({who})",
-            "dbn",
-            data.name,
-            "recon_mse",
+            Measure("dbn", data.name, "recon_mse"),
             [timing[who][1] for timing in timings],
             [timing[who][0] for timing in timings],
             note=notes[who],
@@ -120,7 +116,7 @@ def _cd_speed_rows(data: Split, seeds: Iterable[int]) -> list[Row]:
     ]
     ratios = [timing["zoo"][0] / timing["sklearn"][0] for timing in timings]
     seconds = [timing["zoo"][0] + timing["sklearn"][0] for timing in timings]
-    return rows + [averaged(f"{RECIPE} rbm_1", "dbn", data.name, "time zoo/sklearn", ratios, seconds)]
+    return rows + [averaged(f"{RECIPE} rbm_1", Measure("dbn", data.name, "time zoo/sklearn"), ratios, seconds)]
 
 
 def run(seeds: Iterable[int]) -> list[Row]:
@@ -136,9 +132,7 @@ def run(seeds: Iterable[int]) -> list[Row]:
     rows = [
         averaged(
             f"{RECIPE} ({'pretrained' if pretrained else 'no pretraining'})",
-            "dbn",
-            data.name,
-            "test accuracy",
+            Measure("dbn", data.name, "test accuracy"),
             [accuracy for accuracy, _, _ in results[pretrained]],
             [seconds for _, _, seconds in results[pretrained]],
             note=f"{'CD pretraining, then ' if pretrained else ''}{FINETUNE_EPOCHS} epochs fine-tuning",

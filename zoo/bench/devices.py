@@ -90,9 +90,16 @@ def zoo_finetune(name: str, x: np.ndarray, y: np.ndarray, setting: Setting, **op
     model = load_backbone(name, setting)
     epochs = (setting.epochs, setting.epochs) if "unfreeze" not in options else (0, setting.epochs)
     result = finetune(
-        model, (x, y), epochs=epochs, batch_size=setting.batch_size, augment=False, verbose=False, patience=99,
-        validation_fraction=1 / 6, **options,
-    )  # fmt: skip
+        model,
+        (x, y),
+        epochs=epochs,
+        batch_size=setting.batch_size,
+        augment=False,
+        verbose=False,
+        patience=99,
+        validation_fraction=1 / 6,
+        **options,
+    )
     rows = result.report["train_size"]
     phases = {p["name"]: round(rows * p["epochs_run"] / p["seconds"], 1) for p in result.report["phases"]}
     total = sum(p["epochs_run"] for p in result.report["phases"]) * rows / result.report["seconds"]["train"]
@@ -131,8 +138,11 @@ def input_wait(model: Any, data: Any, steps: int = 20) -> dict[str, Any]:
     for _ in range(steps):
         model.train_on_batch(*resident)
     on_device = (time.perf_counter() - started) / steps
-    return {"step_seconds": round(fed, 4), "step_seconds_on_device": round(on_device, 4),
-            "input_wait_share": round(max(0.0, 1 - on_device / fed), 3)}  # fmt: skip
+    return {
+        "step_seconds": round(fed, 4),
+        "step_seconds_on_device": round(on_device, 4),
+        "input_wait_share": round(max(0.0, 1 - on_device / fed), 3),
+    }
 
 
 def run(setting: Setting | None = None) -> dict[str, Any]:
@@ -145,13 +155,15 @@ def run(setting: Setting | None = None) -> dict[str, Any]:
     rows = []
     for name in setting.backbones:
         train_x, train_y = x[: setting.images], y[: setting.images]
-        rows.append({
-            "backbone": name,
-            "keras_plain": plain_keras(name, train_x, train_y, setting),
-            "zoo_finetune": zoo_finetune(name, x, y, setting),
-            "zoo_finetune_all_layers": zoo_finetune(name, x, y, setting, unfreeze="all"),
-            "zoo_pipeline": zoo_input_wait(name, train_x, train_y, setting),
-        })  # fmt: skip
+        rows.append(
+            {
+                "backbone": name,
+                "keras_plain": plain_keras(name, train_x, train_y, setting),
+                "zoo_finetune": zoo_finetune(name, x, y, setting),
+                "zoo_finetune_all_layers": zoo_finetune(name, x, y, setting, unfreeze="all"),
+                "zoo_pipeline": zoo_input_wait(name, train_x, train_y, setting),
+            }
+        )
     return {"device": device or "CPU", "rows": rows, "setting": asdict(setting)}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from zoo.bench.datasets import Split, digits
-from zoo.bench.table import Row, averaged
+from zoo.bench.table import Measure, Row, averaged
 
 FAMILY = "ffn"
 METRIC = "test accuracy"
@@ -78,7 +78,7 @@ def measure(runs: Iterable[Run], family: str, seeds: Iterable[int]) -> list[Row]
             seconds.append(time.perf_counter() - started)
             print(f"[bench] {run.recipe} seed {seed}: {METRIC} {values[-1]:.4f} ({seconds[-1]:.1f}s)", file=sys.stderr)
         note = f"{run.note}; {run.epochs} epochs"
-        rows.append(averaged(run.recipe, family, data.name, METRIC, values, seconds, note=note))
+        rows.append(averaged(run.recipe, Measure(family, data.name, METRIC), values, seconds, note=note))
     return rows
 
 

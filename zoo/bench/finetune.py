@@ -95,9 +95,16 @@ def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) 
     model = zoo.load(setting.backbone, input_shape=shape, num_classes=num_classes)
     loaded = time.perf_counter() - clock
     result = finetune(
-        model, str(train_dir), validation=str(val_dir), epochs=setting.epochs, batch_size=setting.batch_size,
-        augment=AUGMENTATION, seed=setting.seed, verbose=False, progress=False,
-    )  # fmt: skip
+        model,
+        str(train_dir),
+        validation=str(val_dir),
+        epochs=setting.epochs,
+        batch_size=setting.batch_size,
+        augment=AUGMENTATION,
+        seed=setting.seed,
+        verbose=False,
+        progress=False,
+    )
     total = time.perf_counter() - clock
     print(str(result.plan), file=sys.stderr)
     seconds = {"load_model": loaded, "load_data": result.report["seconds"]["load_data"]}
@@ -113,13 +120,6 @@ def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) 
     return GuideRun(float(result.evaluation.accuracy), rounded, head_accuracy)
 
 
-def run_keras(setting: Setting, train_dir: Path, val_dir: Path) -> GuideRun:
-    return run_keras_guide(
-        setting.backbone, train_dir, val_dir, image_size=setting.image_size, epochs=setting.epochs,
-        batch_size=setting.batch_size, augmentation=AUGMENTATION, seed=setting.seed,
-    )  # fmt: skip
-
-
 def run(setting: Setting | None = None, workdir: str | Path | None = None) -> dict[str, Any]:
     """Run both paths on the setting's digits folders; returns the speedup, both accuracies and the details."""
     import keras
@@ -132,7 +132,7 @@ def run(setting: Setting | None = None, workdir: str | Path | None = None) -> di
         warm = warm_up(setting)
         paths = {
             "zoo": lambda: run_zoo(setting, train_dir, val_dir, setting.classes),
-            "keras": lambda: run_keras(setting, train_dir, val_dir),
+            "keras": lambda: run_keras_guide(setting, train_dir, val_dir, AUGMENTATION),
         }
         results: dict[str, GuideRun] = {}
         for name in ("zoo", "keras") if setting.order == "zoo-first" else ("keras", "zoo"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from zoo.training.plan import Augmentation
 
@@ -26,6 +27,16 @@ class GuideRun:
     val_accuracy: float
     seconds: dict[str, float]
     head_val_accuracy: float | None = None  # after the frozen-base fit: shows what the unfrozen fit changed
+
+
+class GuideSetting(Protocol):
+    """What the guide's script is run with (zoo.bench.finetune.Setting is one): both paths share these."""
+
+    backbone: str
+    image_size: int
+    epochs: tuple[int, int]  # (head, fine-tune)
+    batch_size: int
+    seed: int
 
 
 def augmentation_layers(augmentation: Augmentation | None, seed: int) -> list:
@@ -87,24 +98,17 @@ def compile_guide(model, learning_rate: float | None) -> None:
 
 
 def run_keras_guide(
-    backbone: str,
-    train_dir: Path,
-    val_dir: Path,
-    *,
-    image_size: int,
-    epochs: tuple[int, int],
-    batch_size: int,
-    augmentation: Augmentation | None,
-    seed: int,
+    setting: GuideSetting, train_dir: Path, val_dir: Path, augmentation: Augmentation | None
 ) -> GuideRun:
     """Folder -> guide's two fits -> accuracy on the validation folder, timed stage by stage."""
     import keras
 
+    seed, image_size, epochs = setting.seed, setting.image_size, setting.epochs
     keras.utils.set_random_seed(seed)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    train, val, num_classes = guide_datasets(train_dir, val_dir, image_size, batch_size, seed)
-    model, base_model = guide_model(backbone, image_size, num_classes, augmentation_layers(augmentation, seed))
+    train, val, num_classes = guide_datasets(train_dir, val_dir, image_size, setting.batch_size, seed)
+    model, base_model = guide_model(setting.backbone, image_size, num_classes, augmentation_layers(augmentation, seed))
     seconds["load_and_build"] = time.perf_counter() - clock
     mark = time.perf_counter()
     compile_guide(model, None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo.bench.datasets import Split, gunpoint, tweets
-from zoo.bench.table import Row, averaged
+from zoo.bench.table import Measure, Row, averaged
 
 FAMILY = "rnn"
 TEXT_RECIPES = ("lstm_text", "gru_text", "bilstm_text")
@@ -33,6 +33,10 @@ class Problem:
     y_test: np.ndarray
     score: Callable[[np.ndarray, np.ndarray], float]  # (y_true, model output) -> value
     note: str = ""
+
+    @property
+    def measure(self) -> Measure:
+        return Measure(FAMILY, self.dataset, self.metric)
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ def measure(runs: Iterable[Run], problem: Problem, seeds: list[int]) -> list[Row
                 file=sys.stderr,
             )
         note = "; ".join(filter(None, [f"defaults, {run.epochs} epoch(s), batch {run.batch_size}", problem.note]))
-        rows.append(averaged(run.recipe, FAMILY, problem.dataset, problem.metric, values, seconds, note=note))
+        rows.append(averaged(run.recipe, problem.measure, values, seconds, note=note))
     return rows
 
 
@@ -156,7 +160,7 @@ def tfidf_baseline(data: Split, problem: Problem) -> Row:
     value = problem.score(data.y_test, pipeline.predict_proba(data.x_test))
     seconds = time.perf_counter() - started
     note = "baseline, scikit-learn TF-IDF (word unigrams, sublinear tf) + LogisticRegression(C=1); deterministic"
-    return averaged("tfidf_logreg (baseline)", FAMILY, problem.dataset, problem.metric, [value], [seconds], note=note)
+    return averaged("tfidf_logreg (baseline)", problem.measure, [value], [seconds], note=note)
 
 
 def run(seeds: Iterable[int]) -> list[Row]:

@@ -23,21 +23,22 @@ class Row:
     note: str = ""
 
 
-def averaged(
-    recipe: str,
-    family: str,
-    dataset: str,
-    metric: str,
-    values: Sequence[float],
-    seconds: Sequence[float],
-    note: str = "",
-) -> Row:
+@dataclass(frozen=True)
+class Measure:
+    """What a row measures: the recipe family, the dataset and the held-out metric."""
+
+    family: str
+    dataset: str
+    metric: str
+
+
+def averaged(recipe: str, measure: Measure, values: Sequence[float], seconds: Sequence[float], note: str = "") -> Row:
     """Mean (and population standard deviation) of per-seed values; seconds are summed."""
     return Row(
         recipe=recipe,
-        family=family,
-        dataset=dataset,
-        metric=metric,
+        family=measure.family,
+        dataset=measure.dataset,
+        metric=measure.metric,
         value=round(statistics.fmean(values), 4),
         seconds=round(sum(seconds), 1),
         seeds=len(values),

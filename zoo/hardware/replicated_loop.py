@@ -25,16 +25,16 @@ SUM = tf.distribute.ReduceOp.SUM
 def replicated_fit(
     trainer: keras.Model,
     strategy: tf.distribute.Strategy,
-    train_data: tf.data.Dataset,
-    val_data: tf.data.Dataset,
+    data: tuple[tf.data.Dataset, tf.data.Dataset],
     *,
     epochs: int,
     initial_epoch: int = 0,
     callbacks: list[keras.callbacks.Callback] = (),
 ) -> dict[str, list[float]]:
-    """Train the compiled `trainer` under `strategy` on (x, targets[, weights]) batches; returns the history."""
+    """Train the compiled `trainer` under `strategy` on `data`, (training, validation) pipelines of
+    (x, targets[, weights]) batches; returns the history."""
     steps = ReplicatedSteps(trainer, strategy)
-    train, val = (strategy.experimental_distribute_dataset(shardable(data)) for data in (train_data, val_data))
+    train, val = (strategy.experimental_distribute_dataset(shardable(part)) for part in data)
     hooks = keras.callbacks.CallbackList(list(callbacks), model=trainer)
     trainer.stop_training = False
     steps.broadcast()

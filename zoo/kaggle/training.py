@@ -63,7 +63,7 @@ def train(
 
 def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
     """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
-    from zoo.results.run_card import now, write_run_card
+    from zoo.results.run_card import data_fingerprint, now, write_run_card
     from zoo.training.seeding import seed_everything
 
     started, say = now(), print if verbose else (lambda *_: None)
@@ -94,7 +94,7 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
     write_cv_json(run_dir, cv)
     extra = {"cv": cv, "train_csv_sha256": hashlib.sha256(Path(settings.train_csv).read_bytes()).hexdigest()}
     arrays = None if data.files else [data.y, data.folds]  # tabular rows: train_csv_sha256 covers the features
-    write_run_card(run_dir, config, data.files, extra, arrays=arrays, seed=settings.seed, started=started)
+    write_run_card(run_dir, config, data_fingerprint(data.files, arrays), extra, seed=settings.seed, started=started)
     say(f"{cv_line(cv)}; models, oof.csv and cv.json in {run_dir}")
     return KaggleRun(run_dir, cv, oof, data.folds, config)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,33 +25,39 @@ def all_skipped(*datasets: LabelledData) -> list[Skipped]:
     return list(seen.values())
 
 
-def build_report(
-    *,
-    plan: FinetunePlan,
-    evaluation: Any,
-    train: LabelledData,
-    val: LabelledData,
-    history: dict[str, list[float]],
-    phases: list[dict[str, Any]],
-    status: str,
-    seconds: dict[str, float],
-    placement: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FinishedRun:
+    """A fine-tuning run once trained and scored: what report.json, the plots and the run card are made from."""
+
+    plan: FinetunePlan
+    config: dict[str, Any]  # the settings that define the run (the run card's "config")
+    started: str  # ISO time
+    train: LabelledData
+    val: LabelledData
+    history: dict[str, list[float]]
+    phases: list[dict[str, Any]]  # one record per phase trained
+    status: str  # "completed", or why the run stopped
+    evaluation: Any
+    placement: dict[str, Any] | None = None
+
+
+def build_report(run: FinishedRun, seconds: dict[str, float]) -> dict[str, Any]:
     """report.json's content: the headline numbers first, then everything needed to understand them."""
+    train, val, evaluation = run.train, run.val, run.evaluation
     return {
         "val_accuracy": evaluation.accuracy,
         "classes": list(train.class_names),
         "skipped": [{"file": item.file, "reason": item.reason} for item in all_skipped(train, val)],
-        "model": plan.model_name,
-        "status": status,
+        "model": run.plan.model_name,
+        "status": run.status,
         "train_size": len(train),
         "val_size": len(val),
         "data": {"train": train.origin, "validation": val.origin},
-        "phases": phases,
-        "history": history,
+        "phases": run.phases,
+        "history": run.history,
         "seconds": {key: round(value, 3) for key, value in seconds.items()},
-        "placement": placement,
-        "plan": plan.to_dict(),
+        "placement": run.placement,
+        "plan": run.plan.to_dict(),
         "evaluation": evaluation.to_json(),
     }
 
@@ -60,33 +67,25 @@ def phase_boundaries(phases: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def write_outputs(
-    out_dir: Path,
-    *,
-    model: Any,
-    report: dict[str, Any],
-    evaluation: Any,
-    train: LabelledData,
-    val: LabelledData,
-    formats: Sequence[str],
-    config: dict[str, Any],
-    started: str,
+    out_dir: Path, model: Any, report: dict[str, Any], run: FinishedRun, formats: Sequence[str]
 ) -> dict[str, Any]:
     """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`."""
     from zoo.results.export import export_model
     from zoo.results.plots import save_plots
-    from zoo.results.run_card import write_run_card
+    from zoo.results.run_card import data_fingerprint, write_run_card
 
+    train, val = run.train, run.val
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped_csv = out_dir / "skipped.csv"
     write_skipped_csv(all_skipped(train, val), skipped_csv)
     checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats))
     if "keras" not in formats:  # model.keras is always written: it is what `zoo.load_saved` and resume read
         model.save(out_dir / "model.keras")
-    plots = save_plots(report["history"], evaluation, val, out_dir, phase_boundaries(report["phases"]), model)
+    plots = save_plots(report["history"], run.evaluation, val, out_dir, phase_boundaries(report["phases"]), model)
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
     extra = {"placement": report["placement"]} if report.get("placement") else None
-    card = write_run_card(out_dir, config, files, extra, arrays=arrays, seed=config.get("seed"), started=started)
+    card = write_run_card(out_dir, run.config, data_fingerprint(files, arrays), extra, started=run.started)
     report["outputs"] = {
         "model": str(out_dir / "model.keras"),
         "exports": {name: check.to_json() for name, check in checks.items()},

@@ -101,16 +101,15 @@ def data_fingerprint(files: Sequence[str] | None, arrays: Sequence[np.ndarray] |
 def write_run_card(
     out_dir: Path,
     config: dict,
-    data_files: Sequence[str] | None,
+    data: dict[str, Any],
     extra: dict | None = None,
     *,
-    arrays: Sequence[np.ndarray] | None = None,
     seed: int | None = None,
     started: str | datetime | None = None,
 ) -> Path:
     """Write out_dir/run_card.json: settings, library versions, platform, devices, data hash, seed, start/end time.
 
-    `arrays` (e.g. (x, y)) are hashed when there are no `data_files`; `seed` defaults to config["seed"];
+    `data` is data_fingerprint's record of the data the run read; `seed` defaults to config["seed"];
     `extra` fields are added at the top level.
     """
     if isinstance(started, datetime):
@@ -118,7 +117,7 @@ def write_run_card(
     card = {
         "config": config,
         "seed": seed if seed is not None else config.get("seed"),
-        "data": data_fingerprint(data_files, arrays),
+        "data": data,
         "versions": library_versions(),
         "platform": machine(),
         "devices": devices(),

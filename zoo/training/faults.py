@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,12 +23,13 @@ import numpy as np
 from zoo.data import LabelledData
 from zoo.errors import ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder, Saved, check_settings, load_best_weights, restore_optimizer
-from zoo.training.plan import FinetunePlan, Phase
+from zoo.training.plan import FinetunePlan
 
 
-@dataclass
-class StartPoint:
-    """Where a run begins: (phase index, epochs of it done); a resumed run also brings its history so far."""
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands: (phase index, epochs of it done, whether it finished), the history and the per-phase
+    records so far; a resumed run's start also brings the checkpoint it was read from."""
 
     phase: int = 0
     epoch: int = 0
@@ -151,13 +152,9 @@ class Carried:
 class EpochSave(keras.callbacks.Callback):
     """Saves a resumable checkpoint after every epoch that ended with a finite loss (early stopping's state too)."""
 
-    def __init__(
-        self, guard: RunGuard, model: keras.Model, index: int, history: dict, records: list,
-        stopping: ResumableEarlyStopping,
-    ) -> None:  # fmt: skip
+    def __init__(self, guard: RunGuard, model: keras.Model, prior: Progress, stopping: ResumableEarlyStopping) -> None:
         super().__init__()
-        self.guard, self.owner, self.index, self.prior, self.records = guard, model, index, history, records
-        self.stopping = stopping
+        self.guard, self.owner, self.prior, self.stopping = guard, model, prior, stopping
         self.logs: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -165,11 +162,9 @@ class EpochSave(keras.callbacks.Callback):
             return  # never checkpoint a broken state
         for key, value in (logs or {}).items():
             self.logs.setdefault(key, []).append(float(value))
-        history = {key: [*self.prior.get(key, []), *values] for key, values in self.logs.items()}
-        self.guard.save(
-            self.owner, self.model.optimizer, self.index, epoch + 1, False, history, self.records,
-            stopping=(self.stopping.state(), self.stopping.best_weights),
-        )  # fmt: skip
+        history = {key: [*self.prior.history.get(key, []), *values] for key, values in self.logs.items()}
+        progress = replace(self.prior, epoch=epoch + 1, done=False, history=history)
+        self.guard.save(self.owner, self.model.optimizer, progress, (self.stopping.state(), self.stopping.best_weights))
 
 
 def holds_a_run(folder: Path) -> bool:
@@ -181,9 +176,15 @@ class RunGuard:
     """Callbacks, checkpoints and resume for one finetune run (checkpoints only with an output folder)."""
 
     def __init__(
-        self, out_dir: Path | None, fingerprint: dict, *, resume: bool, say: Any, hint: str,
+        self,
+        out_dir: Path | None,
+        fingerprint: dict,
+        *,
+        resume: bool,
+        say: Any,
+        hint: str,
         monitor: ScoresOutputs | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if resume and out_dir is None:
             raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
         if out_dir is not None and not resume and holds_a_run(out_dir):
@@ -196,14 +197,14 @@ class RunGuard:
         self.carried: Carried | None = None  # early stopping's state for the phase being resumed
         self.monitor = monitor  # the metric early stopping follows (None: val_loss)
 
-    def begin(self, model: keras.Model) -> StartPoint:
+    def begin(self, model: keras.Model) -> Progress:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
         if not self.resume:
-            return StartPoint()
+            return Progress()
         readable = self.store.saved()
         if not readable:
             self.say(f"finetune: no checkpoint in {self.store.root}: starting from the beginning")
-            return StartPoint()
+            return Progress()
         check_settings(readable[0], self.fingerprint)  # before any weights are read: a mismatch is not damage
         saved = self.store.latest_valid(model)
         if saved is None:
@@ -212,14 +213,14 @@ class RunGuard:
                 "deleted: start afresh with another output folder"
             )
         self.say(f"finetune: resuming from {saved.folder.name} (phase {saved.phase + 1}, epoch {saved.epoch})")
-        return StartPoint(saved.phase, saved.epoch, saved.done, saved.history, saved.records, saved)
+        return Progress(saved.phase, saved.epoch, saved.done, saved.history, saved.records, saved)
 
     def finish(self) -> None:
         """The run is over and its outputs written: keep only the newest checkpoint (for --resume / more epochs)."""
         if self.store is not None:
             self.store.finish()
 
-    def restore(self, start: StartPoint, trainer: keras.Model) -> int:
+    def restore(self, start: Progress, trainer: keras.Model) -> int:
         """The optimizer state of a phase resumed mid-way; returns the epochs of it already done."""
         if start.saved is None or not start.epoch or start.done:
             return 0
@@ -232,22 +233,35 @@ class RunGuard:
         return start.epoch
 
     def save(
-        self, model: keras.Model, optimizer: Any, index: int, epoch: int, done: bool, history, records,
+        self,
+        model: keras.Model,
+        optimizer: Any,
+        progress: Progress,
         stopping: tuple[dict[str, Any], list[np.ndarray] | None] | None = None,
-    ) -> None:  # fmt: skip
-        if self.store is not None:
-            state = {"fingerprint": self.fingerprint, "phase": index, "epoch": epoch, "done": done,
-                     "history": history, "records": records}  # fmt: skip
-            best_weights = None
-            if stopping is not None and not done:
-                state["stopping"], best_weights = stopping
-            self.store.save(model, optimizer if not done else None, state, best_weights)
+    ) -> None:
+        """A checkpoint of `progress`: mid-phase with the optimizer and early stopping's state, or a finished phase."""
+        if self.store is None:
+            return
+        state = {
+            "fingerprint": self.fingerprint,
+            "phase": progress.phase,
+            "epoch": progress.epoch,
+            "done": progress.done,
+            "history": progress.history,
+            "records": progress.records,
+        }
+        best_weights = None
+        if stopping is not None and not progress.done:
+            state["stopping"], best_weights = stopping
+        self.store.save(model, optimizer if not progress.done else None, state, best_weights)
 
     def callbacks(
-        self, plan: FinetunePlan, index: int, phase: Phase, model: keras.Model, history, records,
-        validation: tuple[np.ndarray, np.ndarray],
-    ) -> list:  # fmt: skip
-        """The phase's callbacks: NaN stop, (metric score,) early stopping, one line per epoch, checkpoints."""
+        self, plan: FinetunePlan, model: keras.Model, progress: Progress, validation: tuple[np.ndarray, np.ndarray]
+    ) -> list:
+        """The phase's callbacks (the phase at progress.phase, history and records from before it): NaN stop,
+        (metric score,) early stopping, one line per epoch, checkpoints."""
+        index = progress.phase
+        phase = plan.phases[index]
         label = f"phase {index + 1}/{len(plan.phases)} {phase.name}"
         score = None if self.monitor is None else ValidationScore(self.monitor, *validation, plan.batch_size * 2)
         stopping = ResumableEarlyStopping(plan.settings.patience, self.carried, score)
@@ -255,7 +269,7 @@ class RunGuard:
         scoring = [score] if score is not None else []
         callbacks = [FiniteLossStop(), *scoring, stopping, EpochLine(label, phase.epochs, self.say)]
         if self.store is not None:
-            callbacks.append(EpochSave(self, model, index, history, records, stopping))
+            callbacks.append(EpochSave(self, model, progress, stopping))
         return callbacks
 
     @contextmanager

@@ -12,7 +12,9 @@ files or waits on a collective. Training on the cached features (a small model) 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,3 +128,20 @@ def batches(
 
 def steps(rows: int, batch_size: int) -> int:
     return max(1, math.ceil(rows / batch_size))
+
+
+def cache_folder(cache_dir: str | Path | None) -> Any:
+    """The folder for on-disk feature caches: the one given, or a temporary one removed after the run."""
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        return nullcontext(Path(cache_dir))
+    return _temporary()
+
+
+class _temporary:
+    def __enter__(self) -> Path:
+        self._folder = tempfile.TemporaryDirectory(prefix="zoo-features-")
+        return Path(self._folder.name)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._folder.cleanup()

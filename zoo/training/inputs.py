@@ -40,15 +40,16 @@ def input_spec(model: keras.Model) -> tuple[tuple[int, int] | None, int]:
 
 
 def load_split(
-    model: keras.Model, data: Any, validation: Any, *, strict: bool, seed: int, fraction: float, loader: LoaderOptions
+    model: keras.Model, data: Any, validation: Any, *, strict: bool, holdout: tuple[float, int], loader: LoaderOptions
 ) -> tuple[LabelledData, LabelledData]:
-    """(train, validation): the validation data as given, or a seeded stratified split of `data`."""
+    """(train, validation): the validation data as given, or a stratified split of `data` (holdout: its fraction
+    and seed)."""
     size, channels = input_spec(model)
     common = {"image_size": size, "channels": channels, "strict": strict, "progress": loader.progress}
     options = {"labels": loader.labels, **loader.keywords()}
     train = as_labelled(data, {**common, **options, "data_dir": loader.data_dir, "split": loader.split})
     if validation is None:
-        return stratified_split(train, fraction, seed)
+        return stratified_split(train, *holdout)
     held = {**common, "data_dir": loader.data_dir, "split": loader.validation_split, "class_names": train.class_names}
     return train, as_labelled(validation, held)
 

@@ -117,6 +117,21 @@ def lr_find(
     """Sweep the learning rate from `start_lr` to `end_lr` over `steps` batches of `data`; suggest a rate.
 
     With `out`, the plot is saved as out/lr_find.png. The model is left as it was.
+
+    Keyword options:
+        start_lr, end_lr: the first and last learning rate of the sweep (exponential steps between them).
+        steps: batches in the sweep (at least 5); it stops early once the loss diverges.
+        batch_size: examples per step.
+        seed: seeds Python, NumPy, TensorFlow and the batches' order.
+        out: folder for the plot (lr_find.png).
+        strict: raise on an unreadable file instead of skipping it.
+      Reading options (LoaderOptions, as finetune reads the data):
+        labels: the labels, for a list of files or an array of images.
+        id_col, label_col: a CSV's columns of file names (or ids) and of labels.
+        image_dir, extension: where a CSV's file names point, and the suffix added to ids without one.
+        progress: a progress line while images are decoded (True).
+        data_dir, split, validation_split: taken, as finetune takes them, but not passed on: the source is read
+            with load_data's defaults.
     """
     if not 0 < start_lr < end_lr or steps < 5:
         raise BadOverride(f"need 0 < start_lr < end_lr and steps >= 5; got {start_lr}, {end_lr}, {steps}")
@@ -126,7 +141,7 @@ def lr_find(
     read = {k: v for k, v in vars(options).items() if k not in ("validation_split", "data_dir", "split")}
     labelled = as_labelled(data, {"image_size": size, "channels": channels, "strict": strict, **read})
     model = head_for(model, labelled.class_names)
-    test = sweep(model, labelled, start_lr, end_lr, steps, batch_size, seed)
+    test = sweep(model, labelled, RangeTest(start_lr, end_lr, steps), batch_size, seed)
     lrs, losses = test.lrs, test.losses
     if len(lrs) < 2:
         raise BadOverride(f"the learning-rate sweep stopped after {len(lrs)} step(s) ({test.stopped}); lower start_lr")
@@ -137,24 +152,23 @@ def lr_find(
     return result
 
 
-def sweep(model: keras.Model, labelled: Any, start_lr: float, end_lr: float, steps: int, batch: int, seed: int):
-    """Run the range test on the plan's first phase; weights and flags are restored afterwards."""
+def sweep(model: keras.Model, labelled: Any, test: RangeTest, batch: int, seed: int) -> RangeTest:
+    """Run the range `test` on the plan's first phase; weights and flags are restored afterwards."""
     plan = make_plan(model, len(labelled), epochs=1, batch_size=batch, augment=False, views=1)
     phase = plan.phases[0]
     saved = model.get_weights()
-    test = RangeTest(start_lr, end_lr, steps)
     try:
         with kept_trainable_flags(model):
             setup = phase_setup(model, phase, plan.settings, augmenter_for(None, seed))
             setup.trainer.compile(
-                optimizer=DiscriminativeAdam(start_lr),
+                optimizer=DiscriminativeAdam(float(test.rates[0])),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.settings.label_smoothing),
             )
             x = model_inputs(labelled.x, model)
             train, _ = phase_arrays(setup, phase, (x, x[:1]), None, 0, {})
             data = batches(train, one_hot(labelled.y, plan.num_classes), batch_size=batch, shuffle=True, seed=seed)
             setup.trainer.fit(
-                data.repeat(), steps_per_epoch=1, epochs=steps, callbacks=[test], verbose=0, shuffle=False
+                data.repeat(), steps_per_epoch=1, epochs=len(test.rates), callbacks=[test], verbose=0, shuffle=False
             )
     finally:
         model.set_weights(saved)

@@ -1,4 +1,5 @@
-"""One phase of a plan, carried out: the model that trains, the arrays it trains on, the optimizer, the fit.
+"""The phases of a plan, carried out: for each, the model that trains, the arrays it trains on, the optimizer, the
+fit; in order, on the run's placement, with resume, feature caches, checkpoints and NaN stops (run_phases).
 
 The trainer shares its layers (and so its weights) with the user's model but is a separate keras.Model: the
 augmentation layers and any extra dropout live only in it, so nothing of them reaches the saved or exported model.
@@ -7,22 +8,43 @@ augmentation layers and any extra dropout live only in it, so nothing of them re
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
+from zoo.hardware.cluster import lost_workers_reported
+from zoo.hardware.placement import placed_model
 from zoo.training.discriminative_lr import DiscriminativeAdam, variable_multipliers
-from zoo.training.feature_cache import batches, feature_array, one_hot, steps
-from zoo.training.freezing import BackboneParts, backbone_parts, set_trainable, split_trunk
-from zoo.training.plan import Augmentation, FeatureCache, Phase, PlanSettings
+from zoo.training.faults import Progress
+from zoo.training.feature_cache import batches, cache_folder, feature_array, one_hot, steps
+from zoo.training.freezing import BackboneParts, backbone_parts, kept_trainable_flags, set_trainable, split_trunk
+from zoo.training.inputs import model_inputs, sample_weights
+from zoo.training.plan import Augmentation, FeatureCache, FinetunePlan, Phase, PlanSettings
 
 if TYPE_CHECKING:
+    from zoo.data import LabelledData
     from zoo.hardware.placement import Placement
+    from zoo.training.faults import RunGuard
 
 EXTRACT_BATCH = 64  # inference only: larger batches than training are fine and faster
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What every phase of one finetune run works with: the model that trains (the user's, or its copy built on the
+    placement), the plan, the data, the seed, where big caches go, the run's guard and its placement."""
+
+    model: keras.Model
+    plan: FinetunePlan
+    train: LabelledData
+    val: LabelledData
+    seed: int
+    cache_dir: str | Path | None  # where big feature caches go; None: a temporary folder (run_phases)
+    guard: RunGuard
+    placement: Placement | None = None
 
 
 @dataclass
@@ -30,6 +52,7 @@ class PhaseSetup:
     """The model a phase trains and, when part of the network is frozen and cached, the part that feeds it."""
 
     model: keras.Model  # the user's model, whose layers the trainer shares
+    parts: BackboneParts | None  # the model's backbone, worked out once for the phase; None: a recipe
     trainer: keras.Model
     extractor: keras.Model | None  # images -> cached features; None: the trainer takes the images themselves
     augmenter: keras.Layer | None  # used by the extractor when caching views, or inside the trainer otherwise
@@ -67,19 +90,19 @@ def phase_setup(model: keras.Model, phase: Phase, settings: PlanSettings, augmen
     image = keras.Input(model.input_shape[1:], name="image")
     trained = augmenter(image) if augmenter is not None and phase.cache is None else image
     if parts is None:  # from scratch: the whole model trains on (augmented) inputs
-        return PhaseSetup(model, keras.Model(image, model(trained), name="trainer"), None, augmenter)
+        return PhaseSetup(model, None, keras.Model(image, model(trained), name="trainer"), None, augmenter)
     split = split_trunk(parts.trunk, phase.cache.cut_layer) if phase.cache and phase.cache.cut_layer else None
     if phase.cache is not None and (phase.cache.cut_layer is None or split is not None):
         frozen, trained_part = (parts.trunk, None) if split is None else split  # cached part, part that trains
-        extractor = images_to(frozen, model)
+        extractor = images_to(frozen, model, parts)
         features = keras.Input(extractor.output.shape[1:], name="features")
         top = features if trained_part is None else trained_part(features)
         trainer = keras.Model(features, head_on(top, parts, settings.dropout), name="trainer")
-        return PhaseSetup(model, trainer, extractor, augmenter)
+        return PhaseSetup(model, parts, trainer, extractor, augmenter)
     frozen = phase.train == "head"  # then the trunk runs in inference mode: its dropout stays off as when cached
     trunk_out = parts.trunk(parts.preprocess(trained), training=False if frozen else None)
     trainer = keras.Model(image, head_on(trunk_out, parts, settings.dropout), name="trainer")
-    return PhaseSetup(model, trainer, None, augmenter)
+    return PhaseSetup(model, parts, trainer, None, augmenter)
 
 
 def phase_learning_rate(phase: Phase, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
@@ -98,20 +121,13 @@ def phase_learning_rate(phase: Phase, steps_per_epoch: int) -> float | keras.opt
     )
 
 
-def compile_phase(
-    setup: PhaseSetup,
-    model: keras.Model,
-    phase: Phase,
-    settings: PlanSettings,
-    rows: int,
-    batch: int,
-    placement: Placement | None = None,
-) -> None:
-    """Compile the trainer: per-block learning rates, label-smoothed cross-entropy, accuracy; with `placement`,
-    its XLA choice and, under mixed float16, loss scaling (small gradients would otherwise round to zero)."""
-    parts = backbone_parts(model)
+def compile_phase(setup: PhaseSetup, phase: Phase, run: TrainingRun) -> None:
+    """Compile the trainer: per-block learning rates, label-smoothed cross-entropy, accuracy; with the run's
+    placement, its XLA choice and, under mixed float16, loss scaling (small gradients would otherwise round to zero)."""
+    parts, placement, settings = setup.parts, run.placement, run.plan.settings
     multipliers = variable_multipliers(parts.trunk, phase.lr_multipliers) if parts and phase.lr_multipliers else {}
-    optimizer = DiscriminativeAdam(phase_learning_rate(phase, steps(rows, batch)), multipliers=multipliers)
+    rate = phase_learning_rate(phase, steps(len(run.train), run.plan.batch_size))
+    optimizer = DiscriminativeAdam(rate, multipliers=multipliers)
     if placement is not None and placement.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     setup.trainer.compile(
@@ -142,23 +158,23 @@ def phase_arrays(
     if cut is None:
         return cached_features(setup.extractor, setup.augmenter, cache, inputs, cache_dir, f"phase{index}")
     if cut not in shared:
-        lower, _ = split_trunk(backbone_parts(setup.model).trunk, cut)
-        extractor = images_to(lower, setup.model)
+        lower, _ = split_trunk(setup.parts.trunk, cut)
+        extractor = images_to(lower, setup.model, setup.parts)
         shared[cut] = cached_features(extractor, setup.augmenter, cache, inputs, cache_dir, f"lower_{cut}")
     lower_train, lower_val = shared[cut]
     if cache.cut_layer == cut:
         return lower_train, lower_val
-    _, upper = split_trunk(backbone_parts(setup.model).trunk, cut)  # phase 1: the rest of the trunk, inference
+    _, upper = split_trunk(setup.parts.trunk, cut)  # phase 1: the rest of the trunk, inference
     views, rows = lower_train.shape[:2]
     every = np.concatenate([lower_train.reshape(views * rows, *lower_train.shape[2:]), lower_val[0]])
     features = feature_array(upper, every, batch_size=EXTRACT_BATCH)[0]  # one pass, one trace
     return features[: views * rows].reshape(views, rows, *features.shape[1:]), features[np.newaxis, views * rows :]
 
 
-def images_to(part: keras.Model, model: keras.Model) -> keras.Model:
-    """Images -> the model's input scaling -> `part` of its trunk, in inference mode."""
+def images_to(part: keras.Model, model: keras.Model, parts: BackboneParts) -> keras.Model:
+    """Images -> the model's input scaling -> `part` of its trunk (`parts`), in inference mode."""
     image = keras.Input(model.input_shape[1:], name="image")
-    return keras.Model(image, part(backbone_parts(model).preprocess(image), training=False), name="extractor")
+    return keras.Model(image, part(parts.preprocess(image), training=False), name="extractor")
 
 
 def cached_features(
@@ -181,31 +197,26 @@ def cached_features(
 def fit_phase(
     setup: PhaseSetup,
     arrays: tuple[np.ndarray, np.ndarray],
-    labels: tuple[np.ndarray, np.ndarray],
-    weights: np.ndarray | None,
-    *,
-    num_classes: int,
-    epochs: int,
-    batch_size: int,
-    seed: int,
+    run: TrainingRun,
+    index: int,
     callbacks: list[keras.callbacks.Callback],
     initial_epoch: int = 0,
-    placement: Placement | None = None,
 ) -> tuple[dict[str, list[float]], float]:
-    """Fit the trainer (Keras `fit` on one replica, the replicated loop on several); returns its history
-    (per-epoch lists) and the seconds it took. `batch_size` is the global batch."""
-    train, val = arrays
-    y_train, y_val = (one_hot(y, num_classes) for y in labels)
-    train_data = batches(train, y_train, weights, batch_size=batch_size, shuffle=True, seed=seed)
-    val_data = batches(val, y_val, batch_size=batch_size * 2, shuffle=False)
+    """Fit the trainer on phase `index` of the run's plan (Keras `fit` on one replica, the replicated loop on
+    several); returns its history (per-epoch lists) and the seconds it took. The plan's batch is the global batch."""
+    plan, placement, epochs = run.plan, run.placement, run.plan.phases[index].epochs
+    weights = sample_weights(run.train.y, plan.num_classes, plan.settings.class_weighting)
+    y_train, y_val = (one_hot(data.y, plan.num_classes) for data in (run.train, run.val))
+    train_data = batches(arrays[0], y_train, weights, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
+    val_data = batches(arrays[1], y_val, batch_size=plan.batch_size * 2, shuffle=False)
     started = time.perf_counter()
     if placement is not None and placement.replicated:
         from zoo.hardware.replicated_loop import replicated_fit
 
+        data = (train_data, val_data)
         history = replicated_fit(
-            setup.trainer, placement.strategy, train_data, val_data,
-            epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-        )  # fmt: skip
+            setup.trainer, placement.strategy, data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks
+        )
         return history, time.perf_counter() - started
     fitted = setup.trainer.fit(
         train_data,
@@ -217,3 +228,84 @@ def fit_phase(
         shuffle=False,  # the pipeline shuffles, seeded
     )
     return {key: [float(v) for v in values] for key, values in fitted.history.items()}, time.perf_counter() - started
+
+
+Outcome = tuple[dict[str, list[float]], list[dict[str, Any]], str]  # joined history, one record per phase, status
+
+
+def run_phases(run: TrainingRun) -> Outcome:
+    """Carry the plan's phases out in order on the placement, trainable flags kept and caches in run.cache_dir (a
+    temporary folder when None). Under a strategy or another precision a copy of run.model built on the placement
+    trains, and its weights are copied back at the end (the user's model stays a plain one: exports work as ever)."""
+    model = run.model
+    with kept_trainable_flags(model), cache_folder(run.cache_dir) as cache:
+        start = run.guard.begin(model)  # a resumed run: weights loaded, history so far
+        with lost_workers_reported(run.placement.cluster), run.placement.scope():
+            placed = placed_model(model, run.placement)
+            outcome = train_phases(replace(run, model=placed, cache_dir=cache), start)
+        if placed is not model:
+            model.set_weights(placed.get_weights())
+    return outcome
+
+
+def train_phases(run: TrainingRun, start: Progress) -> Outcome:
+    """The phases, from where `start` says (fresh or resumed), on run.model as placed."""
+    inputs = (model_inputs(run.train.x, run.model), model_inputs(run.val.x, run.model))
+    augmenter = augmenter_for(run.plan.augmentation, run.seed)
+    shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # lower-trunk caches both phases use
+    progress = start
+    for index, phase in enumerate(run.plan.phases):
+        if phase.epochs == 0 or start.skips(index):
+            continue
+        setup = phase_setup(run.model, phase, run.plan.settings, augmenter)
+        compile_phase(setup, phase, run)
+        initial = run.guard.restore(start, setup.trainer) if index == start.phase else 0
+        arrays, prepared = phase_inputs(setup, run, index, inputs, shared)
+        begun = Progress(index, initial, False, progress.history, progress.records)
+        progress = train_phase(setup, arrays, run, begun, prepared)
+        nan_epoch = progress.records[-1]["non_finite_at"]
+        if nan_epoch is not None:
+            status = f"stopped in phase {index + 1} epoch {nan_epoch}: the loss became NaN or infinite; "
+            return progress.history, progress.records, status + "the last finite weights were kept"
+    return progress.history, progress.records, "completed"
+
+
+def phase_inputs(
+    setup: PhaseSetup,
+    run: TrainingRun,
+    index: int,
+    inputs: tuple[np.ndarray, np.ndarray],
+    shared: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    """What phase `index` trains and is scored on (cached features, or the inputs), and the seconds that took."""
+    if setup.extractor is not None:
+        name = run.plan.phases[index].name
+        run.guard.say(f"phase {index + 1}/{len(run.plan.phases)} {name}: computing the cached features")
+    started = time.perf_counter()
+    with run.placement.inference_device():  # the cache: one inference pass on one device (zoo.training.feature_cache)
+        arrays = phase_arrays(setup, run.plan.phases[index], inputs, run.cache_dir, index, shared)
+    return arrays, time.perf_counter() - started
+
+
+def train_phase(
+    setup: PhaseSetup, arrays: tuple[np.ndarray, np.ndarray], run: TrainingRun, progress: Progress, prepared: float
+) -> Progress:
+    """Fit the phase at progress.phase from progress.epoch; its record (`prepared`: seconds its inputs took) joins
+    the progress, which is checkpointed with the phase's best weights as done."""
+    index, phase = progress.phase, run.plan.phases[progress.phase]
+    validation = (arrays[1][0], run.val.y)  # what the phase's trainer is scored on (features or images)
+    callbacks = run.guard.callbacks(run.plan, run.model, progress, validation)
+    with run.guard.watching(index):
+        part, seconds = fit_phase(setup, arrays, run, index, callbacks, progress.epoch)
+    record = {
+        "name": phase.name,
+        "epochs_run": progress.epoch + len(part.get("loss", [])),
+        "seconds": seconds + prepared,
+        "cache_seconds": prepared,
+        "stopped_early": run.guard.stopped_early(callbacks),
+        "non_finite_at": run.guard.nan_stopped(callbacks),
+    }
+    history = {key: [*progress.history.get(key, []), *values] for key, values in part.items()}
+    done = Progress(index, phase.epochs, True, history, [*progress.records, record])
+    run.guard.save(run.model, None, done)  # the phase's best weights, done
+    return done

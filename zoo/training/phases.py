@@ -158,6 +158,18 @@ def block_multipliers(trained: list[Block], decay: float) -> tuple[tuple[str, fl
     return tuple((block.name, round(decay ** (count - 1 - index), 6)) for index, block in enumerate(trained))
 
 
+@dataclass(frozen=True)
+class TransferBasis:
+    """What a transfer plan's phases are worked out from: the backbone, the (training, validation) rows that get
+    cached, the settings, the augmented views cached per image and whether the data is augmented at all."""
+
+    parts: BackboneParts
+    rows: tuple[int, int]
+    settings: PlanSettings
+    views: int
+    augmenting: bool
+
+
 def transfer_phases(
     parts: BackboneParts, rows: tuple[int, int], epochs: Any, settings: PlanSettings, augmenting: bool
 ) -> tuple[Phase, ...]:
@@ -170,49 +182,42 @@ def transfer_phases(
     trained = choose_blocks(blocks, settings.unfreeze)
     head_epochs, tune_epochs = split_epochs(epochs, bool(trained))
     views = _views(settings, max(head_epochs, tune_epochs), augmenting)
+    basis = TransferBasis(parts, rows, settings, views, augmenting)
     head_params = sum(trainable_param_count(layer) for layer in parts.head)
     trunk_params = sum(block.params for block in blocks)
     tune = None
     if trained and tune_epochs:
-        tune = tune_phase(parts, blocks, trained, rows, tune_epochs, settings, views, head_params, head_epochs > 0)
+        tune = tune_phase(basis, blocks, trained, tune_epochs, head_params, head_epochs > 0)
     via = tune.cache.cut_layer if tune is not None and tune.cache is not None and head_epochs else None
-    cache, cost = head_cache(parts, rows, head_epochs, settings, views, augmenting, via)
+    cache, cost = head_cache(basis, head_epochs, via)
     head = Phase(
         "head", head_epochs, settings.head_lr, "constant", 0, "head", (), head_params, trunk_params, (), cache, cost
     )
     return (head,) if tune is None else (head, tune)
 
 
-def _cache(
-    source: str, cut: str | None, shape: Any, views: int, rows: tuple[int, int], limit: int, via: str | None = None
-) -> FeatureCache:
+def _cache(basis: TransferBasis, source: str, cut: str | None, shape: Any, via: str | None = None) -> FeatureCache:
     shape = tuple(int(d) for d in shape)
-    size = (views * rows[0] + rows[1]) * math.prod(shape) * FLOAT_BYTES
-    return FeatureCache(source, cut, shape, views, size, "disk" if size > limit else "memory", via)
+    size = (basis.views * basis.rows[0] + basis.rows[1]) * math.prod(shape) * FLOAT_BYTES
+    where = "disk" if size > basis.settings.memory_limit else "memory"
+    return FeatureCache(source, cut, shape, basis.views, size, where, via)
 
 
 def _views(settings: PlanSettings, epochs: int, augmenting: bool) -> int:
     return min(settings.views, max(epochs, 1)) if augmenting else 1
 
 
-def head_cache(
-    parts: BackboneParts,
-    rows: tuple[int, int],
-    epochs: int,
-    settings: PlanSettings,
-    views: int,
-    augmenting: bool,
-    via: str | None,
-) -> tuple[FeatureCache | None, str]:
+def head_cache(basis: TransferBasis, epochs: int, via: str | None) -> tuple[FeatureCache | None, str]:
     """Phase 1's trunk-output cache and one line on what it costs."""
+    views = basis.views
     if views == 0:
         return None, (
             f"augmentation on: trunk features recomputed every epoch ({epochs} trunk passes, ~{epochs}x the cost of "
             "cached features); --no-augment caches them"
         )
-    cache = _cache("trunk", None, parts.trunk.output.shape[1:], views, rows, settings.memory_limit, via)
+    cache = _cache(basis, "trunk", None, basis.parts.trunk.output.shape[1:], via)
     shared = " (its lower part shared with phase 2)" if via else ""
-    if not augmenting:
+    if not basis.augmenting:
         return cache, f"the trunk runs once over the data{shared}; each of the {epochs} epochs trains the head alone"
     return cache, (
         f"augmentation on: {views} trunk passes{shared}, one per cached view, for {epochs} epochs; "
@@ -221,26 +226,19 @@ def head_cache(
 
 
 def tune_phase(
-    parts: BackboneParts,
-    blocks: list[Block],
-    trained: list[Block],
-    rows: tuple[int, int],
-    epochs: int,
-    settings: PlanSettings,
-    views: int,
-    head_params: int,
-    shared: bool,
+    basis: TransferBasis, blocks: list[Block], trained: list[Block], epochs: int, head_params: int, shared: bool
 ) -> Phase:
     """Phase 2: the top blocks (or all) train with warm-up, cosine decay and lower rates for earlier blocks."""
+    settings, views, trunk = basis.settings, basis.views, basis.parts.trunk
     everything = len(trained) == len(blocks)
     train = "all" if everything else tuple(name for block in trained for name in block.layers)
     params = sum(block.params for block in trained)
     cache, cost = None, "the whole model runs forward and backward every step (all blocks train)"
-    cut = None if everything or views == 0 else find_cut(parts.trunk, trained[0].layers[0])
+    cut = None if everything or views == 0 else find_cut(trunk, trained[0].layers[0])
     if cut is not None:
         cut_layer, tensor = cut
-        cache = _cache("lower trunk", cut_layer, tensor.shape[1:], views, rows, settings.memory_limit)
-        nodes = [node.operation.name for node in trunk_nodes(parts.trunk) if not node.is_input]
+        cache = _cache(basis, "lower trunk", cut_layer, tensor.shape[1:])
+        nodes = [node.operation.name for node in trunk_nodes(trunk) if not node.is_input]
         upper = len(nodes) - nodes.index(cut_layer)
         cost = (
             f"each step runs {upper} of {len(nodes)} trunk layers (from {cut_layer}) + head; "

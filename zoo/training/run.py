@@ -6,29 +6,25 @@ lower, per-block learning rates with BatchNorm pinned) -> evaluation -> outputs 
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from zoo.data import LabelledData
 from zoo.errors import BadDevice, BadOverride
-from zoo.hardware.cluster import lost_workers_reported, worker_cache_dir, worker_output
-from zoo.hardware.placement import Placement, place, placed_model
+from zoo.hardware.cluster import worker_cache_dir, worker_output
+from zoo.hardware.placement import Placement, place
 from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import FORMATS
-from zoo.results.outputs import build_report, summary_line, write_outputs
+from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.training.faults import RunGuard, fingerprint_of
-from zoo.training.freezing import kept_trainable_flags
-from zoo.training.inputs import LoaderOptions, head_for, load_split, model_inputs, sample_weights
-from zoo.training.phase_fit import augmenter_for, compile_phase, fit_phase, phase_arrays, phase_setup
+from zoo.training.inputs import LoaderOptions, head_for, load_split
+from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
 from zoo.training.seeding import seed_everything
 
@@ -64,15 +60,47 @@ class RunOptions:
     monitor: Any = None
 
 
+OPTION_GROUPS = (RunOptions, LoaderOptions, PlanSettings)  # what finetune's **options may name, in this order
+
+
 def split_options(options: dict[str, Any]) -> tuple[RunOptions, LoaderOptions, dict[str, Any]]:
     """finetune's **options sorted into run, data-loading and plan settings; an unknown name is refused."""
-    groups = [{f.name for f in fields(kind)} for kind in (RunOptions, LoaderOptions, PlanSettings)]
+    groups = [{f.name for f in fields(kind)} for kind in OPTION_GROUPS]
     unknown = sorted(set(options) - set().union(*groups))
     if unknown:
         known = ", ".join(sorted(set().union(*groups)))
         raise BadOverride(f"finetune does not take {', '.join(map(repr, unknown))}; it takes: {known}")
     picked = [{k: v for k, v in options.items() if k in group} for group in groups]
     return RunOptions(**picked[0]), LoaderOptions(**picked[1]), picked[2]
+
+
+@dataclass(frozen=True)
+class FinetuneCall:
+    """One finetune call's arguments besides the model and the data, its **options sorted (split_options)."""
+
+    validation: Any
+    epochs: int | tuple[int, int] | None
+    batch_size: int  # per replica
+    augment: bool | Augmentation
+    seed: int
+    out: str | Path | None
+    strict: bool
+    resume: bool
+    run: RunOptions
+    loader: LoaderOptions
+    plan_options: dict[str, Any]
+
+    def say(self, text: str) -> None:
+        """Print `text` unless the call asked for silence (verbose=False)."""
+        if self.run.verbose:
+            print(text)
+
+    def guard(self, out_dir: Path | None, fingerprint: dict[str, Any]) -> RunGuard:
+        """The run's guard: checkpoints in `out_dir` (if any), a resume checked against `fingerprint`."""
+        hint = self.run.resume_command or (
+            f"call finetune(...) again with the same arguments, out={str(self.out)!r} and resume=True"
+        )
+        return RunGuard(out_dir, fingerprint, resume=self.resume, say=self.say, hint=hint, monitor=self.run.monitor)
 
 
 def finetune(
@@ -92,69 +120,112 @@ def finetune(
     """Fine-tune `model` (a zoo backbone or recipe) on `data` (anything zoo.data.load_data takes).
 
     Prints the placement, the plan, one line per epoch and a summary; with `out`, writes model.keras, exports,
-    plots, report.json, skipped.csv and run_card.json there, and keeps resumable checkpoints (`resume=True` continues
-    a stopped run). `batch_size` is per replica. `options`: PlanSettings fields (unfreeze, head_lr, ...), RunOptions
-    fields (device, precision, ...) and load_data's reading options.
+    plots, report.json, skipped.csv and run_card.json there, and keeps resumable checkpoints.
+
+    Keyword options:
+        validation: held-out data (same kinds as `data`); None splits it off `data` (stratified, seeded).
+        epochs: total epochs (split head / fine-tune), a (head, fine-tune) pair, or None for the defaults (10 + 10).
+        batch_size: examples per step on each replica (the global batch is this times the replicas).
+        augment: True (flips, rotation, zoom, contrast for images), False, or an Augmentation.
+        seed: seeds Python, NumPy, TensorFlow, the split and the augmentation.
+        out: output folder for the model files, plots, report.json, skipped.csv, run_card.json and checkpoints.
+        strict: raise on an unreadable file instead of skipping it (and listing it in skipped.csv).
+        resume: continue the stopped run in `out` from its newest checkpoint.
+      Plan settings (PlanSettings):
+        unfreeze: what phase 2 unfreezes: "top" (top quarter of the blocks), N blocks, a fraction, "all", "none".
+        head_lr: learning rate of the head phase (1e-3).
+        finetune_lr: peak learning rate of the fine-tuning phase (default head_lr / 10).
+        scratch_lr: learning rate of a model without a backbone (default: the one it was compiled with).
+        warmup_epochs: epochs of linear warm-up before the cosine decay of phase 2 (1).
+        block_lr_decay: each earlier unfrozen block learns this much slower than the one above it (0.8).
+        label_smoothing: of the cross-entropy loss (0.1).
+        dropout: added before the head while training, when the model has no dropout of its own (0.2).
+        patience: epochs without a better val_loss before early stopping; best weights restored (3).
+        views: augmented views cached per image while the trunk is frozen; 0 recomputes every epoch (4).
+        class_weighting: balanced class weights, so rare classes count as much as common ones (True).
+        validation_fraction: share of `data` held out when no `validation` is given (0.2).
+        memory_limit: bytes above which feature caches go to disk (2 GiB).
+      Run options (RunOptions):
+        deterministic: TensorFlow op determinism: repeatable to the bit on one machine, slower.
+        export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite.
+        cache_dir: folder for on-disk feature caches (default: a temporary folder removed after the run).
+        verbose: print the plan, one line per epoch and the summary (True).
+        resume_command: what to print on Ctrl-C as the way to resume (the CLI passes its command line).
+        device: auto, cpu, gpu, gpu:N, all, tpu, or a list (gpu:0,gpu:1); None: $ZOO_DEVICE or auto.
+        precision: auto, float32, mixed_float16 or mixed_bfloat16.
+        xla: compile with XLA (True/False); None lets Keras decide.
+        lr_scaling: how learning rates grow with the replicas: sqrt, linear or none.
+        monitor: a metric (name, greater_is_better, score(y, outputs)) early stopping follows instead of val_loss.
+      Reading options (LoaderOptions, passed to zoo.data.load_data):
+        labels: labels for a list of files or an array of images.
+        id_col: a CSV's column of file names or ids.
+        label_col: a CSV's column of labels.
+        image_dir: folder the CSV's file names are relative to.
+        extension: added to ids that have none (".png").
+        data_dir: TensorFlow Datasets' data folder, for a TFDS name.
+        split: the TFDS split of `data` (e.g. "train").
+        validation_split: the TFDS split of `validation` when it is a TFDS name.
+        progress: show a progress line while decoding images (True).
     """
     started, clock = now(), time.perf_counter()
-    run, loader, plan_options = split_options(options)
-    say = print if run.verbose else (lambda *_: None)
-    placement = placement_for(run, batch_size, resume)
-    seed_everything(seed, run.deterministic)
-    settings = PlanSettings.from_options(plan_options)
-    loaded = time.perf_counter()
-    train, val = load_split(
-        model, data, validation, strict=strict, seed=seed, fraction=settings.validation_fraction, loader=loader
-    )
-    loaded = time.perf_counter() - loaded
-    model = head_for(model, train.class_names, say)
-    plan = scaled_plan(make_plan(
-        model, len(train), epochs=epochs, batch_size=placement.global_batch, augment=augment,
-        num_classes=len(train.class_names), validation_size=len(val), **plan_options,
-    ), placement)  # fmt: skip
-    say(placement.describe())
-    say(str(plan))
-    if run.monitor is not None:
-        say(f"  early stopping follows val_{run.monitor.name} (the given metric) instead of val_loss")
-    config = run_config(plan, seed=seed, epochs=epochs, augment=augment, strict=strict, run=run)
-    hint = resume_hint(run, out)
+    call = FinetuneCall(validation, epochs, batch_size, augment, seed, out, strict, resume, *split_options(options))
+    placement = placement_for(call)
+    seed_everything(seed, call.run.deterministic)
+    train, val, load_seconds = loaded_data(model, data, call)
+    model = head_for(model, train.class_names, call.say)
+    plan = plan_for(model, train, val, call, placement)
+    announce(plan, placement, call)
+    config = run_config(plan, call)
     with worker_output(Path(out) if out is not None else None, placement.cluster) as out_dir:
-        fingerprint = fingerprint_of(config, train, val)
-        guard = RunGuard(out_dir, fingerprint, resume=resume, say=say, hint=hint, monitor=run.monitor)
-        with kept_trainable_flags(model), cache_folder(worker_cache_dir(run.cache_dir, placement.cluster)) as cache:
-            history, phases, status = run_phases(
-                model, plan, train, val, seed=seed, cache_dir=cache, guard=guard, placement=placement
-            )
-        model.class_names = list(train.class_names)
-        evaluation = evaluate_classifier(model, val)
-        seconds = {"load_data": loaded, "train": sum(p["seconds"] for p in phases), "total": 0.0}
-        report = build_report(
-            plan=plan, evaluation=evaluation, train=train, val=val, history=history, phases=phases, status=status,
-            seconds=seconds, placement=placement.to_dict(),
-        )  # fmt: skip
-        report["seconds"]["total"] = round(time.perf_counter() - clock, 3)  # exports and plots not included
+        guard = call.guard(out_dir, fingerprint_of(config, train, val))
+        cache = worker_cache_dir(call.run.cache_dir, placement.cluster)
+        finished = trained(TrainingRun(model, plan, train, val, seed, cache, guard, placement), config, started)
+        report = report_of(finished, load_seconds, clock)
         if out_dir is not None:
-            write_outputs(
-                out_dir, model=model, report=report, evaluation=evaluation, train=train, val=val,
-                formats=run.export, config=config, started=started,
-            )  # fmt: skip
+            write_outputs(out_dir, model, report, finished, call.run.export)
             guard.finish()
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
-    say(summary_line(report, kept))
-    return FinetuneResult(model, history, plan, evaluation, report, kept, placement)
+    call.say(summary_line(report, kept))
+    return FinetuneResult(model, finished.history, plan, finished.evaluation, report, kept, placement)
 
 
-def placement_for(run: RunOptions, batch_size: int, resume: bool) -> Placement:
+def placement_for(call: FinetuneCall) -> Placement:
     """The run's placement (batch_size per replica); resuming on several machines is refused."""
+    run = call.run
     placement = place(
-        run.device, precision=run.precision, xla=run.xla, batch_size=batch_size, lr_scaling=run.lr_scaling
+        run.device, precision=run.precision, xla=run.xla, batch_size=call.batch_size, lr_scaling=run.lr_scaling
     )
-    if resume and placement.cluster is not None:
+    if call.resume and placement.cluster is not None:
         raise BadDevice(
             "resume=True is not supported on several machines (the workers' checkpoints are not shared); "
             "start the run again with a new output folder"
         )
     return placement
+
+
+def loaded_data(model: keras.Model, data: Any, call: FinetuneCall) -> tuple[LabelledData, LabelledData, float]:
+    """(train, validation) as the model takes them, and the seconds reading them took."""
+    holdout = (PlanSettings.from_options(call.plan_options).validation_fraction, call.seed)
+    started = time.perf_counter()
+    train, val = load_split(model, data, call.validation, strict=call.strict, holdout=holdout, loader=call.loader)
+    return train, val, time.perf_counter() - started
+
+
+def plan_for(
+    model: keras.Model, train: LabelledData, val: LabelledData, call: FinetuneCall, placement: Placement
+) -> FinetunePlan:
+    """make_plan's plan for this data and the placement's global batch, its learning rates scaled for the replicas."""
+    plan = make_plan(
+        model,
+        len(train),
+        epochs=call.epochs,
+        batch_size=placement.global_batch,
+        augment=call.augment,
+        num_classes=len(train.class_names),
+        validation_size=len(val),
+        **call.plan_options,
+    )
+    return scaled_plan(plan, placement)
 
 
 def scaled_plan(plan: FinetunePlan, placement: Placement) -> FinetunePlan:
@@ -170,114 +241,41 @@ def scaled_plan(plan: FinetunePlan, placement: Placement) -> FinetunePlan:
     return replace(plan, phases=phases, notes=(*plan.notes, note))
 
 
-def run_config(plan: FinetunePlan, *, seed: int, epochs: Any, augment: Any, strict: bool, run: RunOptions) -> dict:
+def announce(plan: FinetunePlan, placement: Placement, call: FinetuneCall) -> None:
+    """Say where the run trains and what it will do, before it does it."""
+    call.say(placement.describe())
+    call.say(str(plan))
+    if call.run.monitor is not None:
+        call.say(f"  early stopping follows val_{call.run.monitor.name} (the given metric) instead of val_loss")
+
+
+def run_config(plan: FinetunePlan, call: FinetuneCall) -> dict:
     """The settings that define the run: what the run card records and what resuming must match."""
     return {
         "model": plan.model_name,
-        "seed": seed,
-        "epochs": list(epochs) if isinstance(epochs, tuple) else epochs,
+        "seed": call.seed,
+        "epochs": list(call.epochs) if isinstance(call.epochs, tuple) else call.epochs,
         "batch_size": plan.batch_size,
         "augment": asdict(plan.augmentation) if plan.augmentation else False,
-        "strict": strict,
-        "deterministic": run.deterministic,
+        "strict": call.strict,
+        "deterministic": call.run.deterministic,
         "settings": asdict(plan.settings),
         "phases": [(phase.name, phase.epochs) for phase in plan.phases],
     }
 
 
-def resume_hint(run: RunOptions, out: Any) -> str:
-    if run.resume_command:
-        return run.resume_command
-    return f"call finetune(...) again with the same arguments, out={str(out)!r} and resume=True"
+def trained(run: TrainingRun, config: dict[str, Any], started: str) -> FinishedRun:
+    """Carry the run out, then score the trained model (its class names set) on the validation data."""
+    history, phases, status = run_phases(run)
+    run.model.class_names = list(run.train.class_names)
+    evaluation = evaluate_classifier(run.model, run.val)
+    placement = run.placement.to_dict()
+    return FinishedRun(run.plan, config, started, run.train, run.val, history, phases, status, evaluation, placement)
 
 
-def cache_folder(cache_dir: str | Path | None) -> Any:
-    """The folder for on-disk feature caches: the one given, or a temporary one removed after the run."""
-    if cache_dir is not None:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        return nullcontext(Path(cache_dir))
-    return _temporary()
-
-
-class _temporary:
-    def __enter__(self) -> Path:
-        self._folder = tempfile.TemporaryDirectory(prefix="zoo-features-")
-        return Path(self._folder.name)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._folder.cleanup()
-
-
-def run_phases(
-    model: keras.Model,
-    plan: FinetunePlan,
-    train: LabelledData,
-    val: LabelledData,
-    *,
-    seed: int,
-    cache_dir: Path,
-    guard: RunGuard,
-    placement: Placement,
-) -> tuple[dict[str, list[float]], list[dict[str, Any]], str]:
-    """Carry the plan's phases out in order on the placement; returns the joined history, one record per phase,
-    and the status. Under a strategy or another precision a copy of `model` built on the placement trains, and its
-    weights are copied back into `model` at the end (the user's model stays a plain one: exports work as ever)."""
-    start = guard.begin(model)  # a resumed run: weights loaded, history so far
-    with lost_workers_reported(placement.cluster), placement.scope():
-        trained = placed_model(model, placement)
-        outcome = train_phases(trained, plan, train, val, start, seed=seed, cache_dir=cache_dir, guard=guard,
-                               placement=placement)  # fmt: skip
-    if trained is not model:
-        model.set_weights(trained.get_weights())
-    return outcome
-
-
-def train_phases(
-    model: keras.Model,
-    plan: FinetunePlan,
-    train: LabelledData,
-    val: LabelledData,
-    start: Any,
-    *,
-    seed: int,
-    cache_dir: Path,
-    guard: RunGuard,
-    placement: Placement,
-) -> tuple[dict[str, list[float]], list[dict[str, Any]], str]:
-    """The phases, from where `start` says (fresh or resumed), on `model` as placed."""
-    inputs = (model_inputs(train.x, model), model_inputs(val.x, model))
-    weights = sample_weights(train.y, plan.num_classes, plan.settings.class_weighting)
-    augmenter = augmenter_for(plan.augmentation, seed)
-    history, records = start.history, start.records
-    shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # lower-trunk caches both phases use
-    for index, phase in enumerate(plan.phases):
-        if phase.epochs == 0 or start.skips(index):
-            continue
-        setup = phase_setup(model, phase, plan.settings, augmenter)
-        compile_phase(setup, model, phase, plan.settings, len(train), plan.batch_size, placement)
-        initial = guard.restore(start, setup.trainer) if index == start.phase else 0
-        if setup.extractor is not None:
-            guard.say(f"phase {index + 1}/{len(plan.phases)} {phase.name}: computing the cached features")
-        prepared = time.perf_counter()
-        with placement.inference_device():  # the cache: one inference pass on one device (zoo.training.feature_cache)
-            arrays = phase_arrays(setup, phase, inputs, cache_dir, index, shared)
-        prepared = time.perf_counter() - prepared
-        validation = (arrays[1][0], val.y)  # what the phase's trainer is scored on (features or images)
-        callbacks = guard.callbacks(plan, index, phase, model, history, records, validation)
-        with guard.watching(index):
-            part, seconds = fit_phase(
-                setup, arrays, (train.y, val.y), weights, num_classes=plan.num_classes, epochs=phase.epochs,
-                batch_size=plan.batch_size, seed=seed + index, callbacks=callbacks, initial_epoch=initial,
-                placement=placement,
-            )  # fmt: skip
-        history = {key: [*history.get(key, []), *values] for key, values in part.items()}
-        nan_epoch = guard.nan_stopped(callbacks)
-        records = [*records, {
-            "name": phase.name, "epochs_run": initial + len(part.get("loss", [])), "seconds": seconds + prepared,
-            "cache_seconds": prepared, "stopped_early": guard.stopped_early(callbacks), "non_finite_at": nan_epoch,
-        }]  # fmt: skip
-        guard.save(model, None, index, phase.epochs, True, history, records)  # the phase's best weights, done
-        if nan_epoch is not None:
-            status = f"stopped in phase {index + 1} epoch {nan_epoch}: the loss became NaN or infinite; "
-            return history, records, status + "the last finite weights were kept"
-    return history, records, "completed"
+def report_of(finished: FinishedRun, load_seconds: float, clock: float) -> dict[str, Any]:
+    """report.json's content, timed from `clock` (the call's start; exports and plots not included)."""
+    seconds = {"load_data": load_seconds, "train": sum(p["seconds"] for p in finished.phases), "total": 0.0}
+    report = build_report(finished, seconds)
+    report["seconds"]["total"] = round(time.perf_counter() - clock, 3)
+    return report
