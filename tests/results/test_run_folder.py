@@ -7,12 +7,11 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from zoo.errors import OutputExists, RunLocked
-from zoo.results.run_folder import LOCK, MARKER, RunMarker, check_outside, claim, locked, write_atomic
+from zoo.results.run_folder import LOCK, MARKER, RunMarker, check_outside, claim, locked, owned, write_atomic
 
 MARK = RunMarker(kind="finetune", model="lenet5", fingerprint={"seed": 0}, version="0.1.0", created="2026-12-01")
 
@@ -42,9 +41,26 @@ def test_an_earlier_run_needs_resume_or_force(tmp_path):
         claim(tmp_path, other, force=True)
 
 
-def test_resume_of_nothing_is_refused(tmp_path):
-    with pytest.raises(OutputExists, match="nothing to resume"):
-        claim(tmp_path / "run", MARK, resume=True)
+def test_resume_of_nothing_yet_starts_the_run_and_says_so(tmp_path):
+    said = []
+    with owned(tmp_path / "run", MARK, resume=True, force=False, say=said.append):
+        assert RunMarker.read(tmp_path / "run") == MARK
+    assert "nothing to resume" in said[0]
+
+
+def test_force_replaces_checkpoints_and_keeps_the_users_files(tmp_path):
+    claim(tmp_path, MARK)
+    (tmp_path / "checkpoints" / "000001-phase0-epoch1").mkdir(parents=True)
+    (tmp_path / "my-notes.txt").write_text("mine")
+    claim(tmp_path, MARK, force=True)
+    assert not (tmp_path / "checkpoints").exists() and (tmp_path / "my-notes.txt").read_text() == "mine"
+
+
+def test_an_outer_claim_makes_the_inner_one_a_no_op(tmp_path):
+    with owned(tmp_path / "run", MARK, resume=False, force=False):
+        with owned(tmp_path / "run", MARK, resume=False, force=False):  # finetune inside the command line's claim
+            assert (tmp_path / "run" / LOCK).exists()
+    assert not (tmp_path / "run" / LOCK).exists()
 
 
 def test_a_truncated_marker_is_not_a_marker(tmp_path):
@@ -61,11 +77,29 @@ def test_output_inside_the_data_is_refused(tmp_path):
     check_outside(tmp_path / "run", [tmp_path / "data"])
 
 
+HOLD_LOCK = (
+    "import sys, time; from pathlib import Path; from zoo.results.run_folder import locked\n"
+    "with locked(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)\n"
+)
+
+
 def test_a_second_writer_is_refused_with_the_holder(tmp_path):
-    with locked(tmp_path):
-        with pytest.raises(RunLocked, match=f"process {os.getpid()}"):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match=f"process {holder.pid} on {socket.gethostname()}"):
             with locked(tmp_path):
                 pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_same_process_may_lock_again_inside(tmp_path):
+    with locked(tmp_path):
+        with locked(tmp_path):
+            assert (tmp_path / LOCK).exists()
+        assert (tmp_path / LOCK).exists(), "the inner exit must not release the outer lock"
     assert not (tmp_path / LOCK).exists()
 
 
@@ -76,25 +110,6 @@ def test_a_dead_processes_lock_is_taken_over(tmp_path):
     with locked(tmp_path, say=said.append):
         holder = json.loads((tmp_path / LOCK).read_text())
     assert holder["pid"] == os.getpid() and "no longer running" in said[0]
-
-
-def test_only_one_of_many_threads_holds_the_lock(tmp_path):
-    outcomes = []
-
-    def writer() -> None:
-        try:
-            with locked(tmp_path):
-                threading.Event().wait(0.2)
-            outcomes.append("held")
-        except RunLocked:
-            outcomes.append("refused")
-
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes.count("held") >= 1 and "refused" in outcomes
 
 
 def test_atomic_write_leaves_the_old_file_when_it_fails(tmp_path, monkeypatch):

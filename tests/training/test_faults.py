@@ -82,7 +82,7 @@ def test_a_new_run_never_overwrites_an_earlier_one(digits, tmp_path):
     out = tmp_path / "run"
     finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
     before = (out / "report.json").read_bytes()
-    with pytest.raises(ZooError, match="already holds a fine-tuning run"):
+    with pytest.raises(ZooError, match="holds an earlier finetune run of mlp_tabular.*--resume"):
         finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
     assert (out / "report.json").read_bytes() == before
 

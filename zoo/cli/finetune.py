@@ -14,6 +14,8 @@ from typing import Any
 
 from zoo.cli.data_options import add_csv_options, csv_options
 from zoo.errors import BadModelFile, ZooError, describe_os_error
+from zoo.results.run_folder import RunMarker, owned
+from zoo.version import __version__
 
 DATA_HELP = "a folder of class sub-folders, a CSV of files and labels, or a TFDS name (tfds:NAME)"
 EXIT_STOPPED, EXIT_INTERRUPTED = 1, 130  # a run that ended on a NaN loss; Ctrl-C (128 + SIGINT), as shells do
@@ -42,6 +44,7 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--out", type=Path, help="output folder (default: ./finetune-NAME)")
     tune.add_argument("--no-augment", action="store_true", help="no augmentation: frozen features are cached once")
     tune.add_argument("--resume", action="store_true", help="continue a stopped run from its last checkpoint in --out")
+    tune.add_argument("--force", action="store_true", help="replace an earlier run's outputs in --out")
     tune.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
     tune.add_argument("--export", default="keras,savedmodel,tflite,onnx", help="formats to export, comma-separated")
     add_placement_options(tune)
@@ -163,23 +166,26 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     placement = placement_options(args)
     place(**placement)  # first: several machines need their strategy before TensorFlow runs anything
     resume = shlex.join(["zoo", *resume_argv(args, out)])
+    marker = RunMarker("finetune", Path(args.name).stem, version=__version__)
     try:
-        model, data = model_and_data(args)
-        result = finetune(
-            model,
-            data,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            augment=not args.no_augment,
-            seed=args.seed,
-            out=out,
-            strict=args.strict,
-            resume=args.resume,
-            deterministic=args.deterministic,
-            export=formats,
-            resume_command=resume,
-            **placement,
-        )
+        with owned(out, marker, resume=args.resume, force=args.force):  # before reading data: a 2nd writer stops now
+            model, data = model_and_data(args)
+            result = finetune(
+                model,
+                data,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                augment=not args.no_augment,
+                seed=args.seed,
+                out=out,
+                strict=args.strict,
+                resume=args.resume,
+                force=args.force,
+                deterministic=args.deterministic,
+                export=formats,
+                resume_command=resume,
+                **placement,
+            )
     except KeyboardInterrupt as interrupt:
         if not getattr(interrupt, "reported", False):  # outside training (reading data, caching, exports, plots)
             print(f"\nzoo: finetune interrupted (Ctrl-C); go on with: {resume}", file=sys.stderr)
@@ -195,8 +201,10 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
     out = args.out or Path(f"lr-find-{Path(args.name).stem}")
     check_at_the_door(args, out)
-    model, data = model_and_data(args)
-    result = lr_find(model, data, steps=args.steps, batch_size=args.batch_size, seed=args.seed, out=out)
+    marker = RunMarker("lr-find", Path(args.name).stem, version=__version__)
+    with owned(out, marker, resume=False, force=True):  # a new sweep replaces an earlier one's plot
+        model, data = model_and_data(args)
+        result = lr_find(model, data, steps=args.steps, batch_size=args.batch_size, seed=args.seed, out=out)
     print(f"suggested learning rate: {result.suggestion:.2e} ({result.method}; {result.stopped})")
     print(f"plot: {result.plot_path}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,8 @@ from zoo.errors import OutputExists, RunLocked
 
 MARKER = "zoo-run.json"
 LOCK = ".zoo-run.lock"
+CHECKPOINTS = "checkpoints"
+_held: set[Path] = set()  # folders this process has locked: an inner `locked` on one of them is a no-op
 STALE_EMPTY_LOCK_S = 5.0
 
 
@@ -31,7 +34,7 @@ class RunMarker:
     model: str
     fingerprint: dict[str, Any] = field(default_factory=dict)  # settings + data hash: what a resume must match
     version: str = ""
-    created: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     @classmethod
     def read(cls, folder: Path) -> RunMarker | None:
@@ -87,8 +90,6 @@ def claim(folder: Path, marker: RunMarker, *, resume: bool = False, force: bool 
                 f"--out {folder} is not a zoo run folder: it holds {len(foreign)} file(s) zoo did not write "
                 f"({shown}); zoo never writes among your files: pick a new folder"
             )
-        if resume:
-            raise OutputExists(f"nothing to resume in {folder}: it holds no zoo run; start without --resume")
     elif not (resume or force):
         raise OutputExists(
             f"--out {folder} holds an earlier {earlier.kind} run of {earlier.model} ({earlier.created}): "
@@ -99,12 +100,47 @@ def claim(folder: Path, marker: RunMarker, *, resume: bool = False, force: bool 
     folder.mkdir(parents=True, exist_ok=True)
     if earlier is None or force:
         marker.write(folder)
+    if force and earlier is not None:
+        shutil.rmtree(folder / CHECKPOINTS, ignore_errors=True)  # the earlier run's: a new run must not resume them
     return earlier
+
+
+def check_writable_with_room(folder: Path, needed_bytes: int) -> None:
+    """Refuse an output folder that cannot be written (read-only, permissions) or whose disk lacks `needed_bytes`."""
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputExists(f"--out {folder}: {existing} is a file, not a folder; pick another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputExists(f"--out {folder}: {existing} is not writable (read-only or no permission): pick another")
+    free, needed = shutil.disk_usage(existing).free / 2**20, needed_bytes / 2**20
+    if free < needed:
+        raise OutputExists(
+            f"--out {folder}: {free:.0f} MB free on its disk, the run needs about {needed:.0f} MB "
+            "(model, checkpoints, exports): free space or pick another --out"
+        )
+
+
+@contextmanager
+def owned(folder: Path, marker: RunMarker, *, resume: bool, force: bool, say: Any = print) -> Iterator[None]:
+    """Claim `folder` for this run and hold its lock while the block runs (see `claim` and `locked`)."""
+    if folder.resolve() in _held:  # claimed by an outer call of this process (the command line, then finetune)
+        yield
+        return
+    with locked(folder, say):
+        earlier = claim(folder, marker, resume=resume, force=force)
+        if resume and earlier is None:
+            say(f"zoo: nothing to resume in {folder} yet: starting the run there")
+        yield
 
 
 @contextmanager
 def locked(folder: Path, say: Any = print) -> Iterator[None]:
     """Hold the folder's lock while the block runs; a live holder is refused at once, a dead one's lock taken over."""
+    if folder.resolve() in _held:  # already ours (the command line locks before finetune does)
+        yield
+        return
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK
     holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -116,9 +152,11 @@ def locked(folder: Path, say: Any = print) -> Iterator[None]:
             take_over_if_stale(lock, folder, say)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(holder, handle)
+    _held.add(folder.resolve())
     try:
         yield
     finally:
+        _held.discard(folder.resolve())
         lock.unlink(missing_ok=True)
 
 

@@ -167,11 +167,6 @@ class EpochSave(keras.callbacks.Callback):
         self.guard.save(self.owner, self.model.optimizer, progress, (self.stopping.state(), self.stopping.best_weights))
 
 
-def holds_a_run(folder: Path) -> bool:
-    """Whether `folder` has the outputs or checkpoints of an earlier run (which a new run must not overwrite)."""
-    return (folder / "report.json").exists() or any((folder / "checkpoints").glob("[0-9]*"))
-
-
 class RunGuard:
     """Callbacks, checkpoints and resume for one finetune run (checkpoints only with an output folder)."""
 
@@ -187,11 +182,6 @@ class RunGuard:
     ) -> None:
         if resume and out_dir is None:
             raise ZooError("resume=True needs the output folder of the stopped run: pass out=DIR (or --out DIR)")
-        if out_dir is not None and not resume and holds_a_run(out_dir):
-            raise ZooError(
-                f"{out_dir} already holds a fine-tuning run (report.json or checkpoints/); nothing there is "
-                "overwritten: resume it with resume=True (--resume), or give another output folder"
-            )
         self.out_dir, self.fingerprint, self.resume, self.say, self.hint = out_dir, fingerprint, resume, say, hint
         self.store = CheckpointFolder(out_dir) if out_dir is not None else None
         self.carried: Carried | None = None  # early stopping's state for the phase being resumed

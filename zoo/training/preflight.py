@@ -8,13 +8,13 @@ Imports no TensorFlow: the command line runs these checks first.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from zoo.entry import Entry
-from zoo.errors import BadData, BadOverride, OutputExists
+from zoo.errors import BadData, BadOverride
+from zoo.results.run_folder import check_outside, check_writable_with_room
 
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")  # zoo.results.export.FORMATS, without importing it
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 4096
@@ -95,31 +95,8 @@ def looks_like_a_path(text: str) -> bool:
     return os.sep in text or text.startswith(".") or "." in Path(text).name or Path(text).exists()
 
 
-def nearest_existing(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
 def check_output_folder(out: Path, data: Any, params: int | None) -> None:
     """--out: outside the data, in a folder this user can write, on a disk with room for the run's files."""
     if isinstance(data, str | os.PathLike) and Path(data).exists():
-        root = Path(data) if Path(data).is_dir() else Path(data).parent
-        if Path(out).absolute() == root.absolute() or root.absolute() in Path(out).absolute().parents:
-            raise OutputExists(
-                f"--out {out} is inside the data folder {root}: its files would become part of the data; "
-                "pick an output folder outside it"
-            )
-    existing = nearest_existing(Path(out))
-    if not existing.is_dir():
-        raise OutputExists(f"--out {out}: {existing} is a file, not a folder; pick another --out")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputExists(f"--out {out}: {existing} is not writable (read-only or no permission); pick another --out")
-    needed = (params or 0) * 4 * COPIES_OF_THE_WEIGHTS + HEADROOM_BYTES
-    free = shutil.disk_usage(existing).free
-    if free < needed:
-        raise OutputExists(
-            f"--out {out}: {free / 2**20:.0f} MB free on its disk, the run needs about {needed / 2**20:.0f} MB "
-            "(model, checkpoints, exports): free space or pick another --out"
-        )
+        check_outside(Path(out), [Path(data) if Path(data).is_dir() else Path(data).parent])
+    check_writable_with_room(Path(out), (params or 0) * 4 * COPIES_OF_THE_WEIGHTS + HEADROOM_BYTES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,14 @@ from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
+from zoo.results.run_folder import RunMarker, owned
 from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
+from zoo.training.preflight import check_output_folder, export_formats
 from zoo.training.seeding import seed_everything
+from zoo.version import __version__
 
 
 @dataclass
@@ -47,6 +51,7 @@ class RunOptions:
     """finetune options that do not change the plan: reproducibility, outputs, caching, messages."""
 
     deterministic: bool = False  # TensorFlow op determinism: repeatable to the bit on one machine, slower
+    force: bool = False  # replace an earlier run's outputs in `out` (zoo's own files only; its checkpoints go)
     export: Sequence[str] = FORMATS  # formats written to `out` (model.keras always)
     cache_dir: str | Path | None = None  # where big feature caches go (default: a temporary folder)
     verbose: bool = True  # plan, one line per epoch, summary
@@ -89,6 +94,7 @@ class FinetuneCall:
     run: RunOptions
     loader: LoaderOptions
     plan_options: dict[str, Any]
+    model_name: str = ""
 
     def say(self, text: str) -> None:
         """Print `text` unless the call asked for silence (verbose=False)."""
@@ -100,7 +106,23 @@ class FinetuneCall:
         hint = self.run.resume_command or (
             f"call finetune(...) again with the same arguments, out={str(self.out)!r} and resume=True"
         )
+        if out_dir is not None and not self.resume:  # the marker says what made the run (resume keeps the first)
+            replace(self.marker, fingerprint=fingerprint).write(out_dir)
         return RunGuard(out_dir, fingerprint, resume=self.resume, say=self.say, hint=hint, monitor=self.run.monitor)
+
+    def owned(self, out_dir: Path | None, model: keras.Model, data: Any) -> AbstractContextManager:
+        """The output folder checked (writable, room, outside the data), claimed and locked for the run."""
+        if out_dir is None:
+            if self.resume:
+                raise BadOverride("resume=True needs the output folder of the stopped run: pass out=DIR (--out DIR)")
+            return nullcontext()
+        export_formats(self.run.export)
+        check_output_folder(out_dir, data, model.count_params())
+        return owned(out_dir, self.marker, resume=self.resume, force=self.run.force, say=self.say)
+
+    @property
+    def marker(self) -> RunMarker:
+        return RunMarker("finetune", self.model_name, version=__version__)
 
 
 def finetune(
@@ -147,6 +169,7 @@ def finetune(
         memory_limit: bytes above which feature caches go to disk (2 GiB).
       Run options (RunOptions):
         deterministic: TensorFlow op determinism: repeatable to the bit on one machine, slower.
+        force: replace an earlier run's outputs in `out` (only zoo's own files; its checkpoints are removed).
         export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite.
         cache_dir: folder for on-disk feature caches (default: a temporary folder removed after the run).
         verbose: print the plan, one line per epoch and the summary (True).
@@ -168,15 +191,17 @@ def finetune(
         progress: show a progress line while decoding images (True).
     """
     started, clock = now(), time.perf_counter()
-    call = FinetuneCall(validation, epochs, batch_size, augment, seed, out, strict, resume, *split_options(options))
+    arguments = (validation, epochs, batch_size, augment, seed, out, strict, resume, *split_options(options))
+    call = FinetuneCall(*arguments, model_name=getattr(model, "entry_name", None) or model.name)
     placement = placement_for(call)
-    seed_everything(seed, call.run.deterministic)
-    train, val, load_seconds = loaded_data(model, data, call)
-    model = head_for(model, train.class_names, call.say)
-    plan = plan_for(model, train, val, call, placement)
-    announce(plan, placement, call)
-    config = run_config(plan, call)
-    with worker_output(Path(out) if out is not None else None, placement.cluster) as out_dir:
+    out_folder = Path(out) if out is not None else None
+    with worker_output(out_folder, placement.cluster) as out_dir, call.owned(out_dir, model, data):
+        seed_everything(seed, call.run.deterministic)
+        train, val, load_seconds = loaded_data(model, data, call)
+        model = head_for(model, train.class_names, call.say)
+        plan = plan_for(model, train, val, call, placement)
+        announce(plan, placement, call)
+        config = run_config(plan, call)
         guard = call.guard(out_dir, fingerprint_of(config, train, val))
         cache = worker_cache_dir(call.run.cache_dir, placement.cluster)
         finished = trained(TrainingRun(model, plan, train, val, seed, cache, guard, placement), config, started)
