@@ -5,13 +5,13 @@ Seeded scikit-learn splitters, so the same seed gives the same folds on any mach
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from zoo.errors import BadData
+from zoo.kaggle.run_folders import write_rows
 from zoo.kaggle.targets import Target
 
 REGRESSION_BINS = 10  # regression folds are stratified on target deciles, so every fold sees the whole range
@@ -71,8 +71,4 @@ def assign_folds(
 
 def write_folds_csv(path: Path, id_col: str, ids: Sequence[str], folds: np.ndarray) -> Path:
     """folds.csv: each id with the fold that validates it (read it back to reuse the split elsewhere)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([id_col, "fold"])
-        writer.writerows(zip(ids, folds.tolist(), strict=True))
-    return path
+    return write_rows(path, [id_col, "fold"], zip(ids, folds.tolist(), strict=True))
