@@ -50,6 +50,12 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
     train.add_argument("--image-size", type=int, help="train at this height = width (default: the model's)")
     train.add_argument("--extension", help="extension of the image files when the ids lack it (default: found)")
     train.add_argument("--no-augment", dest="augment", action="store_false", help="no training augmentation")
+    train.add_argument(
+        "--no-group-duplicates",
+        dest="group_duplicates",
+        action="store_false",
+        help="let near-duplicate images fall in different folds (default: one fold per group of near-copies)",
+    )
     train.add_argument("--features", type=columns, help="tabular feature columns (default: all but id/target/group)")
     train.add_argument(
         "--categorical", type=columns, default=(), help="tabular columns to one-hot encode even if numeric"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,26 @@ def check_counts(target: Target, y: np.ndarray, folds: int, groups: np.ndarray |
                 f"stratified {folds}-fold validation needs at least {folds} rows of every class; classes "
                 f"{', '.join(rare)} have fewer: lower --folds or drop those classes"
             )
+
+
+def merged_groups(labelings: Sequence[Sequence[Any]], rows: int) -> np.ndarray | None:
+    """One group id per row joining every labeling's groups (rows sharing a label in any of them, transitively);
+    None when no labeling is given or every row stands alone (plain stratified folds then)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not labelings:
+        return None
+    sources, targets, offset = [], [], rows
+    for labels in labelings:
+        _, index = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+        sources.append(np.arange(rows))
+        targets.append(offset + index)
+        offset += int(index.max()) + 1
+    edges = (np.ones(rows * len(labelings)), (np.concatenate(sources), np.concatenate(targets)))
+    _, component = connected_components(coo_matrix(edges, shape=(offset, offset)), directed=False)
+    found = component[:rows]
+    return None if len(np.unique(found)) == rows else found
 
 
 def assign_folds(

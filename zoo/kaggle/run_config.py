@@ -40,6 +40,7 @@ class RunSettings:
     batch_size: int = 32
     image_size: int | None = None  # None: the model's own input size
     augment: bool = True
+    group_duplicates: bool = True  # image runs: near-duplicate images (difference hash) kept within one fold
     patience: int = 3
     features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
     categorical: tuple[str, ...] = ()  # tabular columns one-hot encoded even when they hold numbers
@@ -82,13 +83,15 @@ def train_argv(settings: RunSettings) -> list[str]:
     argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv, "--id-col", settings.id_col]
     argv += ["--target-col", ",".join(settings.target_cols)]
     defaults = RunSettings("", "", "", ())
-    placed = ("train_csv", "out", "id_col", "target_cols", "augment")  # written in their own places
+    placed = ("train_csv", "out", "id_col", "target_cols", "augment", "group_duplicates")  # flags: placed below
     for name in [field.name for field in fields(RunSettings) if field.name not in placed]:
         value = getattr(settings, name)
         if value != getattr(defaults, name) and value is not None:
             argv += [f"--{name.replace('_', '-')}", ",".join(value) if isinstance(value, tuple) else str(value)]
     if not settings.augment:
         argv.append("--no-augment")
+    if not settings.group_duplicates:
+        argv.append("--no-group-duplicates")
     return [*argv, "--out", settings.out]
 
 
