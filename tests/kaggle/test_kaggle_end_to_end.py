@@ -141,3 +141,17 @@ def test_a_template_that_does_not_fit_the_metric_is_refused(tabular_run, tabular
     argv += ["--template", str(template), "--out", str(tmp_path / "s.csv")]
     assert main(argv) == 2
     assert "columns it cannot fill: ['label']" in capsys.readouterr().err
+
+
+def test_predict_fills_a_template_whose_columns_are_named_otherwise(image_run, images, tmp_path, capsys):
+    template = tmp_path / "sample_submission.csv"
+    template.write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in images.test_ids))
+    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--template", str(template)]
+    argv += ["--images", str(images.test_images), "--out", str(tmp_path / "s.csv")]
+    assert main(argv) == 2
+    assert "has no column 'id' (--id-col); its columns are ['ImageId', 'Label']" in capsys.readouterr().err
+    assert main([*argv, "--id-col", "ImageId", "--target-col", "Label"]) == 0
+    header, rows = read_rows(tmp_path / "s.csv")
+    assert header == ["ImageId", "Label"] and accuracy(rows, images) >= IMAGE_TEST_BAR
+    assert main([*argv, "--id-col", "ImageId", "--target-col", "Label,Other", "--force"]) == 2
+    assert "--target-col names 2 column(s)" in capsys.readouterr().err

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from zoo.cli.main import build_parser, main
-from zoo.errors import BadData, OutputExists
-from zoo.kaggle.run_config import RunSettings, check_replace, read_config, train_command
+from zoo.errors import BadData
+from zoo.kaggle.run_config import RunSettings, read_config, train_command
 
 FULL = RunSettings(
     train_csv="/data/train.csv",
@@ -67,15 +67,7 @@ def test_bad_settings_are_refused():
         RunSettings("/t.csv", "/run", "id", ("y",), image_size=32)
 
 
-def test_a_run_with_other_settings_is_kept_unless_forced(tmp_path):
-    settings = RunSettings("/t.csv", str(tmp_path), "id", ("y",))
-    assert check_replace(tmp_path, settings, force=False) is False  # nothing there yet
-    (tmp_path / "config.json").write_text(json.dumps({"settings": settings.to_json()}))
-    assert check_replace(tmp_path, settings, force=False) is True  # the same run again: replaced in place
-    other = RunSettings("/t.csv", str(tmp_path), "id", ("y",), folds=3)
-    with pytest.raises(OutputExists, match="holds a run with other settings .folds 5 -> 3.: pass another --out"):
-        check_replace(tmp_path, other, force=False)
-    assert check_replace(tmp_path, other, force=True) is True
+def test_a_folder_that_is_not_a_run_is_refused_by_read_config(tmp_path):
     with pytest.raises(BadData, match="is not a zoo kaggle run"):
         read_config(tmp_path / "elsewhere")
 

@@ -11,7 +11,7 @@ from zoo.cli.data_options import add_csv_options, csv_options
 def cmd_doctor(args: argparse.Namespace) -> int:
     from zoo.data import diagnose
 
-    report = diagnose(args.data, **csv_options(args).keywords(), progress=not args.json)
+    report = diagnose(args.data, **csv_options(args).keywords(), progress=not args.json, test_images=args.test_images)
     print(json.dumps(report.to_json()) if args.json else report)
     return 0 if report.ok else 1
 
@@ -26,5 +26,6 @@ def add_doctor_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     doctor.add_argument("data", metavar="DATA", help="a folder of class sub-folders, or a CSV of files and labels")
     add_csv_options(doctor)
+    doctor.add_argument("--test-images", help="the test images' folder: lists train images nearly copying one")
     doctor.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     doctor.set_defaults(run=cmd_doctor)

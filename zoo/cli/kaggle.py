@@ -50,12 +50,20 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
     train.add_argument("--image-size", type=int, help="train at this height = width (default: the model's)")
     train.add_argument("--extension", help="extension of the image files when the ids lack it (default: found)")
     train.add_argument("--no-augment", dest="augment", action="store_false", help="no training augmentation")
+    train.add_argument(
+        "--no-group-duplicates",
+        dest="group_duplicates",
+        action="store_false",
+        help="let near-duplicate images fall in different folds (default: one fold per group of near-copies)",
+    )
     train.add_argument("--features", type=columns, help="tabular feature columns (default: all but id/target/group)")
     train.add_argument(
         "--categorical", type=columns, default=(), help="tabular columns to one-hot encode even if numeric"
     )
     train.add_argument("--weights", type=Path, help="a backbone weights file (or set $ZOO_WEIGHTS_DIR)")
-    train.add_argument("--force", action="store_true", help="replace a run with other settings in --out")
+    train.add_argument(
+        "--force", action="store_true", help="replace a zoo run with other settings in --out (only zoo's files)"
+    )
     train.add_argument("--quiet", action="store_true", help="print nothing but errors")
     train.set_defaults(run=cmd_train)
 
@@ -74,6 +82,10 @@ def add_predict_parser(kaggle: argparse._SubParsersAction) -> None:
     predict.add_argument("--test-csv", type=Path, help="test.csv: ids (and tabular features)")
     predict.add_argument("--template", type=Path, help="sample_submission.csv: header, columns and id order to copy")
     predict.add_argument("--images", type=Path, help="folder of test images named by id")
+    predict.add_argument("--id-col", help="id column of the test CSV and template (default: train.csv's)")
+    predict.add_argument(
+        "--target-col", type=columns, help="the template's target column(s), e.g. Label (default: train.csv's)"
+    )
     predict.add_argument("--extension", help="extension of the test images when the ids lack it (default: found)")
     predict.add_argument("--tta", type=int, default=1, help="views per image: 1 none, 2 + flip, 3 + centre crop, ... 8")
     predict.add_argument("--no-tta-flip", dest="tta_flip", action="store_false", help="TTA without mirrored views")
@@ -82,6 +94,21 @@ def add_predict_parser(kaggle: argparse._SubParsersAction) -> None:
     predict.add_argument("--force", action="store_true", help="replace an existing --out file")
     predict.add_argument("--quiet", action="store_true", help="print nothing but errors")
     predict.set_defaults(run=cmd_predict)
+
+
+def add_blend_parser(kaggle: argparse._SubParsersAction) -> None:
+    blend = kaggle.add_parser(
+        "blend",
+        help="weight several runs' out-of-fold predictions to maximise the metric; predict --run BLEND uses them",
+        description="Fit non-negative weights summing to 1 (greedy ensemble selection; rank averaging for ROC AUC) "
+        "on the runs' out-of-fold predictions, print the blended CV against each run's, and write blend.json and "
+        "cv.json to --out. `zoo kaggle predict --run BLEND` then writes the blended submission.",
+    )
+    blend.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="the --out folders of `zoo kaggle train`")
+    blend.add_argument("--out", required=True, type=Path, metavar="BLEND", help="blend folder")
+    blend.add_argument("--force", action="store_true", help="replace a blend of other runs in --out")
+    blend.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    blend.set_defaults(run=cmd_blend)
 
 
 def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -94,6 +121,7 @@ def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
     commands = kaggle.add_subparsers(dest="kaggle_command", required=True, metavar="COMMAND")
     add_train_parser(commands)
     add_predict_parser(commands)
+    add_blend_parser(commands)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -112,4 +140,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     options = {field.name: getattr(args, field.name) for field in fields(PredictSettings)}
     predict(args.run_dir, force=args.force, verbose=not args.quiet, **options)
+    return 0
+
+
+def cmd_blend(args: argparse.Namespace) -> int:
+    from zoo.kaggle.blend import blend
+
+    blend(args.runs, out=args.out, force=args.force, verbose=not args.quiet)
     return 0

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from zoo.data.checks import class_problems, split_problems
 from zoo.data.labelled import Skipped, printable
+from zoo.data.near_duplicates import image_files_in, near_duplicate_lines, near_duplicates
 from zoo.data.scan import FileScan, ScanOptions, scan_files
 from zoo.data.sources import PathLike, list_source
 from zoo.data.split import class_weights
@@ -40,6 +41,7 @@ class DoctorReport:
     weights: dict[str, float]  # balanced class weights training would use
     problems: list[str]
     notes: list[str]  # what was passed over, merged or looks wrong but does not stop training
+    near_duplicates: dict[str, list[list[str]]] = field(default_factory=dict)  # see data.near_duplicates
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,7 @@ class DoctorReport:
             "tiny": self.tiny,
             "problems": self.problems,
             "notes": self.notes,
+            "near_duplicates": self.near_duplicates,
         }
 
     def __str__(self) -> str:
@@ -100,6 +103,7 @@ def diagnose(
     extension: str | None = None,
     class_names: Sequence[str] | None = None,
     progress: bool = True,
+    test_images: PathLike | None = None,
 ) -> DoctorReport:
     """Check a folder, CSV, DataFrame or path list the way training would, and describe it; never trains."""
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
@@ -118,6 +122,7 @@ def diagnose(
     problems = listing.problems + class_problems(y, names, listing.origin, skipped, listing.one_class_hint)
     problems += split_problems(y, names) if len(y) else []
     weights = class_weights(y, len(names)) if len(y) else {}
+    near = near_duplicates([scan.file for scan in good], image_files_in(test_images) if test_images else ())
     return DoctorReport(
         origin=listing.origin,
         class_names=names,
@@ -131,6 +136,7 @@ def diagnose(
         weights={names[i]: round(w, 4) for i, w in weights.items()},
         problems=problems,
         notes=listing.notes,
+        near_duplicates=near,
     )
 
 
@@ -171,6 +177,7 @@ def format_report(report: DoctorReport) -> str:
     if report.tiny:
         lines.append(f"tiny images (a side under {TINY_SIDE} px): {len(report.tiny)}")
         lines += shown(report.tiny)
+    lines += near_duplicate_lines(report.near_duplicates)
     return "\n".join(lines + verdict_lines(report))
 
 

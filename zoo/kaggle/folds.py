@@ -5,13 +5,14 @@ Seeded scikit-learn splitters, so the same seed gives the same folds on any mach
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from zoo.errors import BadData
+from zoo.kaggle.run_folders import write_rows
 from zoo.kaggle.targets import Target
 
 REGRESSION_BINS = 10  # regression folds are stratified on target deciles, so every fold sees the whole range
@@ -45,6 +46,26 @@ def check_counts(target: Target, y: np.ndarray, folds: int, groups: np.ndarray |
             )
 
 
+def merged_groups(labelings: Sequence[Sequence[Any]], rows: int) -> np.ndarray | None:
+    """One group id per row joining every labeling's groups (rows sharing a label in any of them, transitively);
+    None when no labeling is given or every row stands alone (plain stratified folds then)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not labelings:
+        return None
+    sources, targets, offset = [], [], rows
+    for labels in labelings:
+        _, index = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+        sources.append(np.arange(rows))
+        targets.append(offset + index)
+        offset += int(index.max()) + 1
+    edges = (np.ones(rows * len(labelings)), (np.concatenate(sources), np.concatenate(targets)))
+    _, component = connected_components(coo_matrix(edges, shape=(offset, offset)), directed=False)
+    found = component[:rows]
+    return None if len(np.unique(found)) == rows else found
+
+
 def assign_folds(
     target: Target, y: np.ndarray, folds: int, seed: int, groups: Sequence[str] | None = None
 ) -> np.ndarray:
@@ -71,8 +92,4 @@ def assign_folds(
 
 def write_folds_csv(path: Path, id_col: str, ids: Sequence[str], folds: np.ndarray) -> Path:
     """folds.csv: each id with the fold that validates it (read it back to reuse the split elsewhere)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([id_col, "fold"])
-        writer.writerows(zip(ids, folds.tolist(), strict=True))
-    return path
+    return write_rows(path, [id_col, "fold"], zip(ids, folds.tolist(), strict=True))

@@ -11,7 +11,7 @@ import numpy as np
 
 from zoo.data.table import TableOptions
 from zoo.kaggle.fold_models import image_shape
-from zoo.kaggle.folds import assign_folds
+from zoo.kaggle.folds import assign_folds, merged_groups
 from zoo.kaggle.image_files import image_files, read_images
 from zoo.kaggle.metrics import Metric, metric_for
 from zoo.kaggle.run_config import RunSettings
@@ -96,14 +96,18 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
     ids = table.ids(settings.id_col)
     target, y = read_target(table, settings.target_cols, settings.task, settings.metric)
     metric = metric_for(settings.metric, target.kind)
-    groups = None
+    groups = []
     if settings.group_col:
         table.require([settings.group_col], "--group-col")
         table.check_filled(settings.group_col)
-        groups = table.cells[settings.group_col]
-    folds = assign_folds(target, y, settings.folds, settings.seed, groups)
+        groups.append(table.cells[settings.group_col])
     spec = input_spec(settings, table)
     files, images = None, None
     if spec.kind == "images":
         files, images = load_images(spec, ids, settings.images_table, table.source, progress=progress)
+        if settings.group_duplicates:
+            from zoo.data.near_duplicates import duplicate_groups, fingerprints
+
+            groups.append(duplicate_groups(fingerprints(files)))
+    folds = assign_folds(target, y, settings.folds, settings.seed, merged_groups(groups, len(ids)))
     return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)

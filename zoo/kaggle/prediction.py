@@ -7,7 +7,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ import numpy as np
 
 from zoo.data.table import TableOptions
 from zoo.errors import BadData
+from zoo.kaggle.blend import combine, members
+from zoo.kaggle.calibration import apply_saved
 from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, load_images
 from zoo.kaggle.metrics import metric_for
 from zoo.kaggle.run_config import RunSettings, read_config
@@ -45,37 +47,62 @@ class PredictSettings:
     tta: int = 1  # > 1 averages that many views of each image (flips, crops)
     tta_flip: bool = True  # False leaves the flipped views out
     batch_size: int = 64
+    id_col: str | None = None  # the test CSV's and template's id column; None: train.csv's
+    target_col: tuple[str, ...] | None = None  # the template's target column(s); None: train.csv's
 
 
 def predict(run: str | Path, *, force: bool = False, verbose: bool = True, **options: Any) -> Path:
-    """Write `options["out"]`: the run's fold models averaged over the test rows. `options`: PredictSettings fields;
-    `force` replaces an existing submission."""
+    """Write `options["out"]`: the run's fold models (or a blend's runs) averaged over the test rows. `options`:
+    PredictSettings fields; `force` replaces an existing submission."""
     request = PredictSettings(**options)
     say = print if verbose else (lambda *_: None)
-    run_dir, out = Path(run), Path(request.out)
-    config = read_config(run_dir)
-    settings, target = RunSettings.from_json(config["settings"]), Target.from_json(config["target"])
-    metric, spec = metric_for(config["metric"], target.kind), InputSpec.from_json(config["input"])
+    runs, weights, method = members(Path(run))
+    config = read_config(runs[0])
+    settings, target = RunSettings.from_json(config["settings"]), submitted_target(config, request.target_col)
+    metric = metric_for(config["metric"], target.kind)
+    out, id_col = Path(request.out), request.id_col or settings.id_col
     refuse_existing(out, force)  # before any work: a refused write should not cost a prediction pass
-    views = tta_views(request.tta, request.tta_flip)
+    test, ids, header, order = test_rows(request.test_csv, request.template, id_col)
+    header = header or default_header(id_col, target, metric)
+    check_header(header, id_col, target, metric)
+    outputs = [run_outputs(member, request, test, id_col, say) for member in runs]
+    blended = combine(outputs, weights, method) if len(runs) > 1 else outputs[0]
+    values = column_values(target, metric, blended[order])
+    rows = submission_rows(header, id_col, [ids[i] for i in order], values)
+    path = write_submission(out, header, rows, force)
+    say(f"wrote {path}: {len(rows)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")
+    return path
+
+
+def submitted_target(config: dict[str, Any], target_col: tuple[str, ...] | None) -> Target:
+    """The run's target, its columns renamed to the template's (--target-col) when they are named otherwise."""
+    target = Target.from_json(config["target"])
+    if target_col is None:
+        return target
+    if len(target_col) != len(target.columns):
+        raise BadData(
+            f"--target-col names {len(target_col)} column(s) {list(target_col)}; the run predicts "
+            f"{len(target.columns)}: {list(target.columns)}: pass one template column for each"
+        )
+    return replace(target, columns=tuple(target_col))
+
+
+def run_outputs(run_dir: Path, request: PredictSettings, test: Table, id_col: str, say: Any) -> np.ndarray:
+    """One run's fold models averaged over the test rows (and views), calibrated as the run's calibration.json says."""
+    config = read_config(run_dir)
+    settings, spec = RunSettings.from_json(config["settings"]), InputSpec.from_json(config["input"])
     if spec.kind == "tabular" and request.tta > 1:
         raise BadData("--tta applies to images; this run trains on tabular features: leave --tta out")
-    test, ids, header, order = test_rows(request.test_csv, request.template, settings.id_col)
-    header = header or default_header(settings.id_col, target, metric)
-    check_header(header, settings.id_col, target, metric)
+    views = tta_views(request.tta, request.tta_flip)
     pixels = None
     if spec.kind == "images":
         if request.images is None:
             raise BadData("this run trains on images: pass the folder of test images (--images)")
         extension = request.extension or settings.extension
-        table = TableOptions(id_col=settings.id_col, image_dir=request.images, extension=extension)
-        _, pixels = load_images(spec, ids, table, test.source, progress=verbose)
+        table = TableOptions(id_col=id_col, image_dir=request.images, extension=extension)
+        _, pixels = load_images(spec, test.ids(id_col), table, test.source, progress=False)
     outputs = fold_average(run_dir, test, pixels, views, request.batch_size, say)
-    values = column_values(target, metric, outputs[order])
-    rows = submission_rows(header, settings.id_col, [ids[i] for i in order], values)
-    path = write_submission(out, header, rows, force)
-    say(f"wrote {path}: {len(rows)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")
-    return path
+    return apply_saved(run_dir, Target.from_json(config["target"]).classifies, outputs)
 
 
 def test_rows(

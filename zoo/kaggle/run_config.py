@@ -14,7 +14,7 @@ from typing import Any
 
 from zoo.data.labelled import printable
 from zoo.data.table import TableOptions
-from zoo.errors import BadData, OutputExists
+from zoo.errors import BadData
 
 CONFIG_FILE = "config.json"
 IMAGE_MODEL, TABULAR_MODEL = "efficientnet_lite0", "mlp_tabular"  # defaults: bundled weights (offline); the FFN
@@ -40,6 +40,7 @@ class RunSettings:
     batch_size: int = 32
     image_size: int | None = None  # None: the model's own input size
     augment: bool = True
+    group_duplicates: bool = True  # image runs: near-duplicate images (difference hash) kept within one fold
     patience: int = 3
     features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
     categorical: tuple[str, ...] = ()  # tabular columns one-hot encoded even when they hold numbers
@@ -82,13 +83,15 @@ def train_argv(settings: RunSettings) -> list[str]:
     argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv, "--id-col", settings.id_col]
     argv += ["--target-col", ",".join(settings.target_cols)]
     defaults = RunSettings("", "", "", ())
-    placed = ("train_csv", "out", "id_col", "target_cols", "augment")  # written in their own places
+    placed = ("train_csv", "out", "id_col", "target_cols", "augment", "group_duplicates")  # flags: placed below
     for name in [field.name for field in fields(RunSettings) if field.name not in placed]:
         value = getattr(settings, name)
         if value != getattr(defaults, name) and value is not None:
             argv += [f"--{name.replace('_', '-')}", ",".join(value) if isinstance(value, tuple) else str(value)]
     if not settings.augment:
         argv.append("--no-augment")
+    if not settings.group_duplicates:
+        argv.append("--no-group-duplicates")
     return [*argv, "--out", settings.out]
 
 
@@ -97,9 +100,9 @@ def train_command(settings: RunSettings) -> str:
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
-    path = run_dir / CONFIG_FILE
-    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    return path
+    from zoo.kaggle.run_folders import write_json
+
+    return write_json(run_dir / CONFIG_FILE, config)
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
@@ -108,23 +111,3 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise BadData(f"{printable(run_dir)} is not a zoo kaggle run (no {CONFIG_FILE}): pass the --out of a train run")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def check_replace(run_dir: Path, settings: RunSettings, force: bool) -> bool:
-    """Whether `run_dir` holds a run already; one with other settings is kept unless `force` (one with the same
-    settings is replaced: re-running a run's recorded command reproduces it in place)."""
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        return False
-    old = RunSettings.from_json(json.loads(path.read_text(encoding="utf-8"))["settings"])
-    changed = [
-        f"{name} {getattr(old, name)!r} -> {getattr(settings, name)!r}"
-        for name in settings.to_json()
-        if getattr(old, name) != getattr(settings, name)
-    ]
-    if changed and not force:
-        raise OutputExists(
-            f"{printable(run_dir)} holds a run with other settings ({'; '.join(changed)}): "
-            "pass another --out, or --force to replace it"
-        )
-    return True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import numpy as np
 
 from zoo.kaggle.inputs import RunData
 from zoo.kaggle.metrics import Metric
+from zoo.kaggle.run_folders import write_json, write_rows
 from zoo.kaggle.targets import Target
 
 
@@ -36,9 +35,7 @@ def cv_line(cv: dict[str, Any]) -> str:
 
 
 def write_cv_json(run_dir: Path, cv: dict[str, Any]) -> Path:
-    path = run_dir / "cv.json"
-    path.write_text(json.dumps(cv, indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_json(run_dir / "cv.json", cv)
 
 
 def output_names(target: Target) -> list[str]:
@@ -49,11 +46,32 @@ def output_names(target: Target) -> list[str]:
 
 def write_oof_csv(run_dir: Path, data: RunData, oof: np.ndarray) -> Path:
     """oof.csv: id, fold, the true target as in train.csv, then each fold model's output on the rows it did not see."""
-    path, target = run_dir / "oof.csv", data.target
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([data.settings.id_col, "fold", *target.columns, *output_names(target)])
-        for row, identifier in enumerate(data.ids):
-            truth = [data.table.cells[column][row] for column in target.columns]
-            writer.writerow([identifier, int(data.folds[row]), *truth, *(f"{value:.8g}" for value in oof[row])])
-    return path
+    target = data.target
+    header = [data.settings.id_col, "fold", *target.columns, *output_names(target)]
+    rows = (
+        [identifier, int(data.folds[row]), *(data.table.cells[column][row] for column in target.columns)]
+        + [f"{value:.8g}" for value in oof[row]]
+        for row, identifier in enumerate(data.ids)
+    )
+    return write_rows(run_dir / "oof.csv", header, rows)
+
+
+def class_extras(run_dir: Path, data: RunData, oof: np.ndarray, say: Any) -> dict[str, Any]:
+    """For class targets: the temperature that calibrates the probabilities (calibration.json) and the rows whose
+    labels look wrong (suspect_labels.csv, and suspect_labels.png for images); what cv.json records of them."""
+    from zoo.kaggle.calibration import CALIBRATION_FILE, calibrate, calibration_line
+    from zoo.kaggle.suspects import GRID_FILE, SUSPECTS_FILE, rank_suspects, write_grid, write_suspects
+
+    if not data.target.classifies:
+        return {}
+    calibration = calibrate(data.y, oof, data.folds)
+    write_json(run_dir / CALIBRATION_FILE, calibration)
+    found = rank_suspects(data.y, oof)
+    names = data.target.names
+    write_suspects(run_dir / SUSPECTS_FILE, data.settings.id_col, data.ids, names, found)
+    grid = write_grid(run_dir / GRID_FILE, data.files, names, found) if data.files else None
+    say(f"calibration: {calibration_line(calibration)}")
+    written = SUSPECTS_FILE + (f" and {GRID_FILE}" if grid else "")
+    flagged = int(found.flagged.sum())
+    say(f"{flagged} rows whose label the other folds' models doubt (all rows ranked): {written}")
+    return {"calibration": calibration, "suspect_labels": flagged}

@@ -7,7 +7,7 @@ for tabular data), oof.csv, cv.json and run_card.json.
 from __future__ import annotations
 
 import hashlib
-import shutil
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,9 @@ import numpy as np
 from zoo.kaggle.folds import write_folds_csv
 from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
 from zoo.kaggle.metrics import Metric
-from zoo.kaggle.run_config import RunSettings, absolute, check_replace, train_command, write_config
-from zoo.kaggle.run_outputs import cv_line, cv_summary, write_cv_json, write_oof_csv
+from zoo.kaggle.run_config import RunSettings, absolute, train_command, write_config
+from zoo.kaggle.run_folders import check_folder, take_folder
+from zoo.kaggle.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
 from zoo.kaggle.targets import Target
 
 
@@ -63,14 +64,24 @@ def train(
 
 def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
     """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
-    from zoo.results.run_card import data_fingerprint, now, write_run_card
+    from zoo.results.run_card import now
+    from zoo.results.run_folder import locked
+
+    started, say, run_dir = now(), print if verbose else (lambda *_: None), Path(settings.out)
+    fingerprint = settings.to_json()
+    check_folder(run_dir, "kaggle", fingerprint, force, [settings.images])  # before reading: refusals cost nothing
+    data = read_run_data(settings, progress=verbose)
+    with locked(run_dir, say):
+        take_folder(run_dir, "kaggle", settings.model_name, fingerprint, say)
+        return write_run(data, run_dir, started, say)
+
+
+def write_run(data: RunData, run_dir: Path, started: str, say: Any) -> KaggleRun:
+    """Train every fold into `run_dir` (claimed and locked) and write the out-of-fold outputs and the CV score."""
+    from zoo.results.run_card import data_fingerprint, write_run_card
     from zoo.training.seeding import seed_everything
 
-    started, say = now(), print if verbose else (lambda *_: None)
-    replacing = check_replace(Path(settings.out), settings, force)  # before reading: a refusal should cost nothing
-    data = read_run_data(settings, progress=verbose)
-    target, metric = data.target, data.metric
-    run_dir = prepare_run_dir(Path(settings.out), replacing, say)
+    settings, target, metric = data.settings, data.target, data.metric
     say(
         f"{len(data.ids)} rows, {target.kind} target {list(target.columns)}, metric {metric.name}, "
         f"{settings.folds} folds, model {settings.model_name}; writing {run_dir}"
@@ -91,22 +102,13 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
         )
     cv = cv_summary(metric, records, metric.score(data.y, oof))
     write_oof_csv(run_dir, data, oof)
+    cv.update(class_extras(run_dir, data, oof, say))
     write_cv_json(run_dir, cv)
     extra = {"cv": cv, "train_csv_sha256": hashlib.sha256(Path(settings.train_csv).read_bytes()).hexdigest()}
     arrays = None if data.files else [data.y, data.folds]  # tabular rows: train_csv_sha256 covers the features
     write_run_card(run_dir, config, data_fingerprint(data.files, arrays), extra, seed=settings.seed, started=started)
     say(f"{cv_line(cv)}; models, oof.csv and cv.json in {run_dir}")
     return KaggleRun(run_dir, cv, oof, data.folds, config)
-
-
-def prepare_run_dir(run_dir: Path, replacing: bool, say: Any) -> Path:
-    """The run folder, emptied of the previous run's fold models when it held a run (see check_replace)."""
-    if replacing:
-        say(f"replacing the run in {run_dir}")
-        for old in run_dir.glob("fold_*"):
-            shutil.rmtree(old)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
 
 
 def run_config(settings: RunSettings, target: Target, metric: Metric, spec: InputSpec) -> dict[str, Any]:
@@ -137,7 +139,9 @@ def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray
     fit = train_fold(model, data.target, data.metric, settings, arrays, seed=settings.seed + fold)
     fold_dir = Path(settings.out) / f"fold_{fold}"
     fold_dir.mkdir(parents=True, exist_ok=True)
-    fit.model.save(fold_dir / "model.keras")
+    saving = fold_dir / ".model.tmp.keras"  # renamed once whole: a killed run leaves no truncated model.keras
+    fit.model.save(saving)
+    os.replace(saving, fold_dir / "model.keras")
     if transform is not None:
         transform.save(fold_dir / TRANSFORM_FILE)
     seconds = round(fit.seconds, 3)
