@@ -11,8 +11,8 @@ from sklearn.datasets import load_digits
 
 from zoo.cli.main import main
 from zoo.data.near_duplicates import duplicate_groups, fingerprints, near_duplicates
-from zoo.kaggle.folds import assign_folds, merged_groups
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.folds import assign_folds, merged_groups
+from zoo.kaggle.task.targets import Target
 
 
 def digit_files(folder, count: int) -> list[str]:

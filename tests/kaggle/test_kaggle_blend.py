@@ -13,8 +13,8 @@ import pytest
 from kaggle_data import read_rows
 
 from zoo.cli.main import main
-from zoo.kaggle.blend import select_weights
-from zoo.kaggle.metrics import metric_named
+from zoo.kaggle.submit.blend import select_weights
+from zoo.kaggle.task.metrics import metric_named
 
 
 def test_a_blend_scores_at_least_the_best_single_run_and_predicts(flipped_runs, tmp_path, capsys):

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from zoo.kaggle.calibration import apply_saved, calibrate, fit_temperature, mean_log_loss, scaled
+from zoo.kaggle.cv.calibration import apply_saved, calibrate, fit_temperature, mean_log_loss, scaled
 
 
 def over_confident(rows: int = 600, classes: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from zoo.errors import BadData
-from zoo.kaggle.folds import assign_folds, write_folds_csv
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.folds import assign_folds, write_folds_csv
+from zoo.kaggle.task.targets import Target
 
 CLASSES = Target("multiclass", ("label",), ("a", "b", "c"))
 

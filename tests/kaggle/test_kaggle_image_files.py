@@ -8,7 +8,7 @@ from PIL import Image
 
 from zoo.data.table import TableOptions
 from zoo.errors import BadData
-from zoo.kaggle.image_files import image_files, read_images
+from zoo.kaggle.task.image_files import image_files, read_images
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from sklearn import metrics as sk
 
 from zoo.errors import BadData, UnknownMetric
-from zoo.kaggle.choices import ALIASES, METRIC_NAMES
-from zoo.kaggle.metrics import METRICS, metric_for, metric_named
+from zoo.kaggle.task.choices import ALIASES, METRIC_NAMES
+from zoo.kaggle.task.metrics import METRICS, metric_for, metric_named
 
 Y = np.array([0, 1, 2, 2, 1, 0])
 P = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.5, 0.1, 0.4], [0.3, 0.4, 0.3], [0.2, 0.5, 0.3]])
@@ -86,7 +86,7 @@ def test_direction_and_what_a_submission_holds():
 
 
 def test_the_command_line_names_every_metric_and_only_those():
-    assert tuple(METRICS) == METRIC_NAMES  # zoo.kaggle.choices is what `zoo kaggle train --help` lists
+    assert tuple(METRICS) == METRIC_NAMES  # zoo.kaggle.task.choices is what `zoo kaggle train --help` lists
     assert all(metric_named(alias).name == name for alias, name in ALIASES.items())
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from zoo.cli.main import build_parser, main
 from zoo.errors import BadData
-from zoo.kaggle.run_config import RunSettings, read_config, train_command
+from zoo.kaggle.task.run_config import RunSettings, read_config, train_command
 
 FULL = RunSettings(
     train_csv="/data/train.csv",

@@ -11,7 +11,7 @@ from kaggle_data import tabular_competition
 
 from zoo.errors import OutputExists, RunLocked
 from zoo.kaggle import train
-from zoo.kaggle.run_folders import check_folder, take_folder
+from zoo.kaggle.task.run_folders import check_folder, take_folder
 from zoo.results.run_folder import LOCK, MARKER
 
 

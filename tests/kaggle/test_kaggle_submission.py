@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import BadData, OutputExists
-from zoo.kaggle.metrics import metric_named
-from zoo.kaggle.submission import (
+from zoo.kaggle.submit.submission import (
     check_header,
     column_values,
     default_header,
@@ -15,8 +14,9 @@ from zoo.kaggle.submission import (
     template_order,
     write_submission,
 )
-from zoo.kaggle.tables import Table
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.metrics import metric_named
+from zoo.kaggle.task.tables import Table
+from zoo.kaggle.task.targets import Target
 
 CLASSES = Target("multiclass", ("label",), ("cat", "dog", "fox"))
 BINARY = Target("binary", ("target",), ("0", "1"))

@@ -10,7 +10,7 @@ import numpy as np
 from kaggle_data import read_rows
 from PIL import Image
 
-from zoo.kaggle.suspects import rank_suspects
+from zoo.kaggle.cv.suspects import rank_suspects
 
 TOP_SHARE, FOUND_BAR = 0.05, 0.8
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from zoo.errors import BadData
-from zoo.kaggle.tables import Table
-from zoo.kaggle.tabular import TabularTransform, feature_columns
+from zoo.kaggle.task.tables import Table
+from zoo.kaggle.task.tabular import TabularTransform, feature_columns
 
 CELLS = {
     "id": ["a", "b", "c", "d"],

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from zoo.errors import BadData
-from zoo.kaggle.tables import Table
-from zoo.kaggle.targets import Target, read_target
+from zoo.kaggle.task.tables import Table
+from zoo.kaggle.task.targets import Target, read_target
 
 
 def table(**columns) -> Table:

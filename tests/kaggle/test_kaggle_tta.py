@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import BadData
-from zoo.kaggle.tta import crop_box, predict_views, tta_views, view_of
+from zoo.kaggle.submit.tta import crop_box, predict_views, tta_views, view_of
 
 
 def test_views_in_order_with_and_without_flips():

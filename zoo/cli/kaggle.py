@@ -10,7 +10,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from zoo.kaggle.choices import ALIASES, DEFAULT_METRIC, KINDS, METRIC_NAMES
+from zoo.kaggle.task.choices import ALIASES, DEFAULT_METRIC, KINDS, METRIC_NAMES
 
 
 def columns(text: str) -> tuple[str, ...]:
@@ -125,8 +125,8 @@ def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from zoo.kaggle.run_config import RunSettings
-    from zoo.kaggle.training import train
+    from zoo.kaggle.cv.training import train
+    from zoo.kaggle.task.run_config import RunSettings
 
     named = ("train_csv", "out", "id_col", "target_cols")  # passed by name below; --target-col is target_col
     options = {field.name: getattr(args, field.name) for field in fields(RunSettings) if field.name not in named}
@@ -136,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zoo.kaggle.prediction import PredictSettings, predict
+    from zoo.kaggle.submit.prediction import PredictSettings, predict
 
     options = {field.name: getattr(args, field.name) for field in fields(PredictSettings)}
     predict(args.run_dir, force=args.force, verbose=not args.quiet, **options)
@@ -144,7 +144,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_blend(args: argparse.Namespace) -> int:
-    from zoo.kaggle.blend import blend
+    from zoo.kaggle.submit.blend import blend
 
     blend(args.runs, out=args.out, force=args.force, verbose=not args.quiet)
     return 0

@@ -124,7 +124,7 @@ def tta_transforms(tta: int) -> list:
         return []
     from functools import partial
 
-    from zoo.kaggle.tta import tta_views, view_of
+    from zoo.kaggle.submit.tta import tta_views, view_of
 
     return [partial(view_of, view=view) for view in tta_views(tta)]
 

@@ -13,20 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from zoo.kaggle.training import KaggleRun
+    from zoo.kaggle.cv.training import KaggleRun
 
 __all__ = ["predict", "train"]
 
 
 def train(train_csv: str | Path, **options: Any) -> KaggleRun:
-    """Cross-validate a model on train.csv and keep every fold's model (see zoo.kaggle.training.train)."""
-    from zoo.kaggle.training import train as run_train
+    """Cross-validate a model on train.csv and keep every fold's model (see zoo.kaggle.cv.training.train)."""
+    from zoo.kaggle.cv.training import train as run_train
 
     return run_train(train_csv, **options)
 
 
 def predict(run: str | Path, **options: Any) -> Path:
-    """Write a submission from a run's fold models (see zoo.kaggle.prediction.predict)."""
-    from zoo.kaggle.prediction import predict as run_predict
+    """Write a submission from a run's fold models (see zoo.kaggle.submit.prediction.predict)."""
+    from zoo.kaggle.submit.prediction import predict as run_predict
 
     return run_predict(run, **options)

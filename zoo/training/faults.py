@@ -116,7 +116,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class ScoresOutputs(Protocol):
-    """A metric finetune can stop on: zoo.kaggle.metrics.Metric is one."""
+    """A metric finetune can stop on: zoo.kaggle.task.metrics.Metric is one."""
 
     name: str
     greater_is_better: bool

@@ -17,8 +17,8 @@ import numpy as np
 from zoo.data.labels import is_missing, quote_rows
 from zoo.data.table import cell_text
 from zoo.errors import BadData
-from zoo.kaggle.tables import Table
-from zoo.kaggle.targets import number
+from zoo.kaggle.task.tables import Table
+from zoo.kaggle.task.targets import number
 
 MISSING = "(missing)"  # an empty categorical cell is a category of its own
 

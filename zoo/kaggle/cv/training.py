@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from zoo.kaggle.folds import write_folds_csv
-from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
-from zoo.kaggle.metrics import Metric
-from zoo.kaggle.run_config import RunSettings, absolute, train_command, write_config
-from zoo.kaggle.run_folders import check_folder, take_folder
-from zoo.kaggle.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
-from zoo.kaggle.targets import Target
+from zoo.kaggle.cv.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
+from zoo.kaggle.task.folds import write_folds_csv
+from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
+from zoo.kaggle.task.metrics import Metric
+from zoo.kaggle.task.run_config import RunSettings, absolute, train_command, write_config
+from zoo.kaggle.task.run_folders import check_folder, take_folder
+from zoo.kaggle.task.targets import Target
 
 
 @dataclass
@@ -128,8 +128,8 @@ def run_config(settings: RunSettings, target: Target, metric: Metric, spec: Inpu
 
 def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray]:
     """Train fold `fold` on the other folds' rows, save its model (and transform); its record and val outputs."""
-    from zoo.kaggle.fold_models import build_model
-    from zoo.kaggle.fold_training import train_fold
+    from zoo.kaggle.cv.fold_models import build_model
+    from zoo.kaggle.cv.fold_training import train_fold
 
     settings, y = data.settings, data.y
     train_rows, val_rows = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)

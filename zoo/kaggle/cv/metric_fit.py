@@ -15,8 +15,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.kaggle.metrics import Metric
-from zoo.kaggle.run_config import RunSettings
+from zoo.kaggle.task.metrics import Metric
+from zoo.kaggle.task.run_config import RunSettings
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs

@@ -16,9 +16,9 @@ import numpy as np
 from zoo.data.labelled import printable
 from zoo.data.labels import quote_rows
 from zoo.errors import BadData, OutputExists
-from zoo.kaggle.metrics import THRESHOLD, Metric
-from zoo.kaggle.tables import Table
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.metrics import THRESHOLD, Metric
+from zoo.kaggle.task.tables import Table
+from zoo.kaggle.task.targets import Target
 
 
 def number_text(values: np.ndarray) -> list[str]:

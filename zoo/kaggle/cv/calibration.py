@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.kaggle.metrics import CLIP
+from zoo.kaggle.task.metrics import CLIP
 
 CALIBRATION_FILE = "calibration.json"
 BOUNDS = (0.05, 20.0)  # temperatures beyond these mean the outputs carry no usable confidence

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from zoo.kaggle.inputs import RunData
-from zoo.kaggle.metrics import Metric
-from zoo.kaggle.run_folders import write_json, write_rows
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.inputs import RunData
+from zoo.kaggle.task.metrics import Metric
+from zoo.kaggle.task.run_folders import write_json, write_rows
+from zoo.kaggle.task.targets import Target
 
 
 def cv_summary(metric: Metric, folds: list[dict[str, Any]], oof_score: float) -> dict[str, Any]:
@@ -59,8 +59,8 @@ def write_oof_csv(run_dir: Path, data: RunData, oof: np.ndarray) -> Path:
 def class_extras(run_dir: Path, data: RunData, oof: np.ndarray, say: Any) -> dict[str, Any]:
     """For class targets: the temperature that calibrates the probabilities (calibration.json) and the rows whose
     labels look wrong (suspect_labels.csv, and suspect_labels.png for images); what cv.json records of them."""
-    from zoo.kaggle.calibration import CALIBRATION_FILE, calibrate, calibration_line
-    from zoo.kaggle.suspects import GRID_FILE, SUSPECTS_FILE, rank_suspects, write_grid, write_suspects
+    from zoo.kaggle.cv.calibration import CALIBRATION_FILE, calibrate, calibration_line
+    from zoo.kaggle.cv.suspects import GRID_FILE, SUSPECTS_FILE, rank_suspects, write_grid, write_suspects
 
     if not data.target.classifies:
         return {}

@@ -16,9 +16,9 @@ import numpy as np
 from zoo.data.labels import is_missing, quote_rows
 from zoo.data.table import cell_text
 from zoo.errors import BadData
-from zoo.kaggle.choices import KINDS
-from zoo.kaggle.metrics import metric_named
-from zoo.kaggle.tables import Table
+from zoo.kaggle.task.choices import KINDS
+from zoo.kaggle.task.metrics import metric_named
+from zoo.kaggle.task.tables import Table
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,16 @@ from typing import Any
 
 import numpy as np
 
+from zoo.catalogue import default_catalogue
 from zoo.data.table import TableOptions
-from zoo.kaggle.fold_models import image_shape
-from zoo.kaggle.folds import assign_folds, merged_groups
-from zoo.kaggle.image_files import image_files, read_images
-from zoo.kaggle.metrics import Metric, metric_for
-from zoo.kaggle.run_config import RunSettings
-from zoo.kaggle.tables import Table, read_table
-from zoo.kaggle.tabular import TabularTransform, feature_columns
-from zoo.kaggle.targets import Target, read_target
+from zoo.errors import BadData
+from zoo.kaggle.task.folds import assign_folds, merged_groups
+from zoo.kaggle.task.image_files import image_files, read_images
+from zoo.kaggle.task.metrics import Metric, metric_for
+from zoo.kaggle.task.run_config import RunSettings
+from zoo.kaggle.task.tables import Table, read_table
+from zoo.kaggle.task.tabular import TabularTransform, feature_columns
+from zoo.kaggle.task.targets import Target, read_target
 
 TRANSFORM_FILE = "transform.json"
 
@@ -111,3 +112,16 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
             groups.append(duplicate_groups(fingerprints(files)))
     folds = assign_folds(target, y, settings.folds, settings.seed, merged_groups(groups, len(ids)))
     return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)
+
+
+def image_shape(settings: RunSettings) -> tuple[int, int, int]:
+    """(height, width, channels) the images are read at: the model's input, resized by image_size when given."""
+    entry = default_catalogue().get(settings.model_name)
+    shape = tuple(entry.hparams.get("input_shape", entry.input_shape))
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise BadData(
+            f"{entry.name} takes {tuple(shape)} inputs, not images: pick an image model "
+            "(`zoo list --family cnn` or `--family backbone`) or leave out --images for tabular data"
+        )
+    size = settings.image_size
+    return (size, size, int(shape[2])) if size else (int(shape[0]), int(shape[1]), int(shape[2]))

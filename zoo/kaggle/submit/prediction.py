@@ -15,12 +15,9 @@ import numpy as np
 
 from zoo.data.table import TableOptions
 from zoo.errors import BadData
-from zoo.kaggle.blend import combine, members
-from zoo.kaggle.calibration import apply_saved
-from zoo.kaggle.inputs import TRANSFORM_FILE, InputSpec, load_images
-from zoo.kaggle.metrics import metric_for
-from zoo.kaggle.run_config import RunSettings, read_config
-from zoo.kaggle.submission import (
+from zoo.kaggle.cv.calibration import apply_saved
+from zoo.kaggle.submit.blend import combine, members
+from zoo.kaggle.submit.submission import (
     check_header,
     column_values,
     default_header,
@@ -29,10 +26,13 @@ from zoo.kaggle.submission import (
     template_order,
     write_submission,
 )
-from zoo.kaggle.tables import Table, read_table
-from zoo.kaggle.tabular import TabularTransform
-from zoo.kaggle.targets import Target
-from zoo.kaggle.tta import predict_views, tta_views
+from zoo.kaggle.submit.tta import predict_views, tta_views
+from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, load_images
+from zoo.kaggle.task.metrics import metric_for
+from zoo.kaggle.task.run_config import RunSettings, read_config
+from zoo.kaggle.task.tables import Table, read_table
+from zoo.kaggle.task.tabular import TabularTransform
+from zoo.kaggle.task.targets import Target
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import BadData
-from zoo.kaggle.calibration import apply_saved
-from zoo.kaggle.metrics import Metric, metric_for
-from zoo.kaggle.run_config import read_config
-from zoo.kaggle.run_folders import check_folder, take_folder, write_json
-from zoo.kaggle.run_outputs import output_names
-from zoo.kaggle.tables import read_table
-from zoo.kaggle.targets import Target, read_target
+from zoo.kaggle.cv.calibration import apply_saved
+from zoo.kaggle.cv.run_outputs import output_names
+from zoo.kaggle.task.metrics import Metric, metric_for
+from zoo.kaggle.task.run_config import read_config
+from zoo.kaggle.task.run_folders import check_folder, take_folder, write_json
+from zoo.kaggle.task.tables import read_table
+from zoo.kaggle.task.targets import Target, read_target
 
 BLEND_FILE = "blend.json"
 ROUNDS = 25  # greedy additions; weights are multiples of 1/ROUNDS at the finest

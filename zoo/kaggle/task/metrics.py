@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo.errors import BadData, UnknownMetric
-from zoo.kaggle.choices import ALIASES, DEFAULT_METRIC
+from zoo.kaggle.task.choices import ALIASES, DEFAULT_METRIC
 
 THRESHOLD = 0.5  # a multi-label output above this is a predicted label
 CLIP = 1e-7  # log loss of a probability of exactly 0 or 1 is infinite; Kaggle clips likewise

@@ -13,9 +13,9 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
-from zoo.kaggle.metrics import Metric
-from zoo.kaggle.run_config import RunSettings
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.metrics import Metric
+from zoo.kaggle.task.run_config import RunSettings
+from zoo.kaggle.task.targets import Target
 
 PREDICT_BATCH = 128  # inference only: larger batches than training are fine
 
@@ -51,7 +51,7 @@ def train_fold(
     seed: int,
 ) -> FoldFit:
     """Train `model` on the fold's training rows, score it on its validation rows."""
-    from zoo.kaggle.metric_fit import fit_by_metric
+    from zoo.kaggle.cv.metric_fit import fit_by_metric
 
     x_train, y_train, x_val, y_val = data
     started = time.perf_counter()

@@ -1,5 +1,5 @@
 """The names `zoo kaggle` offers: target kinds, metrics and their aliases (stdlib only, so `zoo --help` and
-`zoo list` import no NumPy). zoo.kaggle.metrics implements each metric named here."""
+`zoo list` import no NumPy). zoo.kaggle.task.metrics implements each metric named here."""
 
 from __future__ import annotations
 

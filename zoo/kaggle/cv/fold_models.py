@@ -14,24 +14,11 @@ import numpy as np
 from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
 from zoo.errors import BadData
-from zoo.kaggle.run_config import RunSettings
-from zoo.kaggle.targets import Target
+from zoo.kaggle.task.run_config import RunSettings
+from zoo.kaggle.task.targets import Target
 
 if TYPE_CHECKING:
     import keras
-
-
-def image_shape(settings: RunSettings) -> tuple[int, int, int]:
-    """(height, width, channels) the images are read at: the model's input, resized by image_size when given."""
-    entry = default_catalogue().get(settings.model_name)
-    shape = tuple(entry.hparams.get("input_shape", entry.input_shape))
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise BadData(
-            f"{entry.name} takes {tuple(shape)} inputs, not images: pick an image model "
-            "(`zoo list --family cnn` or `--family backbone`) or leave out --images for tabular data"
-        )
-    size = settings.image_size
-    return (size, size, int(shape[2])) if size else (int(shape[0]), int(shape[1]), int(shape[2]))
 
 
 def check_tabular_model(entry: Entry) -> None:
