@@ -191,6 +191,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             print(f"\nzoo: finetune interrupted (Ctrl-C); go on with: {resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as error:  # disk full, read-only, permissions: say where, and how to go on
+        if isinstance(error, ZooError):  # OutputExists is a FileExistsError too: already one clear line
+            raise
         error.filename = error.filename or str(out)
         raise ZooError(f"{describe_os_error(error)}; resume from the last checkpoint with: {resume}") from None
     return 0 if result.report["status"] == "completed" else EXIT_STOPPED
