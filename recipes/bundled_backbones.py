@@ -7,7 +7,7 @@ The builders return the bare architecture; zoo.loading.converted maps the packag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from zoo.entry import Entry, Reference
 
@@ -49,12 +49,20 @@ def _conv_bn(x: keras.KerasTensor, filters: int, kernel: int, stride: int, name:
     return keras.layers.ReLU(6.0, name=f"{name}_activation")(x) if act else x
 
 
-def _mbconv(
-    x: keras.KerasTensor, kernel: int, stride: int, expand: int, filters_out: int, drop: float, name: str
-) -> keras.KerasTensor:
+class MBConv(NamedTuple):
+    """One inverted-residual block's shape: depthwise kernel, stride, expansion ratio, output channels."""
+
+    kernel: int
+    stride: int
+    expand: int
+    filters_out: int
+
+
+def _mbconv(x: keras.KerasTensor, block: MBConv, drop: float, name: str) -> keras.KerasTensor:
     """Inverted-residual block without squeeze-excite; the residual is kept when shape allows, with stochastic depth."""
     import keras
 
+    kernel, stride, expand, filters_out = block
     inputs, filters_in = x, x.shape[-1]
     if expand != 1:
         x = _conv_bn(x, filters_in * expand, 1, 1, f"{name}_expand", act=True)
@@ -113,7 +121,7 @@ def build_efficientnet_lite0(
         for repeat in range(repeats):
             drop = drop_connect_rate * index / total  # deeper blocks are skipped more often while training
             name_ = f"block{stage}{chr(ord('a') + repeat)}"
-            x = _mbconv(x, kernel, stride if repeat == 0 else 1, expand, filters_out, drop, name_)
+            x = _mbconv(x, MBConv(kernel, stride if repeat == 0 else 1, expand, filters_out), drop, name_)
             index += 1
     x = _conv_bn(x, 1280, 1, 1, "top", act=True)
     return keras.Model(inputs, _top(x, include_top, pooling, num_classes, dropout), name=name)

@@ -4,7 +4,7 @@ and a sequence regressor. Cell type and direction are hparams, so every variant 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zoo.entry import Entry, Reference
 
@@ -60,19 +60,22 @@ def build_text_classifier(
     return keras.Model(tokens, outputs, name=name)
 
 
+class ConvFront(NamedTuple):
+    """The optional Conv1D + max-pool front-end of the series recipes (filters 0: none)."""
+
+    filters: int
+    kernel: int
+    pool_size: int
+
+
 def _series_features(
-    series: keras.KerasTensor,
-    cell: str,
-    units: int,
-    bidirectional: bool,
-    conv_filters: int,
-    conv_kernel: int,
-    pool_size: int,
+    series: keras.KerasTensor, cell: str, units: int, bidirectional: bool, front: ConvFront
 ) -> keras.KerasTensor:
     """Optional Conv1D + max-pool front-end (shortens the series the recurrent layer must carry) then LSTM/GRU."""
     import keras
 
     x = series
+    conv_filters, conv_kernel, pool_size = front
     if conv_filters:
         x = keras.layers.Conv1D(conv_filters, conv_kernel, padding="same", activation="relu", name="conv")(x)
         x = keras.layers.MaxPooling1D(pool_size, name="pool")(x)
@@ -98,7 +101,7 @@ def build_series_classifier(
 
     del learning_rate  # used by zoo.load for the optimizer
     series = keras.Input((timesteps, channels), name="series")
-    x = _series_features(series, cell, units, bidirectional, conv_filters, conv_kernel, pool_size)
+    x = _series_features(series, cell, units, bidirectional, ConvFront(conv_filters, conv_kernel, pool_size))
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(series, outputs, name=name)
@@ -122,7 +125,7 @@ def build_series_regressor(
 
     del learning_rate  # used by zoo.load for the optimizer
     series = keras.Input((timesteps, channels), name="series")
-    x = _series_features(series, cell, units, bidirectional, conv_filters, conv_kernel, pool_size)
+    x = _series_features(series, cell, units, bidirectional, ConvFront(conv_filters, conv_kernel, pool_size))
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(1, name="value")(x)
     return keras.Model(series, outputs, name=name)
