@@ -165,8 +165,9 @@ def test_short_signatures_outside_the_public_api():
     long = []
     for path in [*(ROOT / "zoo").rglob("*.py"), *(ROOT / "recipes").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            public = node.name in PUBLIC or node.name.startswith("build_") if hasattr(node, "name") else False
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not public:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if node.name not in PUBLIC and not node.name.startswith("build_"):
                 arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
                 count = len([a for a in arguments if a.arg not in ("self", "cls")])
                 if count > MAX_PARAMETERS:
