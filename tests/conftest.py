@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def image_store(tmp_path_factory):
+    """Decoded-image stores (zoo.data.store) of the whole run go to one temporary folder, never the user's cache."""
+    os.environ["ZOO_IMAGE_STORE"] = str(tmp_path_factory.mktemp("image-store"))
 
 
 def tiny_inputs(entry, batch: int = 4, seed: int = 0, hparams: dict | None = None) -> np.ndarray:

@@ -53,8 +53,11 @@ def test_loading_reports_progress_on_stderr(classes, capsys, monkeypatch):
     load_data(root, image_size=(8, 8))
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.splitlines()[0] == "checking 20 images: 10% (2/20)"
-    load_data(root, image_size=(8, 8), progress=False)
+    plan, first = captured.err.splitlines()[:2]
+    assert plan.startswith("image store: 20 images") and first == "checking 20 images: 10% (2/20)"
+    load_data(root, image_size=(8, 8), progress=False, labels=None)
+    assert capsys.readouterr().err == ""
+    load_data(root, image_size=(8, 8))  # the store holds them now: nothing to decode, nothing to report
     assert capsys.readouterr().err == ""
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.data.rows import take_rows
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -37,7 +39,7 @@ class LabelledData:
         """The rows at `indices` (same class names, origin and skipped list: those describe the whole source)."""
         rows = np.asarray(indices, dtype=np.int64)
         files = None if self.files is None else tuple(self.files[i] for i in rows)
-        return LabelledData(self.x[rows], self.y[rows], self.class_names, files, self.skipped, self.origin)
+        return LabelledData(take_rows(self.x, rows), self.y[rows], self.class_names, files, self.skipped, self.origin)
 
     def counts(self) -> np.ndarray:
         """Examples per class id (length = number of classes)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 MIN_FILES = 200  # shorter scans finish before a progress line would help
 
@@ -46,6 +46,11 @@ class Progress:
             self.stream.write(f"{self.label}: {self.percent()}% ({self.done}/{self.total})\n")
             self.stream.flush()
 
+    def update(self, count: int = 1) -> None:
+        """`count` more items done (tqdm's name, so either meter serves)."""
+        for _ in range(count):
+            self.advance()
+
     def percent(self) -> int:
         return self.done * 100 // self.total
 
@@ -56,3 +61,12 @@ class Progress:
             seconds = time.monotonic() - self.started
             self.stream.write(f"{prefix}{self.label}: {self.done}/{self.total} done in {seconds:.1f} s\n")
             self.stream.flush()
+
+
+def progress_meter(total: int, label: str, *, enabled: bool = True, min_items: int | None = None) -> Any:
+    """A tqdm bar on a terminal; elsewhere (logs, notebooks' captured stderr) a Progress: one line per ~10%."""
+    if enabled and sys.stderr.isatty() and total >= (MIN_FILES if min_items is None else min_items):
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=label, file=sys.stderr, mininterval=0.2, dynamic_ncols=True)
+    return Progress(total, label, enabled=enabled, min_items=min_items)

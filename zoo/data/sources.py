@@ -18,6 +18,7 @@ from zoo.data.checks import class_problems, raise_problems, strict_message
 from zoo.data.labelled import LabelledData, Skipped, printable
 from zoo.data.listing import FileListing, list_folder
 from zoo.data.scan import ScanOptions, check_channels, scan_files
+from zoo.data.store import StoredImages, stored_images
 from zoo.data.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
 from zoo.data.tensorflow_sources import (
     TFDS_NAME,
@@ -80,6 +81,9 @@ def from_listing(
 ) -> LabelledData:
     """Decode every listed file (skipping the unreadable ones), check the classes, stack the pixels."""
     raise_problems(listing.problems)
+    if image_size is not None:  # a fixed size: decode once into the on-disk store (zoo.data.store), or reuse it
+        stored = stored_images(listing.files, ScanOptions(image_size, channels), progress=progress)
+        return from_store(listing, stored, strict=strict)
     scans = scan_files(listing.files, ScanOptions(image_size, channels), progress=progress)
     skipped = tuple(Skipped(printable(scan.file), scan.reason) for scan in scans if scan.reason is not None)
     if strict and skipped:
@@ -100,6 +104,19 @@ def from_listing(
     origin += f", {len(skipped)} files skipped" if skipped else ""
     origin += "".join(f"; {note}" for note in listing.notes)
     return LabelledData(x, y, listing.class_names, files, skipped, origin)
+
+
+def from_store(listing: FileListing, stored: StoredImages, *, strict: bool) -> LabelledData:
+    """LabelledData over a store's read-only memory map, checked as a fresh decode would be."""
+    skipped = stored.skipped
+    if strict and skipped:
+        raise BadData(strict_message(skipped, len(listing.files), listing.origin))
+    y = listing.y[stored.usable]
+    raise_problems(class_problems(y, listing.class_names, listing.origin, skipped, listing.one_class_hint))
+    files = tuple(printable(listing.files[i]) for i in stored.usable)
+    origin = f"{listing.origin}: {len(y)} images, {len(listing.class_names)} classes"
+    origin += f", {len(skipped)} files skipped" if skipped else ""
+    return LabelledData(stored.x, y, listing.class_names, files, skipped, origin)
 
 
 def load_data(

@@ -1,0 +1,95 @@
+"""The image store: decoded once, reused on a second load, invalidated by a changed file, never reused half-written."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from image_files import write_image
+
+import zoo.data.store as store
+from zoo.data import load_data, stratified_split
+
+
+@pytest.fixture
+def counted(monkeypatch, tmp_path):
+    """Store in tmp_path; counts the files the store decodes."""
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path / "store"))
+    calls = []
+    real = store.scan_file
+
+    def scan_file(path, options):
+        calls.append(path)
+        return real(path, options)
+
+    monkeypatch.setattr(store, "scan_file", scan_file)
+    return calls
+
+
+def load(root):
+    return load_data(root, image_size=(8, 8), progress=False)
+
+
+def test_second_load_reuses_the_store_without_decoding(classes, counted):
+    root = classes({"cat": 3, "dog": 4})
+    first = load(root)
+    assert len(counted) == 7
+    second = load(root)
+    assert len(counted) == 7  # nothing decoded again
+    assert isinstance(second.x, np.memmap) and not second.x.flags.writeable
+    np.testing.assert_array_equal(np.asarray(first.x), np.asarray(second.x))
+    assert second.y.tolist() == first.y.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert first.x.shape == (7, 8, 8, 3)
+
+
+def test_a_changed_file_decodes_anew(classes, counted):
+    root = classes({"cat": 3, "dog": 3})
+    before = load(root)
+    write_image(root / "dog" / "0.png", (12, 10), seed=99)
+    os.utime(root / "dog" / "0.png", ns=(1, 1))  # a different mtime even on a coarse clock
+    after = load(root)
+    assert len(counted) == 12
+    assert not np.array_equal(np.asarray(before.x[3]), np.asarray(after.x[3]))
+
+
+def test_a_partial_store_is_not_reused(classes, counted):
+    root = classes({"cat": 2, "dog": 2})
+    load(root)
+    (folder,) = [path for path in (store.store_root()).iterdir() if path.is_dir()]
+    (folder / "store.json").unlink()  # what a decode killed before it finished leaves
+    assert store.open_store(folder) is None
+    again = load(root)
+    assert len(counted) == 8 and len(again) == 4
+
+
+def test_a_truncated_store_is_not_reused(classes, counted):
+    root = classes({"cat": 2, "dog": 2})
+    load(root)
+    (folder,) = [path for path in store.store_root().iterdir() if path.is_dir()]
+    os.truncate(folder / "images.u8", 10)
+    assert len(load(root)) == 4 and len(counted) == 8
+
+
+def test_skipped_files_are_remembered_by_the_store(classes, counted):
+    root = classes({"cat": 3, "dog": 2})
+    (root / "cat" / "broken.png").write_bytes(b"not an image")
+    first, second = load(root), load(root)
+    assert [item.file for item in second.skipped] == [item.file for item in first.skipped]
+    assert len(second.skipped) == 1 and len(second) == 5 and len(counted) == 6
+
+
+def test_split_of_a_store_stays_on_disk(classes, counted):
+    data = load(classes({"cat": 6, "dog": 6}))
+    train, validation = stratified_split(data, 0.25, seed=0)
+    for part in (train, validation):
+        assert isinstance(part.x, np.memmap) and part.x.filename is not None  # rows on disk, not read into RAM
+    whole = {bytes(np.asarray(row)) for row in data.x}
+    assert {bytes(np.asarray(row)) for row in train.x} | {bytes(np.asarray(row)) for row in validation.x} == whole
+    assert np.array_equal(np.asarray(train.x[0]), np.asarray(data.x[data.files.index(train.files[0])]))
+
+
+def test_not_enough_disk_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda path: type("Usage", (), {"free": 10})())
+    with pytest.raises(store.BadData, match="not enough disk for the image store"):
+        store.plan_line(100, (64, 64), 3, tmp_path / "key")

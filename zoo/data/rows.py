@@ -1,0 +1,37 @@
+"""Rows of a memory-mapped array without holding them all: gathered in chunks into a sibling memory-mapped file.
+
+Fancy indexing a np.memmap (`x[[3, 7, 9]]`) reads every chosen row into RAM; a split of a store larger than memory
+would then not fit. The chosen rows are copied on disk instead, once per distinct selection, and read back mapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+CHUNK_BYTES = 64 * 1024**2  # rows copied per round: bounds the memory a copy holds
+
+
+def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """x[rows]: in memory for an ordinary array, a read-only memory map next to `x` when `x` is one on disk."""
+    if not isinstance(x, np.memmap) or x.filename is None or len(rows) == 0:
+        return x[rows]
+    if np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return x[rows[0] : rows[0] + len(rows)]  # a contiguous run is a view: nothing to copy
+    digest = hashlib.sha256(f"{x.filename}:{x.shape}:{x.dtype}:{x.offset}".encode() + rows.tobytes()).hexdigest()
+    target = Path(x.filename).parent / f"rows-{digest[:24]}.u8"
+    shape = (len(rows), *x.shape[1:])
+    expected = int(np.prod(shape)) * x.dtype.itemsize
+    if not (target.exists() and target.stat().st_size == expected):
+        partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+        copy = np.memmap(partial, dtype=x.dtype, mode="w+", shape=shape)
+        step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
+        for start in range(0, len(rows), step):
+            copy[start : start + step] = x[rows[start : start + step]]
+        copy.flush()
+        del copy
+        os.replace(partial, target)
+    return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)

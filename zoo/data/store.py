@@ -1,0 +1,179 @@
+"""The image store: every listed file decoded and fitted once, kept on disk as a memory-mapped uint8 array.
+
+A store is keyed by the listing's fingerprint (paths, sizes, modification times), the image size and the channels,
+so a second run on the same data skips decoding and a changed file decodes anew. Rows are written one by one while
+decoding (memory never holds all images) into a temporary name, renamed when complete; `store.json`, written last,
+marks a finished store, so a killed decode leaves nothing that is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from zoo.data.labelled import Skipped, printable
+from zoo.data import progress as progress_module
+from zoo.data.progress import progress_meter
+from zoo.data.scan import ScanOptions, scan_file
+from zoo.errors import BadData
+
+STORE_FORMAT = 1  # bump when the stored pixels would differ for the same files (a decoder or resize change)
+CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
+STORE_VAR = "ZOO_IMAGE_STORE"  # where stores go; ZOO_CACHE_DIR (the weights' cache variable) moves it too
+BUDGET_VAR = "ZOO_MEMORY_BUDGET_MB"
+BUDGET_FRACTION = 0.5  # of the available RAM, when BUDGET_VAR is not set
+
+
+@dataclass(frozen=True)
+class StoredImages:
+    """A finished store: the decoded rows (read-only memory map), which listed files they are, what was skipped."""
+
+    x: np.memmap
+    usable: np.ndarray  # indices into the listing of the files that decoded, in row order
+    skipped: tuple[Skipped, ...]
+    folder: Path
+    reused: bool
+
+
+def store_root() -> Path:
+    """$ZOO_IMAGE_STORE, else $ZOO_CACHE_DIR/images, else the user cache's zoo/images (next to the weights cache)."""
+    chosen = os.environ.get(STORE_VAR, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    root = os.environ.get("ZOO_CACHE_DIR", "").strip()
+    if root:
+        return Path(root).expanduser() / "images"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("zoo", appauthor=False)) / "images"
+
+
+def store_key(files: Sequence[str], image_size: tuple[int, int], channels: int) -> str:
+    """A digest of what the decoded rows depend on: each file's path, size and mtime, the size and channels."""
+    digest = hashlib.sha256(json.dumps([STORE_FORMAT, list(image_size), channels]).encode())
+    for file in files:
+        try:
+            stat = os.stat(file)
+            facts = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            facts = "missing"  # decoding will skip it; if it appears later the key changes
+        digest.update(os.fsencode(file) + b"\0" + facts.encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def memory_budget() -> int:
+    """Bytes of RAM the data may hold: $ZOO_MEMORY_BUDGET_MB, else half the memory available now."""
+    value = os.environ.get(BUDGET_VAR, "").strip()
+    if value:
+        try:
+            return int(float(value) * 1e6)
+        except ValueError:
+            raise BadData(f"{BUDGET_VAR} must be a number of megabytes; got {value!r}") from None
+    return int(available_memory() * BUDGET_FRACTION)
+
+
+def available_memory() -> int:
+    """MemAvailable from /proc/meminfo (Linux), else free pages times the page size."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def open_store(folder: Path) -> StoredImages | None:
+    """The finished store in `folder`, or None when there is none (or only a partial or damaged one)."""
+    try:
+        meta = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+        shape = tuple(meta["shape"])
+        path = folder / "images.u8"
+        if path.stat().st_size != int(np.prod(shape)):
+            return None
+        x = np.memmap(path, dtype=np.uint8, mode="r", shape=shape) if shape[0] else np.zeros(shape, np.uint8)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    skipped = tuple(Skipped(file, reason) for file, reason in meta["skipped"])
+    return StoredImages(x, np.asarray(meta["usable"], dtype=np.int64), skipped, folder, reused=True)
+
+
+def plan_line(count: int, image_size: tuple[int, int], channels: int, folder: Path) -> str:
+    """What the store takes on disk and what the data may hold in RAM; BadData when the disk cannot hold it."""
+    needed = count * image_size[0] * image_size[1] * channels
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder.parent).free
+    if needed > free:
+        raise BadData(
+            f"not enough disk for the image store in {folder.parent}: {count} images at {image_size[0]}x"
+            f"{image_size[1]}x{channels} need {needed / 1e6:.0f} MB, {free / 1e6:.0f} MB free; free space or set "
+            "ZOO_CACHE_DIR to a larger disk"
+        )
+    budget = memory_budget()
+    where = "in RAM (page cache)" if needed <= budget else "streamed from disk"
+    return (
+        f"image store: {count} images, {needed / 1e6:.1f} MB on disk in {folder} ({free / 1e9:.1f} GB free); "
+        f"memory budget {budget / 1e6:.0f} MB: images {where}"
+    )
+
+
+def stored_images(
+    files: Sequence[str], options: ScanOptions, *, progress: bool = True, root: Path | None = None
+) -> StoredImages:
+    """The store of `files` at options' size and channels: reused when one is complete, else decoded into one."""
+    folder = (root or store_root()) / store_key(files, options.image_size, options.channels)
+    found = open_store(folder)
+    if found is not None:
+        return found
+    line = plan_line(len(files), options.image_size, options.channels, folder)  # checks the free disk first
+    if progress and len(files) >= progress_module.MIN_FILES:  # what a short decode takes is not worth a line
+        print(line, file=sys.stderr)
+    return decode_store(files, options, folder, progress=progress)
+
+
+def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, progress: bool) -> StoredImages:
+    """Decode `files` row by row into folder/images.u8 (temporary name first), then write store.json."""
+    height, width = options.image_size
+    row_shape = (height, width, options.channels)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
+    partial = folder / f"images.u8.partial-{os.getpid()}"
+    rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
+    usable, skipped = [], []
+    bar = progress_meter(len(files), f"checking {len(files)} images", enabled=progress)
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # decode_image refuses those files itself
+        for start in range(0, len(files), CHUNK):
+            for offset, scan in enumerate(pool.map(scan_file, files[start : start + CHUNK], repeat(options))):
+                if scan.reason is not None:
+                    skipped.append(Skipped(printable(scan.file), scan.reason))
+                else:
+                    rows[len(usable)] = scan.pixels
+                    usable.append(start + offset)
+                bar.update(1)
+    bar.close()
+    rows.flush()
+    del rows
+    os.truncate(partial, len(usable) * int(np.prod(row_shape)))  # rows past the last usable one were never written
+    os.replace(partial, folder / "images.u8")
+    meta = {"shape": [len(usable), *row_shape], "usable": usable, "skipped": [[s.file, s.reason] for s in skipped]}
+    temporary = folder / f"store.json.partial-{os.getpid()}"
+    temporary.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(temporary, folder / "store.json")
+    stored = open_store(folder)
+    if stored is None:
+        raise BadData(f"the image store in {folder} could not be read back after writing: check the disk")
+    return StoredImages(stored.x, stored.usable, stored.skipped, folder, reused=False)
