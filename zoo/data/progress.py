@@ -23,7 +23,7 @@ class Progress:
     ) -> None:
         self.total, self.label, self.done = total, label, 0
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled and total >= (MIN_FILES if min_items is None else min_items)
+        self.enabled = enabled and worth_reporting(total, min_items)
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started = time.monotonic()
         self.last_tenth = 0
@@ -65,8 +65,13 @@ class Progress:
 
 def progress_meter(total: int, label: str, *, enabled: bool = True, min_items: int | None = None) -> Any:
     """A tqdm bar on a terminal; elsewhere (logs, notebooks' captured stderr) a Progress: one line per ~10%."""
-    if enabled and sys.stderr.isatty() and total >= (MIN_FILES if min_items is None else min_items):
+    if enabled and sys.stderr.isatty() and worth_reporting(total, min_items):
         from tqdm import tqdm
 
         return tqdm(total=total, desc=label, file=sys.stderr, mininterval=0.2, dynamic_ncols=True)
     return Progress(total, label, enabled=enabled, min_items=min_items)
+
+
+def worth_reporting(total: int, min_items: int | None = None) -> bool:
+    """Whether a step over `total` items lasts long enough for progress lines (MIN_FILES unless told)."""
+    return total >= (MIN_FILES if min_items is None else min_items)

@@ -139,7 +139,7 @@ def stored_images(
     if found is not None:
         return found
     line = plan_line(len(files), options.image_size, options.channels, folder)  # checks the free disk first
-    if progress and len(files) >= progress_module.MIN_FILES:  # what a short decode takes is not worth a line
+    if progress and worth_reporting(len(files)):  # what a short decode takes is not worth a line
         print(line, file=sys.stderr)
     return decode_store(files, options, folder, progress=progress)
 
