@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoo.data import progress as progress_module
 from zoo.data.labelled import Skipped, printable
-from zoo.data.progress import progress_meter
+from zoo.data.progress import progress_meter, worth_reporting
 from zoo.data.scan import ScanOptions, scan_file
 from zoo.errors import BadData
 
