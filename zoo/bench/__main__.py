@@ -31,7 +31,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_finetune_parser(sub)
     add_devices_parser(sub)
     add_predict_parser(sub)
+    add_scale_parser(sub)
     return parser.parse_args(argv)
+
+
+def add_scale_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.bench.scale import Setting
+
+    bench = sub.add_parser("scale", help="finetune's peak memory on a small and a large folder; image store reuse")
+    bench.add_argument("--json", action="store_true", help="last line is a JSON object (the figures and ratios)")
+    bench.add_argument("--small", type=int, default=Setting.images_small, help="images (default %(default)s)")
+    bench.add_argument("--large", type=int, default=Setting.images_large, help="images (default %(default)s)")
+    bench.add_argument("--image-size", type=int, default=Setting.image_size, help="default %(default)s")
+    bench.add_argument("--epochs", type=int, default=Setting.epochs, help="default %(default)s")
+    bench.add_argument("--budget-mb", type=int, default=Setting.budget_mb, help="memory budget (default %(default)s)")
+
+
+def main_scale(args: argparse.Namespace) -> int:
+    from zoo.bench import scale as bench
+
+    if not 10 <= args.small < args.large or args.image_size < 32 or args.epochs < 1 or args.budget_mb < 1:
+        raise SystemExit(
+            f"need 10 <= --small < --large, --image-size >= 32, --epochs >= 1, --budget-mb >= 1; got {args.small}, "
+            f"{args.large}, {args.image_size}, {args.epochs}, {args.budget_mb}"
+        )
+    setting = bench.Setting(args.small, args.large, args.image_size, args.epochs, args.budget_mb)
+    return print_result(bench, bench.run(setting), args.json)
 
 
 def add_predict_parser(sub: argparse._SubParsersAction) -> None:
@@ -161,7 +186,13 @@ def main_devices(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    suites = {"finetune": main_finetune, "devices": main_devices, "recipes": main_recipes, "predict": main_predict}
+    suites = {
+        "finetune": main_finetune,
+        "devices": main_devices,
+        "recipes": main_recipes,
+        "predict": main_predict,
+        "scale": main_scale,
+    }
     return suites[args.suite](args)
 
 

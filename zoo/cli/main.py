@@ -21,6 +21,7 @@ from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+TENSORFLOW_COMMANDS = frozenset({"finetune", "lr-find", "kaggle", "explain"})  # these train or run Keras models
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -59,8 +60,31 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def silence_tensorflow_start() -> None:
+    """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
+
+    TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
+    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A Keras 3 model zoo and transfer-learning toolkit.")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's native start-up logs (silenced by default)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = sub.add_parser("list", help="list the catalogue: name, family, task, parameters")
@@ -94,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `zoo` console script: a user's mistake or the machine's refusal (disk full, read-only
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
+    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+        silence_tensorflow_start()
     try:
         return args.run(args)
     except ZooError as error:

@@ -148,3 +148,22 @@ def from_tfds(
         class_names = getattr(label, "names", None)
     source = f"TFDS {name} split {split!r} ({builder.data_dir})"
     return from_tf_dataset(dataset, image_size=image_size, channels=channels, class_names=class_names, source=source)
+
+
+def model_feed(x: np.ndarray, batch_size: int) -> Any:
+    """What to hand Keras' `predict`: an ordinary array as is; a memory map as a tf.data pipeline of its slices.
+
+    Keras' array adapter turns the whole array into one tensor (`Dataset.from_tensors(inputs)`, Keras 3.15
+    array_data_adapter.py), which would read a store larger than memory into RAM; slices keep memory to a batch.
+    """
+    if not isinstance(x, np.memmap):
+        return x
+    import tensorflow as tf
+
+    def generate() -> Any:
+        for start in range(0, len(x), batch_size):
+            yield np.asarray(x[start : start + batch_size])
+
+    spec = tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(x.dtype))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    return dataset.apply(tf.data.experimental.assert_cardinality(-(-len(x) // batch_size))).prefetch(2)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.data.tensorflow_sources import model_feed
 from zoo.errors import BadData
 
 if TYPE_CHECKING:
@@ -206,5 +207,5 @@ def evaluate_classifier(model: keras.Model, data: LabelledData, batch_size: int 
     """Run `model` on `data.x` and score its predictions against `data.y` with `data.class_names`."""
     if len(data.x) == 0:
         raise BadData("there is nothing to evaluate: the data has no samples; pass at least one labelled sample")
-    outputs = model.predict(data.x, batch_size=batch_size, verbose=0)
+    outputs = model.predict(model_feed(data.x, batch_size), batch_size=batch_size, verbose=0)
     return evaluation_from_probabilities(data.y, outputs, data.class_names, files=data.files)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
+from zoo.data.tensorflow_sources import model_feed
 from zoo.errors import ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder, Saved, check_settings, load_best_weights, restore_optimizer
 from zoo.training.plan import FinetunePlan
@@ -135,7 +136,7 @@ class ValidationScore(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            outputs = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+            outputs = self.model.predict(model_feed(self.x, self.batch_size), batch_size=self.batch_size, verbose=0)
             logs[self.key] = float(self.metric.score(self.y, outputs))
 
 

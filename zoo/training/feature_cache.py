@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.data.progress import progress_meter
+from zoo.data.tensorflow_sources import model_feed
+
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
@@ -63,13 +66,19 @@ def feature_array(
         store = np.empty(shape, dtype=np.float32)
     else:
         store = np.lib.format.open_memmap(Path(path), mode="w+", dtype=np.float32, shape=shape)
-    for view in range(views):
+    # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
+    source = model_feed(images, batch_size)
+    if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more
         source = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    meter = progress_meter(views * steps(len(images), batch_size), "computing the cached features", min_items=20)
+    for view in range(views):
         start = 0
         for batch in source:
             features = run(batch).numpy()
             store[view, start : start + len(features)] = features
             start += len(features)
+            meter.update(1)
+    meter.close()
     if path is not None:
         store.flush()
     return store

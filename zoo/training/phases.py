@@ -6,9 +6,10 @@ Pure functions of the model's structure and the settings: nothing here changes a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zoo.data.store import memory_budget
 from zoo.errors import BadOverride
 from zoo.training.freezing import (
     BackboneParts,
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 HEAD_EPOCHS, TUNE_EPOCHS, SCRATCH_EPOCHS = 10, 10, 30  # defaults; early stopping ends most runs sooner
 TOP_FRACTION = 0.25  # unfreeze="top": the top quarter of the trunk's blocks
 FLOAT_BYTES = 4
+FEATURE_CACHE_MAX = 2 * 1024**3  # feature caches above this go to disk even when RAM would hold them
+
+
+def feature_cache_limit() -> int:
+    """Bytes a feature cache may hold in RAM: the data's memory budget (ZOO_MEMORY_BUDGET_MB), at most 2 GiB."""
+    return min(FEATURE_CACHE_MAX, memory_budget())
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class PlanSettings:
     views: int = 4  # augmented views cached per image while the trunk is frozen; 0 recomputes every epoch
     class_weighting: bool = True  # balanced class weights: rare classes count as much as common ones
     validation_fraction: float = 0.2  # stratified, seeded split when no validation data is given
-    memory_limit: int = 2 * 1024**3  # feature caches larger than this go to disk
+    memory_limit: int = field(default_factory=feature_cache_limit)  # larger feature caches go to disk
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> PlanSettings:

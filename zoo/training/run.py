@@ -284,7 +284,8 @@ def run_config(plan: FinetunePlan, call: FinetuneCall) -> dict:
         "augment": asdict(plan.augmentation) if plan.augmentation else False,
         "strict": call.strict,
         "deterministic": call.run.deterministic,
-        "settings": asdict(plan.settings),
+        # Where a feature cache lives (memory_limit, from the free RAM) never changes the numbers: not part of a run.
+        "settings": {key: value for key, value in asdict(plan.settings).items() if key != "memory_limit"},
         "phases": [(phase.name, phase.epochs) for phase in plan.phases],
     }
 
