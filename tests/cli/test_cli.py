@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,15 @@ def test_system_refusals_are_one_line_with_the_file(monkeypatch, capsys, number,
     assert zoo.cli.main.main(["list"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("zoo: error:") and "/runs/a/model.keras" in err and expected in err
+
+
+@pytest.mark.slow
+def test_tensorflow_start_up_logs_are_silenced_unless_asked(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    script = "from zoo.cli.main import silence_tensorflow_start as s; s(); import tensorflow as tf; tf.constant(1)"
+    loud = subprocess.run([sys.executable, "-c", script.replace("s();", "")], env=env, capture_output=True, text=True)
+    if not loud.stderr:
+        pytest.skip("this TensorFlow prints nothing at start-up: nothing to silence")
+    quiet = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == ""

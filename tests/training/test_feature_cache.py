@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from finetune_data import shapes
 
+from zoo.data import LabelledData
+from zoo.results.evaluation import evaluate_classifier
 from zoo.training.feature_cache import batches, feature_array, one_hot
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.plan import Augmentation
@@ -45,6 +47,21 @@ def test_a_disk_cache_equals_the_memory_one(extractor, images, tmp_path):
     on_disk = feature_array(extractor, images, path=path)
     assert isinstance(on_disk, np.memmap) and path.exists()
     np.testing.assert_allclose(np.load(path), feature_array(extractor, images), rtol=1e-6)
+
+
+def test_images_in_a_memory_map_are_read_in_slices(extractor, images, tmp_path):
+    mapped = np.memmap(tmp_path / "images.u8", dtype=images.dtype, mode="w+", shape=images.shape)
+    mapped[:] = images
+    features = feature_array(extractor, mapped, batch_size=3, views=2)
+    np.testing.assert_allclose(features, feature_array(extractor, images, views=2), rtol=1e-5)
+    classifier = keras.Sequential([extractor, keras.layers.Softmax()])
+    streamed, in_memory = (evaluate_classifier(classifier, labelled(x), batch_size=3) for x in (mapped, images))
+    np.testing.assert_allclose(streamed.probabilities, in_memory.probabilities, rtol=1e-5)
+    assert len(streamed.probabilities) == 10
+
+
+def labelled(x):
+    return LabelledData(x, np.arange(len(x)) % 4, ("a", "b", "c", "d"), None, (), "test")
 
 
 def epoch(dataset):
