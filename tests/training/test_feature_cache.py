@@ -99,7 +99,8 @@ def test_one_hot():
     np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
 
 
-def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two():
+@pytest.mark.parametrize("where", ["memory", "disk"])
+def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
     from finetune_data import lite0
 
     from zoo.training.freezing import backbone_parts, kept_trainable_flags
@@ -108,13 +109,14 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two():
 
     model = lite0(size=32)
     x, _ = shapes(6, size=32)
-    plan = make_plan(model, 6, epochs=(1, 1), augment=False)
+    plan = make_plan(model, 6, epochs=(1, 1), augment=False, memory_limit=0 if where == "disk" else 2**30)
     head, top = plan.phases
-    assert head.cache.via == top.cache.cut_layer is not None
+    assert head.cache.via == top.cache.cut_layer is not None and head.cache.where == where
     shared: dict = {}
     with kept_trainable_flags(model):
-        first = phase_arrays(phase_setup(model, head, plan.settings, None), head, (x, x[:2]), None, 0, shared)
-        second = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), None, 1, shared)
+        first = phase_arrays(phase_setup(model, head, plan.settings, None), head, (x, x[:2]), tmp_path, 0, shared)
+        second = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), tmp_path, 1, shared)
+    assert isinstance(first[0], np.memmap) == (where == "disk")  # on disk, phase 1's features never fill RAM
     assert list(shared) == [top.cache.cut_layer] and second[0] is shared[top.cache.cut_layer][0]
     parts = backbone_parts(model)
     direct = images_to(parts.trunk, model, parts).predict(x.astype("float32"), verbose=0)

@@ -166,6 +166,11 @@ def phase_arrays(
         return lower_train, lower_val
     _, upper = split_trunk(setup.parts.trunk, cut)  # phase 1: the rest of the trunk, inference
     views, rows = lower_train.shape[:2]
+    if isinstance(lower_train, np.memmap) and cache_dir is not None:  # on disk: concatenating would read it into RAM
+        flat = lower_train.reshape(views * rows, *lower_train.shape[2:])
+        train = feature_array(upper, flat, batch_size=EXTRACT_BATCH, path=cache_dir / f"phase{index}_train.npy")
+        val = feature_array(upper, lower_val[0], batch_size=EXTRACT_BATCH, path=cache_dir / f"phase{index}_val.npy")
+        return train[0].reshape(views, rows, *train.shape[2:]), val
     every = np.concatenate([lower_train.reshape(views * rows, *lower_train.shape[2:]), lower_val[0]])
     features = feature_array(upper, every, batch_size=EXTRACT_BATCH)[0]  # one pass, one trace
     return features[: views * rows].reshape(views, rows, *features.shape[1:]), features[np.newaxis, views * rows :]
