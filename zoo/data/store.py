@@ -136,6 +136,8 @@ def stored_images(
     folder = (root or store_root()) / store_key(files, options.image_size, options.channels)
     found = open_store(folder)
     if found is not None:
+        if progress and worth_reporting(len(files)):
+            print(f"image store: {len(found.usable)} decoded images reused from {folder}", file=sys.stderr)
         return found
     line = plan_line(len(files), options.image_size, options.channels, folder)  # checks the free disk first
     if progress and worth_reporting(len(files)):  # what a short decode takes is not worth a line
