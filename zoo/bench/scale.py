@@ -39,7 +39,7 @@ class Setting:
     images_large: int = 3000
     image_size: int = 96
     epochs: int = 2
-    budget_mb: int = 64
+    budget_mb: int = 8  # below the feature caches of both folders: everything past the model streams from disk
 
 
 def write_folder(root: Path, count: int, seed: int) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNK_BYTES = 64 * 1024**2  # rows copied per round: bounds the memory a copy holds
+CHUNK_BYTES = 4 * 1024**2  # rows copied per round: bounds the memory a copy holds (and its peak)
 
 
 def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
