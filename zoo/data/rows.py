@@ -7,6 +7,7 @@ would then not fit. The chosen rows are copied on disk instead, once per distinc
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from pathlib import Path
 
@@ -31,7 +32,23 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
         for start in range(0, len(rows), step):
             copy[start : start + step] = x[rows[start : start + step]]
+            release_pages(x)
+            release_pages(copy)
         copy.flush()
         del copy
         os.replace(partial, target)
     return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)
+
+
+def release_pages(x: np.ndarray) -> None:
+    """Drop a memory map's pages from this process's resident set (flushed first when writable).
+
+    Pages read through a map stay counted in the process's memory until unmapped, though the kernel keeps them in its
+    page cache either way; releasing them as a pass goes keeps resident memory flat however large the file.
+    """
+    mapping = getattr(x, "_mmap", None)  # np.memmap's mapping, shared by its views; no public name for it
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    if x.flags.writeable:
+        mapping.flush()
+    mapping.madvise(mmap.MADV_DONTNEED)

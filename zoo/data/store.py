@@ -25,6 +25,7 @@ from PIL import Image
 
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
+from zoo.data.rows import release_pages
 from zoo.data.scan import ScanOptions, scan_file
 from zoo.errors import BadData
 
@@ -165,6 +166,7 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
                     rows[len(usable)] = scan.pixels
                     usable.append(start + offset)
                 bar.update(1)
+            release_pages(rows)
     bar.close()
     rows.flush()
     del rows

@@ -17,6 +17,7 @@ import numpy as np
 
 from zoo.data.arrays import from_arrays
 from zoo.data.labelled import LabelledData
+from zoo.data.rows import release_pages
 from zoo.errors import BadData
 
 # A TFDS name: "mnist", "mnist:3.*.*", "imagenette/160px", "tfds:cats_vs_dogs"; no path separators beyond the
@@ -162,7 +163,9 @@ def model_feed(x: np.ndarray, batch_size: int) -> Any:
 
     def generate() -> Any:
         for start in range(0, len(x), batch_size):
-            yield np.asarray(x[start : start + batch_size])
+            batch = np.array(x[start : start + batch_size])
+            release_pages(x)
+            yield batch
 
     spec = tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(x.dtype))
     dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.data.progress import progress_meter
+from zoo.data.rows import release_pages
 from zoo.data.tensorflow_sources import model_feed
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def feature_array(
             features = run(batch).numpy()
             store[view, start : start + len(features)] = features
             start += len(features)
+            release_pages(store)
             meter.update(1)
     meter.close()
     if path is not None:
@@ -120,6 +122,7 @@ def batches(
     def generate() -> Iterator[tuple]:
         for chosen, rows_ in batch_indices(rows, views, batch_size, rng):
             features = x[chosen, rows_]
+            release_pages(x)  # a memory map (the image store, a disk cache): resident memory stays one batch
             yield (features, targets[rows_]) if weights is None else (features, targets[rows_], weights[rows_])
 
     signature = [

@@ -1,0 +1,36 @@
+"""Rows of memory maps: chosen rows copied on disk, and pages released without losing what was written."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.data.rows import release_pages, take_rows
+
+
+def mapped(tmp_path, rows=10):
+    x = np.memmap(tmp_path / "x.u8", dtype=np.uint8, mode="w+", shape=(rows, 4, 4, 3))
+    x[:] = np.arange(rows, dtype=np.uint8)[:, None, None, None]
+    return x
+
+
+def test_released_pages_keep_what_was_written(tmp_path):
+    x = mapped(tmp_path)
+    release_pages(x)
+    assert np.fromfile(tmp_path / "x.u8", dtype=np.uint8).reshape(x.shape)[:, 0, 0, 0].tolist() == list(range(10))
+    assert x[:, 0, 0, 0].tolist() == list(range(10))  # the map reads them back
+
+
+def test_chosen_rows_are_a_memory_map_beside_the_source_reused_next_time(tmp_path):
+    x = mapped(tmp_path)
+    chosen = take_rows(x, np.array([7, 2, 5]))
+    assert isinstance(chosen, np.memmap) and chosen[:, 0, 0, 0].tolist() == [7, 2, 5]
+    assert len(list(tmp_path.glob("rows-*.u8"))) == 1 and not list(tmp_path.glob("*.partial-*"))
+    take_rows(x, np.array([7, 2, 5]))
+    assert len(list(tmp_path.glob("rows-*.u8"))) == 1
+    run = take_rows(x, np.array([3, 4, 5]))  # a contiguous run: a view, no file
+    assert np.shares_memory(run, x) and len(list(tmp_path.glob("rows-*.u8"))) == 1
+
+
+def test_arrays_in_memory_are_indexed_as_usual():
+    x = np.arange(10)
+    assert take_rows(x, np.array([3, 1])).tolist() == [3, 1]
