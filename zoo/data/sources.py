@@ -100,10 +100,14 @@ def from_listing(
         )
     x = np.stack([scans[i].pixels for i in usable])
     files = tuple(printable(scans[i].file) for i in usable)
-    origin = f"{listing.origin}: {len(usable)} images, {len(listing.class_names)} classes"
+    return LabelledData(x, y, listing.class_names, files, skipped, described(listing, len(usable), skipped))
+
+
+def described(listing: FileListing, count: int, skipped: tuple[Skipped, ...]) -> str:
+    """The data's origin line: the source, what was kept and skipped, and the listing's notes."""
+    origin = f"{listing.origin}: {count} images, {len(listing.class_names)} classes"
     origin += f", {len(skipped)} files skipped" if skipped else ""
-    origin += "".join(f"; {note}" for note in listing.notes)
-    return LabelledData(x, y, listing.class_names, files, skipped, origin)
+    return origin + "".join(f"; {note}" for note in listing.notes)
 
 
 def from_store(listing: FileListing, stored: StoredImages, *, strict: bool) -> LabelledData:
@@ -114,9 +118,7 @@ def from_store(listing: FileListing, stored: StoredImages, *, strict: bool) -> L
     y = listing.y[stored.usable]
     raise_problems(class_problems(y, listing.class_names, listing.origin, skipped, listing.one_class_hint))
     files = tuple(printable(listing.files[i]) for i in stored.usable)
-    origin = f"{listing.origin}: {len(y)} images, {len(listing.class_names)} classes"
-    origin += f", {len(skipped)} files skipped" if skipped else ""
-    return LabelledData(stored.x, y, listing.class_names, files, skipped, origin)
+    return LabelledData(stored.x, y, listing.class_names, files, skipped, described(listing, len(y), skipped))
 
 
 def load_data(

@@ -28,6 +28,7 @@ from zoo.data.progress import progress_meter, worth_reporting
 from zoo.data.rows import release_pages
 from zoo.data.scan import ScanOptions, scan_file
 from zoo.errors import BadData
+from zoo.version import __version__
 
 STORE_FORMAT = 1  # bump when the stored pixels would differ for the same files (a decoder or resize change)
 CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
@@ -62,7 +63,7 @@ def store_root() -> Path:
 
 def store_key(files: Sequence[str], image_size: tuple[int, int], channels: int) -> str:
     """A digest of what the decoded rows depend on: each file's path, size and mtime, the size and channels."""
-    digest = hashlib.sha256(json.dumps([STORE_FORMAT, list(image_size), channels]).encode())
+    digest = hashlib.sha256(json.dumps([STORE_FORMAT, __version__, list(image_size), channels]).encode())
     for file in files:
         try:
             stat = os.stat(file)
