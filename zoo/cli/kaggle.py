@@ -122,7 +122,7 @@ def add_bundle_parser(kaggle: argparse._SubParsersAction) -> None:
         "README.txt. Give RUN before --skip.",
     )
     # dest run_dir: `run` is the command function main() calls
-    bundle.add_argument("run_dir", type=Path, metavar="RUN", help="the --out of `zoo kaggle train` or `zoo kaggle blend`")
+    bundle.add_argument("run_dir", type=Path, metavar="RUN", help="the --out of `zoo kaggle train` or `blend`")
     bundle.add_argument("--out", required=True, type=Path, metavar="KIT", help="kit folder (new, empty or a kit)")
     bundle.add_argument("--python-version", help="the target's Python, e.g. 3.11 (default: the running one)")
     bundle.add_argument(
