@@ -15,7 +15,7 @@ from typing import Any
 
 from zoo.errors import OutputExists
 from zoo.kaggle.submit.blend import BLEND_FILE, members
-from zoo.kaggle.submit.kit_notebook import NOTEBOOK_FILE, SCRIPT_FILE, write_notebook
+from zoo.kaggle.submit.kit_notebook import NOTEBOOK_FILE, SCRIPT_FILE, require_nbformat, write_notebook
 from zoo.kaggle.submit.kit_wheels import (
     DEFAULT_PLATFORM,
     DEFAULT_SKIP,
@@ -61,6 +61,7 @@ def bundle(
     check_folder(out, KIND, fingerprint, force, [run, *runs])
     check_writable_with_room(out, sum(folder_bytes(member) for member in runs) + WHEELS_ROOM)
     root = source_root()
+    require_nbformat()
     with locked(out, say):
         take_folder(out, KIND, " + ".join(c["model"] for c in configs), fingerprint, say, folders=KIT_FOLDERS)
         copy_run(run, out / "run")

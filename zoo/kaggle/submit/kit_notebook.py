@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from zoo.errors import PackagingFailed
+
 NOTEBOOK_FILE, SCRIPT_FILE = "predict.ipynb", "predict.py"
 
 INSTALL = """import subprocess
@@ -29,6 +31,14 @@ for name, value in (("kit", KIT), ("test-csv", TEST_CSV), ("template", TEMPLATE)
     parser.add_argument(f"--{name}", default=value, help=f"default: {value} ('' for none)")
 args = parser.parse_args()
 KIT, TEST_CSV, TEMPLATE, IMAGES, OUT = args.kit, args.test_csv, args.template, args.images, args.out"""
+
+
+def require_nbformat() -> None:
+    """Refuse at the door, before any download, when the notebook could not be written."""
+    import importlib.util
+
+    if importlib.util.find_spec("nbformat") is None:
+        raise PackagingFailed("zoo kaggle bundle writes its notebook with nbformat: pip install 'zoo-keras[kaggle]'")
 
 
 def dataset_slug(kit: Path) -> str:
