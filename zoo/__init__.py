@@ -21,6 +21,7 @@ from zoo.errors import (
     ManifestError,
     NotExplainable,
     OutputExists,
+    PackagingFailed,
     ResumeMismatch,
     RunLocked,
     UnknownMetric,
@@ -53,6 +54,7 @@ _LAZY = {
 
 __all__ = [
     "NotExplainable",
+    "PackagingFailed",
     "__version__",
     "BadData",
     "BadModelFile",

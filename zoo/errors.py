@@ -85,6 +85,10 @@ class NotExplainable(ZooError, ValueError):
     class or layer): says what it is and what would work."""
 
 
+class PackagingFailed(ZooError, RuntimeError):
+    """A wheel `zoo kaggle bundle` could not build or download: names the package and the fix."""
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an operating-system refusal: what failed, on which file, and what to do."""
     where = f" ({error.filename})" if error.filename else ""

@@ -111,8 +111,40 @@ def add_blend_parser(kaggle: argparse._SubParsersAction) -> None:
     blend.set_defaults(run=cmd_blend)
 
 
+def add_bundle_parser(kaggle: argparse._SubParsersAction) -> None:
+    from zoo.kaggle.submit.kit_wheels import DEFAULT_PLATFORM, DEFAULT_SKIP
+
+    bundle = kaggle.add_parser(
+        "bundle",
+        help="an offline kit of a run to upload as a Kaggle dataset: wheels, the run, an inference notebook",
+        description="Write KIT: wheels/ (zoo and the packages the target image lacks), run/ (what predict --run "
+        "reads), predict.ipynb and predict.py (install from wheels/ with no network, write submission.csv) and "
+        "README.txt. Give RUN before --skip.",
+    )
+    # dest run_dir: `run` is the command function main() calls
+    bundle.add_argument("run_dir", type=Path, metavar="RUN", help="the --out of `zoo kaggle train` or `blend`")
+    bundle.add_argument("--out", required=True, type=Path, metavar="KIT", help="kit folder (new, empty or a kit)")
+    bundle.add_argument("--python-version", help="the target's Python, e.g. 3.11 (default: the running one)")
+    bundle.add_argument(
+        "--platform",
+        dest="platforms",
+        action="append",
+        help=f"wheel platform tag, repeatable (default {DEFAULT_PLATFORM}: Kaggle's glibc; older glibc tags included)",
+    )
+    bundle.add_argument(
+        "--skip",
+        nargs="*",
+        metavar="PKG",
+        help="packages the target image has, not shipped (replaces the default: Kaggle's image has "
+        f"{', '.join(DEFAULT_SKIP)}); --skip alone ships everything",
+    )
+    bundle.add_argument("--force", action="store_true", help="replace a kit of another run or other settings")
+    bundle.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    bundle.set_defaults(run=cmd_bundle)
+
+
 def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add `kaggle train` and `kaggle predict` to the `zoo` command's subparsers."""
+    """Add `kaggle train`, `predict`, `blend` and `bundle` to the `zoo` command's subparsers."""
     kaggle = subparsers.add_parser(
         "kaggle",
         help="Kaggle-style competitions: k-fold CV, out-of-fold scores, TTA, fold ensembles, submission.csv",
@@ -122,6 +154,7 @@ def add_kaggle_parser(subparsers: argparse._SubParsersAction) -> None:
     add_train_parser(commands)
     add_predict_parser(commands)
     add_blend_parser(commands)
+    add_bundle_parser(commands)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -147,4 +180,14 @@ def cmd_blend(args: argparse.Namespace) -> int:
     from zoo.kaggle.submit.blend import blend
 
     blend(args.runs, out=args.out, force=args.force, verbose=not args.quiet)
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from zoo.kaggle.submit.bundle import bundle
+
+    options = {"python_version": args.python_version, "force": args.force, "verbose": not args.quiet}
+    options |= {"platforms": args.platforms} if args.platforms else {}
+    options |= {"skip": args.skip} if args.skip is not None else {}
+    bundle(args.run_dir, out=args.out, **options)
     return 0

@@ -122,9 +122,10 @@ def blend(runs: Sequence[str | Path], *, out: str | Path, force: bool = False, v
 
 
 def members(run: Path) -> tuple[list[Path], list[float], str]:
-    """(runs, weights, method) that `predict --run` averages: a blend's runs and weights, or the run itself."""
+    """(runs, weights, method) that `predict --run` averages: a blend's runs and weights, or the run itself.
+    A relative run path is inside the blend folder (an offline kit's copy of a blend)."""
     path = run / BLEND_FILE
     if not path.is_file():
         return [run], [1.0], "mean"
     found = json.loads(path.read_text(encoding="utf-8"))
-    return [Path(member) for member in found["runs"]], list(found["weights"]), found["method"]
+    return [run / member for member in found["runs"]], list(found["weights"]), found["method"]

@@ -31,6 +31,7 @@ OWN_FILES = (
     "suspect_labels.png",
     "blend.json",
     "predict.py",
+    "predict.ipynb",
     "README.txt",
 )
 FOLD_FILES = ("model.keras", "transform.json")
