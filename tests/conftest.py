@@ -12,7 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 @pytest.fixture(autouse=True, scope="session")
 def image_store(tmp_path_factory):
-    """Decoded-image stores (zoo.data.store) of the whole run go to one temporary folder, never the user's cache."""
+    """Decoded-image stores (zoo.data.decoding.store) of the whole run go to one temporary folder, never the
+    user's cache."""
     os.environ["ZOO_IMAGE_STORE"] = str(tmp_path_factory.mktemp("image-store"))
 
 

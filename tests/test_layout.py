@@ -17,7 +17,7 @@ LEAVES = {"version": 0, "errors": 0, "entry": 0, "catalogue": 0.5, "__main__": 1
 # The one allowed upward call: ZooModel.finetune / lr_find delegate to zoo.training.
 DELEGATES = {("zoo.loading.model", "zoo.training.run"), ("zoo.loading.model", "zoo.training.lr_find")}
 # Public entry points whose keywords are the user's options; recipe builders (build_*) take hyper-parameters.
-PUBLIC = {"finetune", "lr_find", "load", "load_data", "diagnose", "train", "predict", "make_plan"}
+PUBLIC = {"finetune", "lr_find", "load", "load_data", "diagnose", "train", "predict", "bundle", "make_plan"}
 MAX_PARAMETERS = 6
 MAX_MODULES = 14
 

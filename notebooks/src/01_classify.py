@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import skimage.data
 
 import zoo
-from zoo.data.images import as_image
+from zoo.data.decoding.images import as_image
 
 plt.rcParams["figure.dpi"] = 72  # small figures keep the notebook light
 

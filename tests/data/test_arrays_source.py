@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from zoo.data import load_data
-from zoo.data.images import fit_to
+from zoo.data.decoding.images import fit_to
 from zoo.errors import BadData
 
 RNG = np.random.default_rng(0)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from zoo.data import load_data
-from zoo.data.images import images_to_batch
+from zoo.data.decoding.images import images_to_batch
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (5, 7, 3), dtype=np.uint8)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.data.images import file_batches, fit_to, image_batches, images_to_batch, open_image, to_rgb
+from zoo.data.decoding.images import file_batches, fit_to, image_batches, images_to_batch, open_image, to_rgb
 from zoo.errors import BadData
 
 
@@ -178,7 +178,7 @@ def test_prediction_refuses_an_image_over_the_pixel_limit_as_training_does(tmp_p
 
 def test_a_large_jpeg_decodes_reduced_and_the_same_for_prediction_and_training(tmp_path):
     from zoo.data import load_data
-    from zoo.data.images import decode_image
+    from zoo.data.decoding.images import decode_image
 
     rng = np.random.default_rng(0)
     smooth = np.kron(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), np.ones((80, 80, 1), np.uint8))

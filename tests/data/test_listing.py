@@ -8,7 +8,7 @@ import pytest
 from image_files import within, write_image
 
 from zoo.data import diagnose, load_data
-from zoo.data.images import open_image
+from zoo.data.decoding.images import open_image
 from zoo.errors import BadData
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need os.mkfifo (POSIX)")
@@ -40,7 +40,7 @@ def test_a_named_pipe_given_directly_or_in_a_csv_is_refused_at_once(with_pipe, t
 
 
 def test_the_scan_refuses_a_pipe_that_appears_after_listing(tmp_path):
-    from zoo.data.scan import ScanOptions, scan_files
+    from zoo.data.decoding.scan import ScanOptions, scan_files
 
     os.mkfifo(tmp_path / "late.png")
     scans = within(20, lambda: scan_files([str(tmp_path / "late.png")], ScanOptions(), progress=False))

@@ -10,7 +10,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from zoo.cli.main import main
-from zoo.data.near_duplicates import duplicate_groups, fingerprints, near_duplicates
+from zoo.data.decoding.near_duplicates import duplicate_groups, fingerprints, near_duplicates
 from zoo.kaggle.task.folds import assign_folds, merged_groups
 from zoo.kaggle.task.targets import Target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.data.rows import release_pages, take_rows
+from zoo.data.decoding.rows import release_pages, take_rows
 
 
 def mapped(tmp_path, rows=10):

@@ -8,8 +8,8 @@ from image_files import write_image
 
 import zoo.data.progress
 from zoo.data import load_data
+from zoo.data.decoding.scan import ScanOptions, scan_files
 from zoo.data.progress import Progress
-from zoo.data.scan import ScanOptions, scan_files
 
 
 class Terminal(io.StringIO):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from image_files import write_image
 
-import zoo.data.store as store
+import zoo.data.decoding.store as store
 from zoo.data import load_data, stratified_split
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.data.table import TableOptions
+from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
 from zoo.kaggle.task.image_files import image_files, read_images
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from zoo.data.images import file_batches
+from zoo.data.decoding.images import file_batches
 from zoo.loading.ranking import top_labels
 from zoo.results.runtime import cached_paths, catalogue_source, file_source, open_runner, run_files
 

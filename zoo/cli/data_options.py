@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from zoo.data.table import TableOptions
+    from zoo.data.listings.table import TableOptions
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +20,6 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
 
 def csv_options(args: argparse.Namespace) -> TableOptions:
     """The CSV options given on the command line (zoo.data, and with it NumPy, loads only when a command runs)."""
-    from zoo.data.table import TableOptions
+    from zoo.data.listings.table import TableOptions
 
     return TableOptions(**{field.name: getattr(args, field.name) for field in fields(TableOptions)})

@@ -30,7 +30,7 @@ def chosen_model(word: str) -> tuple[Any, str]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from zoo.data.images import open_image
+    from zoo.data.decoding.images import open_image
     from zoo.results.explain import explain_image, save_overlay
 
     open_image(args.image)  # a wrong image fails now, before the model loads

@@ -88,7 +88,7 @@ def csv_paths(table: Path) -> list[str]:
 
 def input_files(words: Sequence[str]) -> list[str]:
     """Every file INPUTS name: files as given, folders recursively (as training lists them), CSVs by their rows."""
-    from zoo.data.listing import files_under
+    from zoo.data.listings.listing import files_under
 
     files: list[str] = []
     for word in words:
@@ -106,7 +106,7 @@ def input_files(words: Sequence[str]) -> list[str]:
 
 def check_some_readable(files: Sequence[str]) -> None:
     """Stop before the model loads (a first conversion takes a minute) when no file is readable: the first error."""
-    from zoo.data.images import open_image
+    from zoo.data.decoding.images import open_image
 
     errors = []
     for path in files:

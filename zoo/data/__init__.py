@@ -1,7 +1,8 @@
 """Data in: folders, CSV files, DataFrames, TFDS, tf.data and NumPy arrays as checked, decoded `LabelledData`.
 
-Every image file is decoded (through zoo.data.images, like prediction) before anything trains: unreadable files are
-skipped and listed, and data that cannot train raises one clear BadData. Importing this does not import TensorFlow.
+Every image file is decoded (through zoo.data.decoding.images, like prediction) before anything trains: unreadable
+files are skipped and listed, and data that cannot train raises one clear BadData. Importing this does not import
+TensorFlow.
 Low layer: imports only the leaves (errors) and the standard library, NumPy and Pillow; never loading or above.
 """
 

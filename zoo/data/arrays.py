@@ -1,8 +1,8 @@
 """In-memory sources: NumPy (x, y), and the rows a tf.data pipeline yields.
 
 With an image_size, x holds images (n, h, w[, c]; uint8, or float in [0, 255]) and each is converted and fitted
-through zoo.data.images exactly as files are. Without one, x is used unchanged (feature arrays for non-image recipes):
-only its length, finiteness and labels are checked.
+through zoo.data.decoding.images exactly as files are. Without one, x is used unchanged (feature arrays for
+non-image recipes): only its length, finiteness and labels are checked.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from zoo.data.checks import class_problems, raise_problems
-from zoo.data.images import array_to_image
+from zoo.data.decoding.images import array_to_image
+from zoo.data.decoding.scan import image_pixels
 from zoo.data.labelled import LabelledData
-from zoo.data.labels import encode_labels, quote_rows
-from zoo.data.scan import image_pixels
+from zoo.data.listings.labels import encode_labels, quote_rows
 from zoo.errors import BadData
 
 

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from zoo.data.checks import class_problems, split_problems
+from zoo.data.decoding.near_duplicates import image_files_in, near_duplicate_lines, near_duplicates
+from zoo.data.decoding.scan import FileScan, ScanOptions, scan_files
 from zoo.data.labelled import Skipped, printable
-from zoo.data.near_duplicates import image_files_in, near_duplicate_lines, near_duplicates
-from zoo.data.scan import FileScan, ScanOptions, scan_files
+from zoo.data.listings.table import TableOptions
 from zoo.data.sources import PathLike, list_source
 from zoo.data.split import class_weights
-from zoo.data.table import TableOptions
 from zoo.errors import BadData
 
 TINY_SIDE = 32  # pixels; a side this short carries little for a network that works at 224

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.rows import take_rows
+from zoo.data.decoding.rows import take_rows
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ import numpy as np
 
 from zoo.data.arrays import from_arrays
 from zoo.data.checks import class_problems, raise_problems, strict_message
+from zoo.data.decoding.scan import ScanOptions, check_channels, scan_files
+from zoo.data.decoding.store import StoredImages, stored_images
 from zoo.data.labelled import LabelledData, Skipped, printable
-from zoo.data.listing import FileListing, list_folder
-from zoo.data.scan import ScanOptions, check_channels, scan_files
-from zoo.data.store import StoredImages, stored_images
-from zoo.data.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
+from zoo.data.listings.listing import FileListing, list_folder
+from zoo.data.listings.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
 from zoo.data.tensorflow_sources import (
     TFDS_NAME,
     from_tf_dataset,
@@ -81,7 +81,7 @@ def from_listing(
 ) -> LabelledData:
     """Decode every listed file (skipping the unreadable ones), check the classes, stack the pixels."""
     raise_problems(listing.problems)
-    if image_size is not None:  # a fixed size: decode once into the on-disk store (zoo.data.store), or reuse it
+    if image_size is not None:  # a fixed size: decode once into the on-disk store (decoding.store), or reuse it
         stored = stored_images(listing.files, ScanOptions(image_size, channels), progress=progress)
         return from_store(listing, stored, strict=strict)
     scans = scan_files(listing.files, ScanOptions(image_size, channels), progress=progress)

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from zoo.data.arrays import from_arrays
+from zoo.data.decoding.rows import release_pages
 from zoo.data.labelled import LabelledData
-from zoo.data.rows import release_pages
 from zoo.errors import BadData
 
 # A TFDS name: "mnist", "mnist:3.*.*", "imagenette/160px", "tfds:cats_vs_dogs"; no path separators beyond the

@@ -5,6 +5,7 @@ NumPy (`zoo --help` imports the package).
     from zoo.kaggle import train, predict
     run = train("train.csv", images="train_images", id_col="id", target_col="label", folds=5, out="run")
     predict("run", template="sample_submission.csv", images="test_images", tta=4, out="submission.csv")
+    blend(["run", "run_b"], out="blend"); bundle("blend", out="kit")   # an ensemble; an offline kit to upload
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from zoo.kaggle.cv.training import KaggleRun
 
-__all__ = ["predict", "train"]
+__all__ = ["blend", "bundle", "predict", "train"]
 
 
 def train(train_csv: str | Path, **options: Any) -> KaggleRun:
@@ -30,3 +31,17 @@ def predict(run: str | Path, **options: Any) -> Path:
     from zoo.kaggle.submit.prediction import predict as run_predict
 
     return run_predict(run, **options)
+
+
+def blend(runs: list[str | Path], **options: Any) -> Any:
+    """Weigh several runs' out-of-fold predictions to the best blended CV (see zoo.kaggle.submit.blend.blend)."""
+    from zoo.kaggle.submit.blend import blend as run_blend
+
+    return run_blend(runs, **options)
+
+
+def bundle(run: str | Path, **options: Any) -> Path:
+    """Write an offline kit for a run: wheels, the run's predict files, a notebook (see zoo.kaggle.submit.bundle)."""
+    from zoo.kaggle.submit.bundle import bundle as run_bundle
+
+    return run_bundle(run, **options)

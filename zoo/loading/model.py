@@ -62,7 +62,7 @@ class ZooModel(keras.Model):
 
     def run_on_images(self, model: keras.Model, images: Any, batch_size: int) -> np.ndarray:
         """`model`'s outputs on images fitted to this model's input size and channel count, batch by batch."""
-        from zoo.data.images import image_batches
+        from zoo.data.decoding.images import image_batches
 
         height, width, channels = self.input_shape[1:4]
         batches = image_batches(images, (height, width), channels, batch_size)

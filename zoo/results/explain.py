@@ -208,7 +208,7 @@ def _class_scores(logits: Any, classes: np.ndarray) -> Any:
 
 def model_input(model: keras.Model, path: str | Path) -> np.ndarray:
     """An image file as the model's input: centre-cropped to its size, grey for one channel, float in [0, 255]."""
-    from zoo.data.images import fit_to, open_image
+    from zoo.data.decoding.images import fit_to, open_image
 
     height, width, channels = model.inputs[0].shape[1:]
     if height is None or width is None:

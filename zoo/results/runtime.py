@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from zoo.catalogue import default_catalogue
-from zoo.data.images import file_batches
+from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
 from zoo.results.run_folder import write_atomic

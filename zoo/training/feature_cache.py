@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.data.decoding.rows import release_pages
 from zoo.data.progress import progress_meter
-from zoo.data.rows import release_pages
 from zoo.data.tensorflow_sources import model_feed
 
 if TYPE_CHECKING:

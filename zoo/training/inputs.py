@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData, class_weights, load_data, stratified_split
-from zoo.data.table import TableOptions
+from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
 from zoo.loading.heads import autoencoder_encoder, encoder_classifier, has_imagenet_head, replace_imagenet_head
 from zoo.training.phases import compiled_learning_rate

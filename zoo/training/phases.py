@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zoo.data.store import memory_budget
+from zoo.data.decoding.store import memory_budget
 from zoo.errors import BadOverride
 from zoo.training.freezing import (
     BackboneParts,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.table import TableOptions
+from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
 from zoo.kaggle.submit.blend import combine, members

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data.labelled import printable
-from zoo.data.labels import quote_rows
+from zoo.data.listings.labels import quote_rows
 from zoo.errors import BadData, OutputExists
 from zoo.kaggle.task.metrics import THRESHOLD, Metric
 from zoo.kaggle.task.tables import Table

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zoo.data.decoding.scan import ScanOptions, scan_files, skipped_reasons
 from zoo.data.labelled import printable
-from zoo.data.labels import quote_rows
-from zoo.data.scan import ScanOptions, scan_files, skipped_reasons
-from zoo.data.table import TableOptions, file_path, missing_files_hint
+from zoo.data.listings.labels import quote_rows
+from zoo.data.listings.table import TableOptions, file_path, missing_files_hint
 from zoo.errors import BadData
 
 # Tried in this order when ids carry no extension and none is given.

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoo.catalogue import default_catalogue
-from zoo.data.table import TableOptions
+from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
 from zoo.kaggle.task.folds import assign_folds, merged_groups
 from zoo.kaggle.task.image_files import image_files, read_images
@@ -107,7 +107,7 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
     if spec.kind == "images":
         files, images = load_images(spec, ids, settings.images_table, table.source, progress=progress)
         if settings.group_duplicates:
-            from zoo.data.near_duplicates import duplicate_groups, fingerprints
+            from zoo.data.decoding.near_duplicates import duplicate_groups, fingerprints
 
             groups.append(duplicate_groups(fingerprints(files)))
     folds = assign_folds(target, y, settings.folds, settings.seed, merged_groups(groups, len(ids)))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.labelled import printable
-from zoo.data.table import TableOptions
+from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
 
 CONFIG_FILE = "config.json"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.data.labelled import printable
-from zoo.data.labels import is_missing, quote_rows
-from zoo.data.table import cell_text, read_csv
+from zoo.data.listings.labels import is_missing, quote_rows
+from zoo.data.listings.table import cell_text, read_csv
 from zoo.errors import BadData
 
 

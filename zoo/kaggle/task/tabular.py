@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.labels import is_missing, quote_rows
-from zoo.data.table import cell_text
+from zoo.data.listings.labels import is_missing, quote_rows
+from zoo.data.listings.table import cell_text
 from zoo.errors import BadData
 from zoo.kaggle.task.tables import Table
 from zoo.kaggle.task.targets import number

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
-from zoo.data.rows import release_pages
-from zoo.data.scan import ScanOptions, scan_file
 from zoo.errors import BadData
 from zoo.version import __version__
 

@@ -1,7 +1,7 @@
 """Decode every file before anything trains, so a bad file is skipped (and listed) instead of killing an epoch.
 
-Decoding goes through zoo.data.images (the reader prediction uses too). A thread pool over files is enough for speed:
-Pillow releases the GIL while it decodes.
+Decoding goes through zoo.data.decoding.images (the reader prediction uses too). A thread pool over files is
+enough for speed: Pillow releases the GIL while it decodes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from itertools import repeat
 import numpy as np
 from PIL import Image
 
-from zoo.data.images import decode_image, failure_reason, fit_to, pixel_limit_quiet, read_regular_file
+from zoo.data.decoding.images import decode_image, failure_reason, fit_to, pixel_limit_quiet, read_regular_file
 from zoo.data.labelled import printable
 from zoo.data.progress import Progress
 from zoo.errors import BadData

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from zoo.data.labelled import printable
-from zoo.data.labels import encode_labels, is_missing, quote_rows
-from zoo.data.listing import FileListing, is_ignored
+from zoo.data.listings.labels import encode_labels, is_missing, quote_rows
+from zoo.data.listings.listing import FileListing, is_ignored
 from zoo.errors import BadData
 
 ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path", "filepath", "image_path", "img")
