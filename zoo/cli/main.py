@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from zoo.catalogue import default_catalogue
 from zoo.cli.catalogue_table import format_params, markdown_table
@@ -114,12 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def second_ctrl_c_stops_at_once() -> None:
+    """The first Ctrl-C raises KeyboardInterrupt (the run saves nothing half-way: checkpoints are renamed into place,
+    and says how to go on); a second one while that unwinds exits at once with 130. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    pressed = []
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if pressed:
+            os._exit(EXIT_INTERRUPTED)  # nothing half-written is left: every file zoo writes is renamed into place
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `zoo` console script: a user's mistake or the machine's refusal (disk full, read-only
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
     if args.command in TENSORFLOW_COMMANDS and not args.verbose:
         silence_tensorflow_start()
+    second_ctrl_c_stops_at_once()
     try:
         return args.run(args)
     except ZooError as error:
