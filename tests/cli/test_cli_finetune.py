@@ -12,7 +12,7 @@ import sys
 import pytest
 from finetune_data import shape_folder
 
-from zoo.cli.finetune import add_finetune_parser, resume_argv
+from zoo.cli.finetune import add_finetune_parser, recipe_options, resume_argv
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,6 +43,22 @@ def test_the_resume_command_repeats_the_run_with_resume(tmp_path):
     assert (again.epochs, again.no_augment, again.id_col, again.seed) == (3, True, "f", 0)
 
 
+def test_recipe_flags_become_finetune_options_and_survive_the_resume_command(tmp_path):
+    argv = ["finetune", "resnet50", "data", "--lr", "0.02", "--unfreeze", "2", "--patience", "5"]
+    argv += ["--schedule", "one_cycle"]
+    args = parser().parse_args([*argv, "--validation", "held out", "--augment", "flip,cutmix"])
+    expected = {"validation": "held out", "head_lr": 0.02, "scratch_lr": 0.02, "unfreeze": 2, "patience": 5}
+    expected["schedule"] = "one_cycle"
+    assert recipe_options(args) == expected
+    again = parser().parse_args(shlex.split(shlex.join(resume_argv(args, tmp_path))))
+    assert recipe_options(again) == expected and again.augment == "flip,cutmix"
+    fraction = parser().parse_args(["finetune", "lenet5", "d", "--validation", "0.3", "--unfreeze", "0.5"])
+    assert recipe_options(fraction) == {"validation": None, "validation_fraction": 0.3, "unfreeze": 0.5}
+    assert parser().parse_args(["finetune", "lenet5", "d", "--unfreeze", "all"]).unfreeze == "all"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["finetune", "lenet5", "d", "--unfreeze", "most"])
+
+
 def test_help_does_not_import_tensorflow():
     code = "import sys, zoo.cli.finetune; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
@@ -68,11 +84,17 @@ def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
             "keras",
             "--batch-size",
             "8",
+            *("--lr", "0.003", "--patience", "1", "--validation", "0.25", "--schedule", "one_cycle"),
         ]
     )
     assert args.run(args) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["classes"] == ["circle", "diamond", "square"] and report["model"] == "lenet5"
+    settings = report["plan"]["settings"]
+    assert (settings["scratch_lr"], settings["patience"], settings["validation_fraction"]) == (0.003, 1, 0.25)
+    assert report["plan"]["phases"][0]["learning_rate"] == 0.003
+    assert report["plan"]["phases"][0]["schedule"] == "one_cycle"
+    assert len((out / "history.csv").read_text().splitlines()) == 1 + len(report["history"]["loss"])
     printed = capsys.readouterr().out
     assert "phase 1/1 all layers" in printed and "epoch 2/2" in printed and "val_accuracy" in printed.splitlines()[-1]
 
@@ -91,6 +113,10 @@ def test_lr_find_command_prints_a_rate_and_saves_the_plot(folder, tmp_path, caps
         (["--image-size", "0"], "--image-size 0: must be between 8"),
         (["--image-size", "1"], "--image-size 1: must be between 8"),
         (["--epochs", "0"], "--epochs 0: must be 1 or more"),
+        (["--lr", "0"], "--lr 0.0: must be above 0"),
+        (["--augment", "flip,blur"], "--augment flip,blur: use light, strong, none"),
+        (["--validation", "1.5"], "--validation 1.5: a share of DATA"),
+        (["--validation", "nowhere"], "--validation: no folder or file named 'nowhere'"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(tmp_path, capsys, extra, expected):

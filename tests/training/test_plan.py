@@ -124,6 +124,26 @@ def test_single_channel_images_are_not_flipped_and_vectors_not_augmented():
     assert tabular.augmentation is None and "not an image" in tabular.notes[0]
 
 
+def test_strong_augmentation_mixes_cached_features_and_says_so(backbone):
+    strong = make_plan(backbone, 120, epochs=(3, 3), augment="strong")
+    assert strong.augmentation.randaugment and strong.augmentation.mix == "mixup"
+    assert any("mixes cached features" in note for note in strong.notes)
+    assert "MixUp" in str(strong) and "soft labels" in str(strong)
+    cut = make_plan(backbone, 120, epochs=(3, 3), augment=["flip", "cutmix"])
+    assert any("pooled cached features are mixed as MixUp" in note for note in cut.notes)
+    digits = make_plan(zoo.load("lenet5", input_shape=(8, 8, 1)), 100, augment="strong")
+    assert digits.augmentation.flip is None and len(digits.notes) == 1 and digits.notes[0].startswith("no flips")
+    assert make_plan(backbone, 120, epochs=2, augment="none").augmentation is None
+
+
+def test_one_cycle_runs_every_phase_without_a_separate_warm_up(backbone):
+    head, top = make_plan(backbone, 100, epochs=4, augment=False, schedule="one_cycle").phases
+    assert (head.schedule, top.schedule, top.warmup_epochs) == ("one_cycle", "one_cycle", 0)
+    assert "one-cycle" in head.describe()[0] and "warm-up" not in top.describe()[0]
+    with pytest.raises(BadOverride, match="schedule='linear': choose among cosine, one_cycle"):
+        make_plan(backbone, 100, schedule="linear")
+
+
 def test_bad_settings_are_refused_by_name(backbone):
     with pytest.raises(BadOverride, match="'head_learning_rate'.*head_lr"):
         make_plan(backbone, 100, head_learning_rate=1e-2)

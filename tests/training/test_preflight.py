@@ -23,3 +23,11 @@ def test_a_bare_name_tfds_knows_passes(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow_datasets")
     monkeypatch.chdir(tmp_path)
     check_data_exists("mnist")
+
+
+def test_the_door_knows_the_export_formats_and_augment_names_of_the_code_it_guards():
+    from zoo.layers.augment import NAMES
+    from zoo.results.export import FORMATS
+    from zoo.training.preflight import AUGMENT_NAMES, EXPORT_FORMATS
+
+    assert EXPORT_FORMATS == FORMATS and AUGMENT_NAMES == NAMES

@@ -79,6 +79,46 @@ def test_a_recipe_trains_from_scratch_on_digit_arrays():
     assert model.class_names == [str(i) for i in range(10)]
 
 
+@pytest.mark.slow
+def test_strong_augmentation_trains_on_cached_features():
+    x, y = shapes(24, size=32, seed=3)
+    result = finetune(lite0(size=32), (x, y), epochs=(2, 1), batch_size=8, augment="strong", views=2, verbose=False)
+    assert result.plan.phases[0].cache.views == 2 and len(result.history["loss"]) == 3
+    assert np.isfinite(result.history["loss"]).all()
+
+
+@pytest.mark.parametrize(("augment", "mix"), [("strong", "mixup"), ("rotation,cutmix", "cutmix")])
+def test_strong_augmentation_trains_on_images(augment, mix):
+    x, y = shapes(24, size=16, seed=3)
+    result = finetune(
+        zoo.load("lenet5", input_shape=(16, 16, 3), num_classes=3), (x, y), epochs=1, augment=augment, verbose=False
+    )
+    assert np.isfinite(result.history["loss"]).all() and result.plan.augmentation.mix == mix
+
+
+def test_history_csv_is_always_written_and_tensorboard_logs_on_request(tmp_path):
+    pytest.importorskip("tensorboard")
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    model = zoo.load("lenet5", input_shape=(8, 8, 1))
+    data, logs = (digits.images[:120], digits.target[:120]), tmp_path / "tb"
+    finetune(model, data, epochs=2, out=tmp_path / "run", export=("keras",), tensorboard=logs, verbose=False)
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,phase,phase_epoch,") and "val_loss" in rows[0]
+    assert [row.split(",")[:3] for row in rows[1:]] == [["1", "all layers", "1"], ["2", "all layers", "2"]]
+    assert list((logs / "phase1_all_layers").rglob("events.out.tfevents.*"))
+
+
+def test_tensorboard_without_its_package_is_refused_before_training(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    with pytest.raises(BadOverride, match=r"pip install 'zoo-keras\[tensorboard\]'"):
+        finetune(zoo.load("lenet5", input_shape=(8, 8, 1)), "nowhere", tensorboard="logs")
+
+
 def test_the_same_seed_repeats_a_run():
     x, y = shapes(30, size=32)
 

@@ -1,5 +1,6 @@
-"""`python -m zoo.bench recipes|finetune|devices|predict [--json]`: measured results of the recipes, of finetune
-against Keras, of fine-tuning throughput on the GPU, and of inference speed on the CPU.
+"""`python -m zoo.bench recipes|finetune|augment|devices|predict [--json]`: measured results of the recipes, of finetune
+against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on the GPU, and of
+inference speed on the CPU.
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
 guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
@@ -29,6 +30,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     recipes.add_argument("--seeds", type=int, default=3, help="number of seeds to average (default 3)")
     recipes.add_argument("--family", choices=RECIPE_BENCHES, action="append", help="only this family (repeatable)")
     add_finetune_parser(sub)
+    add_augment_parser(sub)
     add_devices_parser(sub)
     add_predict_parser(sub)
     add_scale_parser(sub)
@@ -114,6 +116,39 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--order", choices=ORDERS, default=ORDERS[0], help="which path runs first (default zoo-first)")
 
 
+def add_augment_parser(sub: argparse._SubParsersAction) -> None:
+    """`augment`: finetune's light against its strong augmentation preset, equal epochs (zoo.bench.finetune)."""
+    from zoo.bench.finetune import BACKBONE, BATCH_SIZE, EPOCHS
+
+    bench = sub.add_parser("augment", help="finetune's strong vs light augmentation on digits, equal epochs")
+    bench.add_argument("--json", action="store_true", help="last line is a JSON object")
+    bench.add_argument("--backbone", default=BACKBONE, help=f"catalogue backbone with offline weights ({BACKBONE})")
+    bench.add_argument("--image-size", type=int, default=64, help="square image side (default 64)")
+    bench.add_argument("--epochs", type=int, nargs=2, default=list(EPOCHS), metavar=("HEAD", "FINETUNE"))
+    bench.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
+    bench.add_argument("--seeds", type=int, default=3, help="seeds (split, initialisation, augmentation); default 3")
+    bench.add_argument("--per-class", type=int, default=None, help="at most N digits per class (default: all 1797)")
+
+
+def main_augment(args: argparse.Namespace) -> int:
+    from zoo.bench import finetune as bench
+
+    if args.seeds < 1 or args.image_size < 32 or min(args.epochs) < 0 or max(args.epochs) < 1:
+        raise SystemExit("need --seeds >= 1, --image-size >= 32 and epochs >= 0, not both 0")
+    setting = bench.Setting(
+        backbone=args.backbone,
+        image_size=args.image_size,
+        epochs=tuple(args.epochs),
+        batch_size=args.batch_size,
+        per_class=args.per_class,
+    )
+    result = bench.compare_augmentations(setting, range(args.seeds))
+    print(bench.render_augmentations(result))
+    if args.json:
+        print(bench.as_json(result))
+    return 0
+
+
 def run_recipes(families: Sequence[str], seeds: int) -> list:
     """Run each family's benchmark module; progress goes to stderr so stdout stays the table."""
     rows = []
@@ -192,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "recipes": main_recipes,
         "predict": main_predict,
         "scale": main_scale,
+        "augment": main_augment,
     }
     return suites[args.suite](args)
 

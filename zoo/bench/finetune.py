@@ -14,13 +14,14 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zoo.bench.keras_guide import GuideRun, run_keras_guide
+from zoo.layers.augment import STRONG
 from zoo.training.plan import Augmentation
 
 BACKBONE = "efficientnet_lite0"
@@ -31,6 +32,7 @@ VALIDATION_FRACTION = 0.2
 # Digits are not mirror-symmetric, so no flip; the rest are finetune's default kinds and amounts.
 AUGMENTATION = Augmentation(flip=None, rotation=0.05, zoom=0.1, contrast=0.1)
 ORDERS = ("zoo-first", "keras-first")
+PRESETS = {"light": AUGMENTATION, "strong": replace(STRONG, flip=None)}  # `python -m zoo.bench augment`; no flips
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ def warm_up(setting: Setting) -> float:
     return time.perf_counter() - started
 
 
-def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) -> GuideRun:
+def run_zoo(
+    setting: Setting, train_dir: Path, val_dir: Path, num_classes: int, augmentation: Augmentation = AUGMENTATION
+) -> GuideRun:
     """Folder -> zoo.load (new head) -> finetune (no outputs written) -> its validation accuracy, timed."""
     import zoo
     from zoo.training.run import finetune
@@ -100,7 +104,7 @@ def run_zoo(setting: Setting, train_dir: Path, val_dir: Path, num_classes: int) 
         validation=str(val_dir),
         epochs=setting.epochs,
         batch_size=setting.batch_size,
-        augment=AUGMENTATION,
+        augment=augmentation,
         seed=setting.seed,
         verbose=False,
         progress=False,
@@ -193,3 +197,50 @@ def render(result: dict[str, Any]) -> str:
 
 def as_json(result: dict[str, Any]) -> str:
     return json.dumps(result)
+
+
+def compare_augmentations(setting: Setting, seeds: range, workdir: str | Path | None = None) -> dict[str, Any]:
+    """zoo's finetune with the light and the strong preset on the same digits, epochs and seeds: val accuracies."""
+    import keras
+
+    accuracies: dict[str, list[float]] = {name: [] for name in PRESETS}
+    seconds: dict[str, list[float]] = {name: [] for name in PRESETS}
+    for seed in seeds:
+        seeded = replace(setting, seed=seed)
+        with tempfile.TemporaryDirectory(prefix="zoo-bench-augment-", dir=workdir) as folder:
+            train_dir, val_dir, n_train, n_val = digit_folders(Path(folder), seeded)
+            for name, augmentation in PRESETS.items():
+                keras.backend.clear_session()
+                gc.collect()
+                print(f"[bench] augment: seed {seed}, {name}...", file=sys.stderr, flush=True)
+                run = run_zoo(seeded, train_dir, val_dir, setting.classes, augmentation)
+                accuracies[name].append(round(run.val_accuracy, 4))
+                seconds[name].append(run.seconds["total"])
+    means = {name: round(float(np.mean(values)), 4) for name, values in accuracies.items()}
+    return {
+        "mean_val_accuracy": means,
+        "strong_minus_light_points": round(100 * (means["strong"] - means["light"]), 2),
+        "val_accuracy": accuracies,
+        "mean_seconds": {name: round(float(np.mean(values)), 1) for name, values in seconds.items()},
+        "augmentation": {name: augmentation.describe() for name, augmentation in PRESETS.items()},
+        "n_train": n_train,
+        "n_val": n_val,
+        "seeds": list(seeds),
+        "setting": asdict(setting),
+    }
+
+
+def render_augmentations(result: dict[str, Any]) -> str:
+    """The light and strong presets' mean validation accuracy, per seed, and the setting."""
+    setting = result["setting"]
+    lines = [f"{'preset':<8} {'mean val accuracy':>18} {'seconds':>8}  per seed"]
+    for name, mean in result["mean_val_accuracy"].items():
+        per_seed = ", ".join(f"{value:.4f}" for value in result["val_accuracy"][name])
+        lines.append(f"{name:<8} {mean:>18.4f} {result['mean_seconds'][name]:>8.1f}  {per_seed}")
+    lines += [
+        f"strong - light: {result['strong_minus_light_points']:+.2f} points at equal epochs",
+        f"setting: {setting['backbone']}, {setting['image_size']}px RGB digits, epochs {setting['epochs']}, batch "
+        f"{setting['batch_size']}, {result['n_train']} train / {result['n_val']} val images, seeds {result['seeds']}",
+        *(f"{name}: {described}" for name, described in result["augmentation"].items()),
+    ]
+    return "\n".join(lines)

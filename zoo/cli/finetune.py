@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.cli.data_options import add_csv_options, csv_options
-from zoo.errors import BadModelFile, ZooError, describe_os_error
+from zoo.errors import BadModelFile, BadOverride, ZooError, describe_os_error
 from zoo.results.run_folder import RunMarker, owned
 from zoo.version import __version__
 
@@ -43,10 +43,24 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--epochs", type=int, help="total epochs, split between the head and fine-tuning phases")
     tune.add_argument("--out", type=Path, help="output folder (default: ./finetune-NAME)")
     tune.add_argument("--no-augment", action="store_true", help="no augmentation: frozen features are cached once")
+    tune.add_argument(
+        "--augment",
+        help="light (default: flips, rotation, zoom, contrast), strong (light + RandAugment + MixUp), none, or a "
+        "list such as flip,rotation,randaugment,cutmix",
+    )
     tune.add_argument("--resume", action="store_true", help="continue a stopped run from its last checkpoint in --out")
     tune.add_argument("--force", action="store_true", help="replace an earlier run's outputs in --out")
     tune.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
-    tune.add_argument("--export", default="keras,savedmodel,tflite,onnx", help="formats to export, comma-separated")
+    tune.add_argument(
+        "--export",
+        default="keras,savedmodel,tflite,onnx",
+        help="formats to export, comma-separated (default %(default)s; also tflite_fp16, tflite_int8: quantized, "
+        "scored on the validation set)",
+    )
+    tune.add_argument(
+        "--tensorboard", type=Path, metavar="DIR", help="also log to DIR for TensorBoard (history.csv: always)"
+    )
+    add_recipe_options(tune)
     add_placement_options(tune)
     add_data_options(tune)
     tune.set_defaults(run=cmd_finetune)
@@ -63,6 +77,68 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     find.add_argument("--steps", type=int, default=200, help="steps of the sweep (default 200)")
     add_data_options(find)
     find.set_defaults(run=cmd_lr_find)
+
+
+def unfreeze_value(text: str) -> str | int | float:
+    """--unfreeze: top, all, none, a number of blocks (3) or a fraction of them (0.5)."""
+    if text in ("top", "all", "none"):
+        return text
+    try:
+        return int(text) if text.isdigit() else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use top, all, none, a number of blocks or a fraction") from None
+
+
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The plan's knobs most often changed: learning rate and schedule, what unfreezes, early stopping, validation."""
+    parser.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate of the head phase (or of a model trained from scratch), e.g. the "
+        "one `zoo lr-find` suggests; fine-tuning then peaks at a tenth of it (default 1e-3)",
+    )
+    parser.add_argument(
+        "--unfreeze",
+        type=unfreeze_value,
+        help="what phase 2 unfreezes: top (default: the top quarter of the "
+        "blocks), all, none, a number of blocks or a fraction of them",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=("cosine", "one_cycle"),
+        help="cosine (default: constant head phase, then warm-up + cosine decay) or one_cycle (fastai's, every phase)",
+    )
+    parser.add_argument("--patience", type=int, help="epochs without a better val_loss before stopping (default 3)")
+    parser.add_argument(
+        "--validation", help="held-out data (same kinds as DATA), or the share of DATA to hold out (default 0.2)"
+    )
+
+
+def recipe_options(args: argparse.Namespace) -> dict[str, Any]:
+    """finetune's validation and plan settings from --lr, --unfreeze, --schedule, --patience and --validation."""
+    options: dict[str, Any] = {"validation": None}
+    if args.lr is not None:
+        options.update(head_lr=args.lr, scratch_lr=args.lr)
+    if args.unfreeze is not None:
+        options["unfreeze"] = args.unfreeze
+    if args.patience is not None:
+        options["patience"] = args.patience
+    if args.schedule is not None:
+        options["schedule"] = args.schedule
+    fraction = validation_fraction(args.validation)
+    if fraction is not None:
+        options["validation_fraction"] = fraction
+    elif args.validation is not None:
+        options["validation"] = args.validation
+    return options
+
+
+def validation_fraction(value: str | None) -> float | None:
+    """--validation as a share of DATA (a number), or None when it names data (or is absent)."""
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def add_placement_options(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +198,11 @@ def resume_argv(args: argparse.Namespace, out: Path) -> list[str]:
     """The arguments of this command with --resume added: what Ctrl-C prints so the run can go on."""
     argv = ["finetune", args.name, args.data, "--out", str(out), "--batch-size", str(args.batch_size)]
     argv += ["--seed", str(args.seed), "--export", args.export]
-    for flag, value in [("--epochs", args.epochs), ("--image-size", args.image_size), *loader_flags(args).items()]:
+    recipe = [("--lr", args.lr), ("--unfreeze", args.unfreeze), ("--patience", args.patience)]
+    recipe += [("--schedule", args.schedule)]
+    recipe += [("--validation", args.validation), ("--epochs", args.epochs), ("--image-size", args.image_size)]
+    recipe += [("--tensorboard", args.tensorboard), ("--augment", args.augment)]
+    for flag, value in [*recipe, *loader_flags(args).items()]:
         if value is not None:
             argv += [flag, str(value)]
     argv += [flag for flag, on in (("--no-augment", args.no_augment), ("--strict", args.strict)) if on]
@@ -150,11 +230,32 @@ def check_at_the_door(args: argparse.Namespace, out: Path) -> tuple[str, ...]:
     preflight.check_positive("--batch-size", args.batch_size)
     preflight.check_image_size(args.image_size, entry)
     preflight.check_data_exists(args.data)
+    check_recipe_options(args)
+    preflight.check_tensorboard(getattr(args, "tensorboard", None))
+    preflight.check_augment(getattr(args, "augment", None))
     if entry is not None:
         preflight.check_model_takes_the_data(entry, args.data)
     params = entry.params if entry is not None else Path(args.name).stat().st_size // 4
     preflight.check_output_folder(out, args.data, params)
     return formats
+
+
+def check_recipe_options(args: argparse.Namespace) -> None:
+    """--lr, --patience and --validation checked before any work (finetune checks --unfreeze against the model)."""
+    from zoo.training import preflight
+
+    if getattr(args, "lr", None) is not None and not args.lr > 0:
+        raise BadOverride(f"--lr {args.lr}: must be above 0 (`zoo lr-find` suggests one)")
+    if getattr(args, "patience", None) is not None and args.patience < 0:
+        raise BadOverride(f"--patience {args.patience}: must be 0 or more")
+    fraction = validation_fraction(getattr(args, "validation", None))
+    if fraction is not None and not 0 < fraction < 1:
+        raise BadOverride(f"--validation {args.validation}: a share of DATA must be between 0 and 1 (e.g. 0.2)")
+    if fraction is None and getattr(args, "validation", None) is not None:
+        try:
+            preflight.check_data_exists(args.validation)
+        except ZooError as error:
+            raise type(error)(f"--validation: {error}") from None
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -174,8 +275,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                 model,
                 data,
                 epochs=args.epochs,
+                **recipe_options(args),
                 batch_size=args.batch_size,
-                augment=not args.no_augment,
+                augment=False if args.no_augment else args.augment or True,
                 seed=args.seed,
                 out=out,
                 strict=args.strict,
@@ -184,6 +286,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                 deterministic=args.deterministic,
                 export=formats,
                 resume_command=resume,
+                tensorboard=args.tensorboard,
                 **placement,
             )
     except KeyboardInterrupt as interrupt:

@@ -1,7 +1,8 @@
 """Export a trained model as .keras, SavedModel, TFLite and ONNX, and prove each file by running it in its own runtime.
 
 Every format is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees
-is reported with the reason (ExportCheck.ok False) and never stops the others.
+is reported with the reason (ExportCheck.ok False) and never stops the others. The quantized LiteRT files
+(tflite_fp16, tflite_int8; opt-in) are checked by their validation accuracy instead (zoo.results.litert).
 """
 
 from __future__ import annotations
@@ -14,16 +15,25 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.results.litert import (
+    MAX_ACCURACY_DROP,
+    QUANTIZED,
+    QuantizationData,
+    accuracy_check,
+    export_quantized,
+    tflite_interpreter,
+)
+
 if TYPE_CHECKING:
     import keras
 
-FORMATS = ("keras", "savedmodel", "tflite", "onnx")
+DEFAULT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")
+FORMATS = (*DEFAULT_FORMATS, *QUANTIZED)
 FLOAT32_TOLERANCE = 1e-4
 # float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
 LOW_PRECISION_TOLERANCE = 1e-2
@@ -46,15 +56,21 @@ class ExportCheck:
     error: str | None = None
     seconds: float = 0.0
     size_bytes: int | None = None
+    quantized: dict[str, Any] | None = None  # a quantized file's validation accuracy, the float model's, the drop
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "path": str(self.path) if self.path else None}
 
 
 def export_model(
-    model: keras.Model, out_dir: Path, sample: np.ndarray, formats: Sequence[str] = FORMATS
+    model: keras.Model,
+    out_dir: Path,
+    sample: np.ndarray,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    quantize: QuantizationData | None = None,
 ) -> dict[str, ExportCheck]:
-    """Write out_dir/model.keras, saved_model/, model.tflite, model.onnx (those asked for), each checked on `sample`."""
+    """Write out_dir/model.keras, saved_model/, model.tflite, model.onnx, model_fp16.tflite, model_int8.tflite (those
+    asked for), each checked on `sample`; the quantized ones on `quantize`'s validation set."""
     unknown = [name for name in formats if name not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; choose among {', '.join(FORMATS)}")
@@ -66,16 +82,36 @@ def export_model(
     checks: dict[str, ExportCheck] = {}
     with tempfile.TemporaryDirectory(prefix="zoo-export-") as scratch:
         for name in formats:
-            exporter = EXPORTERS[name]
             started = time.perf_counter()
             try:
-                path, outputs, runtime = exporter(model, out_dir, sample, checks, Path(scratch))
+                if name in QUANTIZED:
+                    checks[name] = quantized_check(model, out_dir, name, quantize)
+                else:
+                    path, outputs, runtime = EXPORTERS[name](model, out_dir, sample, checks, Path(scratch))
+                    checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
             except Exception as error:  # any failure of one format is recorded, the others go on
                 checks[name] = ExportCheck(name, None, False, error=reason(error), tolerance=tolerance)
-            else:
-                checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
             checks[name].seconds = round(time.perf_counter() - started, 3)
     return checks
+
+
+def quantized_check(model: keras.Model, out_dir: Path, name: str, data: QuantizationData | None) -> ExportCheck:
+    """Write a quantized LiteRT file and check it: at most MAX_ACCURACY_DROP of validation accuracy lost."""
+    if data is None:
+        raise ValueError(f"{name} needs training rows to calibrate on and validation data to be checked on")
+    path = out_dir / f"model_{name.removeprefix('tflite_')}.tflite"
+    export_quantized(model, path, name, data)
+    found = accuracy_check(model, path, data)
+    runtime = found.pop("runtime")
+    ok = found["accuracy_drop"] <= MAX_ACCURACY_DROP
+    check = ExportCheck(name, path, ok, tolerance=MAX_ACCURACY_DROP, runtime=runtime, size_bytes=size_of(path))
+    check.quantized = found
+    if not ok:
+        check.error = (
+            f"validation accuracy drops {100 * found['accuracy_drop']:.1f} points (float {found['float_accuracy']}, "
+            f"quantized {found['accuracy']}), over {100 * MAX_ACCURACY_DROP:g}"
+        )
+    return check
 
 
 def compare(name: str, path: Path, runtime: str, reference: list, outputs: list, tolerance: float) -> ExportCheck:
@@ -159,18 +195,6 @@ def export_tflite(
     interpreter.set_tensor(entry["index"], sample.astype(entry["dtype"]))
     interpreter.invoke()
     return path, [interpreter.get_tensor(out["index"]) for out in interpreter.get_output_details()], runtime
-
-
-def tflite_interpreter(path: Path) -> tuple[Any, str]:
-    """LiteRT's standalone interpreter (the ai-edge-litert package) when installed, else TensorFlow's own."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        return Interpreter(model_path=str(path)), f"ai_edge_litert {version('ai-edge-litert')}"
-    except ImportError:
-        import tensorflow as tf
-
-        return tf.lite.Interpreter(model_path=str(path)), f"tf.lite.Interpreter (tensorflow {tf.__version__})"
 
 
 def export_onnx(

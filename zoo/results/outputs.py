@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.data import LabelledData, Skipped, write_skipped_csv
+from zoo.results.run_folder import write_atomic
 
 if TYPE_CHECKING:
     from zoo.training.plan import FinetunePlan  # a type only: results never imports training
@@ -71,6 +74,7 @@ def write_outputs(
 ) -> dict[str, Any]:
     """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`."""
     from zoo.results.export import export_model
+    from zoo.results.litert import QUANTIZED, QuantizationData, representative_rows
     from zoo.results.plots import save_plots
     from zoo.results.run_card import data_fingerprint, write_run_card
 
@@ -78,9 +82,11 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped_csv = out_dir / "skipped.csv"
     write_skipped_csv(all_skipped(train, val), skipped_csv)
-    checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats))
+    quantize = QuantizationData(representative_rows(train.x), val.x, val.y) if set(formats) & set(QUANTIZED) else None
+    checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats), quantize=quantize)
     if "keras" not in formats:  # model.keras is always written: it is what `zoo.load_saved` and resume read
         model.save(out_dir / "model.keras")
+    history_csv = write_history_csv(report["history"], phase_boundaries(report["phases"]), out_dir / "history.csv")
     plots = save_plots(report["history"], run.evaluation, val, out_dir, phase_boundaries(report["phases"]), model)
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
@@ -91,10 +97,28 @@ def write_outputs(
         "exports": {name: check.to_json() for name, check in checks.items()},
         "plots": {name: str(path) for name, path in plots.items()},
         "skipped_csv": str(skipped_csv),
+        "history_csv": str(history_csv),
         "run_card": str(card),
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return report["outputs"]
+
+
+def write_history_csv(history: dict[str, list[float]], phases: list[tuple[str, int]], path: Path) -> Path:
+    """One row per epoch of the whole run (phase, epoch within it, every logged value): Keras CSVLogger's content,
+    joined over the phases and any resume, for a spreadsheet or pandas."""
+    keys = list(history)
+    names = [name for name, epochs in phases for _ in range(epochs)]
+    within = [epoch for _, epochs in phases for epoch in range(1, epochs + 1)]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["epoch", "phase", "phase_epoch", *keys])
+    for row in range(max((len(values) for values in history.values()), default=0)):
+        place = [names[row], within[row]] if row < len(names) else ["", ""]
+        values = [history[key][row] if row < len(history[key]) else "" for key in keys]
+        writer.writerow([row + 1, *place, *values])
+    write_atomic(path, text.getvalue().encode("utf-8"))
+    return path
 
 
 def summary_line(report: dict[str, Any], out_dir: Path | None) -> str:

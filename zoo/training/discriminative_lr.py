@@ -1,4 +1,5 @@
-"""Discriminative learning rates: earlier blocks of a pretrained trunk take smaller steps than later ones.
+"""Learning rates: discriminative ones (earlier blocks of a pretrained trunk take smaller steps than later ones) and
+the one-cycle schedule.
 
 Keras 3 has no per-layer learning rate, and scaling gradients would not do it: Adam divides the scale back out.
 `DiscriminativeAdam` scales the step itself, per variable, inside Adam's own update.
@@ -6,6 +7,7 @@ Keras 3 has no per-layer learning rate, and scaling gradients would not do it: A
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,3 +49,35 @@ def variable_multipliers(trunk: keras.Model, multipliers: Sequence[tuple[str, fl
         for name in block.layers
         for variable in tunable_variables(layers[name])
     }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """fastai's one-cycle policy: cosine up from peak / `start_div` over the first `warm_share` of the steps, then
+    cosine down to peak / `final_div` (fastai's fit_one_cycle defaults; its momentum cycling is not copied: Adam's
+    beta_1 stays 0.9)."""
+
+    def __init__(
+        self, peak: float, total_steps: int, warm_share: float = 0.25, start_div: float = 25.0, final_div: float = 1e4
+    ) -> None:
+        self.peak, self.total_steps, self.warm_share = float(peak), int(total_steps), float(warm_share)
+        self.start_div, self.final_div = float(start_div), float(final_div)
+
+    def __call__(self, step: Any) -> Any:
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        warm = max(1.0, round(self.total_steps * self.warm_share))
+        low, final = self.peak / self.start_div, self.peak / self.final_div
+        rising = low + (self.peak - low) * (1 - ops.cos(math.pi * ops.minimum(step / warm, 1.0))) / 2
+        done = ops.clip((step - warm) / max(1.0, self.total_steps - warm), 0.0, 1.0)
+        falling = final + (self.peak - final) * (1 + ops.cos(math.pi * done)) / 2
+        return ops.where(step < warm, rising, falling)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warm_share": self.warm_share,
+            "start_div": self.start_div,
+            "final_div": self.final_div,
+        }

@@ -17,12 +17,13 @@ import numpy as np
 
 from zoo.hardware.cluster import lost_workers_reported
 from zoo.hardware.placement import placed_model
-from zoo.training.discriminative_lr import DiscriminativeAdam, variable_multipliers
+from zoo.layers.augment import augmenter_for, mixed_batches
+from zoo.training.discriminative_lr import DiscriminativeAdam, OneCycle, variable_multipliers
 from zoo.training.faults import Progress
 from zoo.training.feature_cache import batches, cache_folder, feature_array, one_hot, steps
 from zoo.training.freezing import BackboneParts, backbone_parts, kept_trainable_flags, set_trainable, split_trunk
 from zoo.training.inputs import model_inputs, sample_weights
-from zoo.training.plan import Augmentation, FeatureCache, FinetunePlan, Phase, PlanSettings
+from zoo.training.plan import FeatureCache, FinetunePlan, Phase, PlanSettings
 
 if TYPE_CHECKING:
     from zoo.data import LabelledData
@@ -45,6 +46,14 @@ class TrainingRun:
     cache_dir: str | Path | None  # where big feature caches go; None: a temporary folder (run_phases)
     guard: RunGuard
     placement: Placement | None = None
+    log_dir: Path | None = None  # TensorBoard logs, one sub-folder per phase; None: none
+
+    def tensorboard(self, index: int) -> list[keras.callbacks.Callback]:
+        """Phase `index`'s TensorBoard callback (epoch scalars, no graph or histograms: cheap), if logs were asked."""
+        if self.log_dir is None:
+            return []
+        name = self.plan.phases[index].name.replace(" ", "_")
+        return [keras.callbacks.TensorBoard(str(self.log_dir / f"phase{index + 1}_{name}"), write_graph=False)]
 
 
 @dataclass
@@ -56,22 +65,6 @@ class PhaseSetup:
     trainer: keras.Model
     extractor: keras.Model | None  # images -> cached features; None: the trainer takes the images themselves
     augmenter: keras.Layer | None  # used by the extractor when caching views, or inside the trainer otherwise
-
-
-def augmenter_for(augmentation: Augmentation | None, seed: int) -> keras.Sequential | None:
-    """The augmentation as Keras preprocessing layers (active with training=True only), seeded for repeatable runs."""
-    if augmentation is None:
-        return None
-    layers = []
-    if augmentation.flip:
-        layers.append(keras.layers.RandomFlip(augmentation.flip, seed=seed))
-    if augmentation.rotation:
-        layers.append(keras.layers.RandomRotation(augmentation.rotation, seed=seed + 1))
-    if augmentation.zoom:
-        layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed + 2))
-    if augmentation.contrast:
-        layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed + 3))
-    return keras.Sequential(layers, name="augmentation") if layers else None
 
 
 def head_on(features: Any, parts: BackboneParts, dropout: float) -> Any:
@@ -106,10 +99,12 @@ def phase_setup(model: keras.Model, phase: Phase, settings: PlanSettings, augmen
 
 
 def phase_learning_rate(phase: Phase, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """Constant, or linear warm-up then cosine decay to 0 over the phase's steps."""
+    """Constant, one-cycle, or linear warm-up then cosine decay to 0 over the phase's steps."""
     if phase.schedule == "constant":
         return phase.learning_rate
     total = max(1, phase.epochs * steps_per_epoch)
+    if phase.schedule == "one_cycle":
+        return OneCycle(phase.learning_rate, total)
     warmup = min(phase.warmup_epochs * steps_per_epoch, total - 1)
     if warmup <= 0:
         return keras.optimizers.schedules.CosineDecay(phase.learning_rate, total)
@@ -213,6 +208,7 @@ def fit_phase(
     weights = sample_weights(run.train.y, plan.num_classes, plan.settings.class_weighting)
     y_train, y_val = (one_hot(data.y, plan.num_classes) for data in (run.train, run.val))
     train_data = batches(arrays[0], y_train, weights, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
+    train_data = mixed_batches(train_data, plan.augmentation.mix if plan.augmentation else None, run.seed + index)
     val_data = batches(arrays[1], y_val, batch_size=plan.batch_size * 2, shuffle=False)
     started = time.perf_counter()
     if placement is not None and placement.replicated:
@@ -299,7 +295,7 @@ def train_phase(
     the progress, which is checkpointed with the phase's best weights as done."""
     index, phase = progress.phase, run.plan.phases[progress.phase]
     validation = (arrays[1][0], run.val.y)  # what the phase's trainer is scored on (features or images)
-    callbacks = run.guard.callbacks(run.plan, run.model, progress, validation)
+    callbacks = [*run.guard.callbacks(run.plan, run.model, progress, validation), *run.tensorboard(index)]
     with run.guard.watching(index):
         part, seconds = fit_phase(setup, arrays, run, index, callbacks, progress.epoch)
     record = {

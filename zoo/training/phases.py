@@ -32,6 +32,7 @@ FEATURE_CACHE_MAX = 2 * 1024**3  # feature caches above this go to disk even whe
 def feature_cache_limit() -> int:
     """Bytes a feature cache may hold in RAM: the data's memory budget (ZOO_MEMORY_BUDGET_MB), at most 2 GiB."""
     return min(FEATURE_CACHE_MAX, memory_budget())
+SCHEDULES = ("cosine", "one_cycle")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class PlanSettings:
     class_weighting: bool = True  # balanced class weights: rare classes count as much as common ones
     validation_fraction: float = 0.2  # stratified, seeded split when no validation data is given
     memory_limit: int = field(default_factory=feature_cache_limit)  # larger feature caches go to disk
+    # "cosine": a constant head phase, then warm-up + cosine decay; "one_cycle": fastai's one-cycle in every phase
+    schedule: str = "cosine"
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise BadOverride(f"schedule={self.schedule!r}: choose among {', '.join(SCHEDULES)}")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> PlanSettings:
@@ -92,7 +99,9 @@ class Phase:
     name: str
     epochs: int
     learning_rate: float  # peak
-    schedule: str  # "constant" or "cosine" (decay to 0 over the phase, after `warmup_epochs` of linear warm-up)
+    # "constant", "cosine" (decay to 0 over the phase, after `warmup_epochs` of linear warm-up) or "one_cycle"
+    # (up from a 25th of the peak over a quarter of the steps, then cosine down to 1e-4 of it; fastai's default)
+    schedule: str
     warmup_epochs: int
     train: str | tuple[str, ...]  # "head", "all", or the names of the trunk layers that train (plus the head)
     trained_blocks: tuple[str, ...]
@@ -104,8 +113,8 @@ class Phase:
     pin_batchnorm: bool = True
 
     def describe(self) -> list[str]:
-        rate = "constant" if self.schedule == "constant" else "cosine decay to 0"
-        if self.warmup_epochs and self.schedule != "constant":
+        rate = {"constant": "constant", "cosine": "cosine decay to 0"}.get(self.schedule, "one-cycle")
+        if self.warmup_epochs and self.schedule == "cosine":
             rate = f"{self.warmup_epochs} epoch warm-up, then {rate}"
         lines = [f"{self.name}: {self.epochs} epochs, Adam lr {self.learning_rate:g} ({rate})"]
         pinned = "; BatchNorm statistics pinned" if self.pin_batchnorm and self.train != "head" else ""
@@ -197,9 +206,8 @@ def transfer_phases(
         tune = tune_phase(basis, blocks, trained, tune_epochs, head_params, head_epochs > 0)
     via = tune.cache.cut_layer if tune is not None and tune.cache is not None and head_epochs else None
     cache, cost = head_cache(basis, head_epochs, via)
-    head = Phase(
-        "head", head_epochs, settings.head_lr, "constant", 0, "head", (), head_params, trunk_params, (), cache, cost
-    )
+    lr = "one_cycle" if settings.schedule == "one_cycle" else "constant"
+    head = Phase("head", head_epochs, settings.head_lr, lr, 0, "head", (), head_params, trunk_params, (), cache, cost)
     return (head,) if tune is None else (head, tune)
 
 
@@ -260,8 +268,8 @@ def tune_phase(
         name="all blocks" if everything else "top blocks",
         epochs=epochs,
         learning_rate=settings.finetune_lr or settings.head_lr / 10,
-        schedule="cosine",
-        warmup_epochs=min(settings.warmup_epochs, epochs),
+        schedule=settings.schedule,
+        warmup_epochs=min(settings.warmup_epochs, epochs) if settings.schedule == "cosine" else 0,
         train=train,
         trained_blocks=tuple(block.name for block in trained),
         trainable_params=params + head_params,
@@ -284,7 +292,7 @@ def scratch_phase(model: keras.Model, epochs: Any, settings: PlanSettings) -> Ph
         name="all layers",
         epochs=SCRATCH_EPOCHS if epochs is None else epochs,
         learning_rate=rate,
-        schedule="cosine",
+        schedule=settings.schedule,
         warmup_epochs=0,
         train="all",
         trained_blocks=(),

@@ -7,10 +7,12 @@ a run before paying for it. `finetune` then carries the plan out phase by phase.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import BadOverride
+from zoo.layers.augment import LIGHT, Augmentation, augmentation_named
 from zoo.training.freezing import BackboneParts, backbone_parts
 from zoo.training.phases import FeatureCache, Phase, PlanSettings, scratch_phase, transfer_phases
 
@@ -18,23 +20,6 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = ["Augmentation", "FeatureCache", "FinetunePlan", "Phase", "PlanSettings", "make_plan"]
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Random changes to training images (Keras preprocessing layers, training only, never in the exported model)."""
-
-    flip: str | None = "horizontal"
-    rotation: float = 0.05  # fraction of a full turn: 0.05 = up to 18 degrees either way
-    zoom: float = 0.1
-    contrast: float = 0.1
-
-    def describe(self) -> str:
-        parts = [f"RandomFlip({self.flip})"] if self.flip else []
-        parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
-        parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
-        parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
-        return ", ".join(parts) or "none"
 
 
 @dataclass(frozen=True)
@@ -57,6 +42,10 @@ class FinetunePlan:
         return max(1, math.ceil(self.train_size / self.batch_size))
 
     @property
+    def mixes(self) -> bool:
+        return self.augmentation is not None and self.augmentation.mix is not None
+
+    @property
     def total_epochs(self) -> int:
         return sum(phase.epochs for phase in self.phases)
 
@@ -72,7 +61,8 @@ class FinetunePlan:
             "  augmentation (training only, not in the exported model): "
             + (self.augmentation.describe() if self.augmentation else "off"),
             f"  loss: cross-entropy, label smoothing {s.label_smoothing:g}; class weights: "
-            + ("balanced" if s.class_weighting else "none"),
+            + ("balanced" if s.class_weighting else "none")
+            + ("; labels and weights mixed with the examples (soft labels)" if self.mixes else ""),
             f"  early stopping: val_loss, patience {s.patience}, best weights restored",
         ]
         for number, phase in enumerate(self.phases, start=1):
@@ -89,7 +79,7 @@ def make_plan(
     *,
     epochs: int | tuple[int, int] | None = None,
     batch_size: int = 32,
-    augment: bool | Augmentation = True,
+    augment: bool | str | Sequence[str] | Augmentation = True,
     num_classes: int | None = None,
     validation_size: int = 0,
     **options: Any,
@@ -97,7 +87,8 @@ def make_plan(
     """The plan for fine-tuning `model` on `train_size` examples: reads the model, trains nothing.
 
     `epochs`: total (split between the head phase and the fine-tuning phase), a (head, fine-tune) pair, or None for
-    the defaults. `options` are PlanSettings fields.
+    the defaults. `augment`: True ("light"), False, "light", "strong", a list of names or an Augmentation.
+    `options` are PlanSettings fields.
     """
     settings = PlanSettings.from_options(options)
     if train_size < 1 or batch_size < 1:
@@ -109,6 +100,7 @@ def make_plan(
     else:
         cached_rows = (train_size, validation_size)
         phases = transfer_phases(parts, cached_rows, epochs, settings, augmentation is not None)
+        notes += mixing_notes(augmentation, phases)
     return FinetunePlan(
         model_name=getattr(model, "entry_name", None) or model.name,
         mode="scratch" if parts is None else "transfer",
@@ -123,20 +115,32 @@ def make_plan(
     )
 
 
-def choose_augmentation(model: keras.Model, augment: bool | Augmentation) -> tuple[Augmentation | None, list[str]]:
-    """The augmentation for this model's input and notes on why it differs from the default."""
-    if not augment:
+def choose_augmentation(
+    model: keras.Model, augment: bool | str | Sequence[str] | Augmentation
+) -> tuple[Augmentation | None, list[str]]:
+    """The augmentation for this model's input (a preset, a list of names or an Augmentation) and notes on why it
+    differs from what was asked."""
+    if augment is False or augment is None or augment == "none":
         return None, []
+    chosen = augment if isinstance(augment, Augmentation) else LIGHT if augment is True else augmentation_named(augment)
     shape = model.input_shape
     if len(shape) != 4:
         return None, [f"augmentation off: the input {tuple(shape[1:])} is not an image"]
-    if isinstance(augment, Augmentation):
-        return augment, []
-    if shape[-1] == 1:
-        return Augmentation(flip=None), [
-            "no flips: single-channel images (digits, letters) are rarely mirror-symmetric"
-        ]
-    return Augmentation(), []
+    preset = augment is True or (isinstance(augment, str) and augment in ("light", "strong"))
+    if shape[-1] == 1 and chosen.flip and preset:
+        note = "no flips: single-channel images (digits, letters) are rarely mirror-symmetric"
+        return replace(chosen, flip=None), [note]
+    return chosen, []
+
+
+def mixing_notes(augmentation: Augmentation | None, phases: tuple[Phase, ...]) -> list[str]:
+    """Where a batch mix (MixUp, CutMix) meets cached features: it mixes the features, after the cache."""
+    if augmentation is None or augmentation.mix is None or not any(phase.cache for phase in phases):
+        return []
+    notes = [f"{augmentation.mix} mixes cached features (new pairs every epoch), images where nothing is cached"]
+    if augmentation.mix == "cutmix" and any(phase.cache and len(phase.cache.shape) != 3 for phase in phases):
+        notes.append("cutmix needs a spatial map: pooled cached features are mixed as MixUp")
+    return notes
 
 
 def describe_input(model: keras.Model, parts: BackboneParts | None) -> str:

@@ -16,7 +16,9 @@ from zoo.entry import Entry
 from zoo.errors import BadData, BadOverride
 from zoo.results.run_folder import check_outside, check_writable_with_room
 
-EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")  # zoo.results.export.FORMATS, without importing it
+# zoo.results.export.FORMATS, without importing it
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "tflite_fp16", "tflite_int8")
+AUGMENT_NAMES = ("flip", "rotation", "zoom", "contrast", "randaugment", "mixup", "cutmix")  # zoo.layers.augment.NAMES
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 4096
 BACKBONE_MIN_IMAGE_SIZE = 32  # keras.applications refuse smaller inputs
 # A run folder holds the model a few times over: model.keras, two checkpoints (weights + optimizer moments + best
@@ -32,10 +34,31 @@ def export_formats(value: str | Sequence[str]) -> tuple[str, ...]:
     unknown = [f for f in asked if f not in EXPORT_FORMATS]
     if unknown:
         raise BadOverride(
-            f"--export {', '.join(unknown)}: unknown format; choose among {', '.join(EXPORT_FORMATS)} "
-            "(comma-separated)"
+            f"--export {', '.join(unknown)}: unknown format; choose among {', '.join(EXPORT_FORMATS)} (comma-separated)"
         )
     return tuple(asked)
+
+
+def check_augment(value: str | None) -> None:
+    """--augment: a preset (light, strong, none) or a comma-separated list of known names, at most one batch mix."""
+    if value is None or value in ("light", "strong", "none"):
+        return
+    names = [name.strip() for name in value.split(",")]
+    if any(name not in AUGMENT_NAMES for name in names) or {"mixup", "cutmix"} <= set(names):
+        raise BadOverride(
+            f"--augment {value}: use light, strong, none, or a list of {', '.join(AUGMENT_NAMES)} "
+            "(mixup or cutmix, not both)"
+        )
+
+
+def check_tensorboard(log_dir: str | Path | None) -> None:
+    """A TensorBoard log folder asked for needs the tensorboard package, which TensorFlow 2.21 no longer installs."""
+    import importlib.util
+
+    if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
+        raise BadOverride(
+            f"--tensorboard {log_dir}: the tensorboard package is not installed; pip install 'zoo-keras[tensorboard]'"
+        )
 
 
 def check_positive(name: str, value: int | None) -> None:

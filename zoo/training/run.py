@@ -20,7 +20,7 @@ from zoo.errors import BadDevice, BadOverride
 from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
 from zoo.results.evaluation import Evaluation, evaluate_classifier
-from zoo.results.export import FORMATS
+from zoo.results.export import DEFAULT_FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
@@ -28,7 +28,7 @@ from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
-from zoo.training.preflight import check_output_folder, export_formats
+from zoo.training.preflight import check_output_folder, check_tensorboard, export_formats
 from zoo.training.seeding import seed_everything
 from zoo.version import __version__
 
@@ -52,13 +52,14 @@ class RunOptions:
 
     deterministic: bool = False  # TensorFlow op determinism: repeatable to the bit on one machine, slower
     force: bool = False  # replace an earlier run's outputs in `out` (zoo's own files only; its checkpoints go)
-    export: Sequence[str] = FORMATS  # formats written to `out` (model.keras always)
+    export: Sequence[str] = DEFAULT_FORMATS  # formats written to `out` (model.keras always)
     cache_dir: str | Path | None = None  # where big feature caches go (default: a temporary folder)
     verbose: bool = True  # plan, one line per epoch, summary
     resume_command: str | None = None  # printed on Ctrl-C (the CLI passes the command line that resumes)
     device: str | None = None  # auto, cpu, gpu, gpu:N, all, tpu, or a list (gpu:0,gpu:1); None: $ZOO_DEVICE or auto
     precision: str = "auto"  # auto, float32, mixed_float16, mixed_bfloat16 (zoo.hardware.precision)
     xla: bool | None = None  # None: Keras decides (on for one GPU where every layer supports it)
+    tensorboard: str | Path | None = None  # TensorBoard log folder (one sub-folder per phase); needs the extra
     lr_scaling: str = "sqrt"  # how learning rates grow with the replicas: sqrt, linear, none (zoo.hardware.placement)
     # A metric (name, greater_is_better, score(y, outputs)) that early stopping and the restored best epoch follow
     # instead of val_loss: zoo.kaggle passes the competition's. None: val_loss.
@@ -86,7 +87,7 @@ class FinetuneCall:
     validation: Any
     epochs: int | tuple[int, int] | None
     batch_size: int  # per replica
-    augment: bool | Augmentation
+    augment: bool | str | Sequence[str] | Augmentation
     seed: int
     out: str | Path | None
     strict: bool
@@ -132,7 +133,7 @@ def finetune(
     validation: Any = None,
     epochs: int | tuple[int, int] | None = None,
     batch_size: int = 32,
-    augment: bool | Augmentation = True,
+    augment: bool | str | Sequence[str] | Augmentation = True,
     seed: int = 0,
     out: str | Path | None = None,
     strict: bool = False,
@@ -148,7 +149,9 @@ def finetune(
         validation: held-out data (same kinds as `data`); None splits it off `data` (stratified, seeded).
         epochs: total epochs (split head / fine-tune), a (head, fine-tune) pair, or None for the defaults (10 + 10).
         batch_size: examples per step on each replica (the global batch is this times the replicas).
-        augment: True (flips, rotation, zoom, contrast for images), False, or an Augmentation.
+        augment: "light" (= True: flips, rotation, zoom, contrast for images), "strong" (light + RandAugment +
+            MixUp), a list of names (flip, rotation, zoom, contrast, randaugment, and mixup or cutmix), False, or an
+            Augmentation (zoo.layers.augment says how each combines with cached features and soft labels).
         seed: seeds Python, NumPy, TensorFlow, the split and the augmentation.
         out: output folder for the model files, plots, report.json, skipped.csv, run_card.json and checkpoints.
         strict: raise on an unreadable file instead of skipping it (and listing it in skipped.csv).
@@ -159,6 +162,8 @@ def finetune(
         finetune_lr: peak learning rate of the fine-tuning phase (default head_lr / 10).
         scratch_lr: learning rate of a model without a backbone (default: the one it was compiled with).
         warmup_epochs: epochs of linear warm-up before the cosine decay of phase 2 (1).
+        schedule: "cosine" (a constant head phase, then warm-up + cosine decay) or "one_cycle" (fastai's one-cycle
+            in every phase: up from a 25th of the peak over a quarter of the steps, then cosine down).
         block_lr_decay: each earlier unfrozen block learns this much slower than the one above it (0.8).
         label_smoothing: of the cross-entropy loss (0.1).
         dropout: added before the head while training, when the model has no dropout of its own (0.2).
@@ -170,9 +175,11 @@ def finetune(
       Run options (RunOptions):
         deterministic: TensorFlow op determinism: repeatable to the bit on one machine, slower.
         force: replace an earlier run's outputs in `out` (only zoo's own files; its checkpoints are removed).
-        export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite.
+        export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite (the default), and
+            tflite_fp16, tflite_int8 (quantized; checked by validation accuracy, reported in report.json).
         cache_dir: folder for on-disk feature caches (default: a temporary folder removed after the run).
         verbose: print the plan, one line per epoch and the summary (True).
+        tensorboard: folder for TensorBoard logs, one sub-folder per phase (pip install 'zoo-keras[tensorboard]').
         resume_command: what to print on Ctrl-C as the way to resume (the CLI passes its command line).
         device: auto, cpu, gpu, gpu:N, all, tpu, or a list (gpu:0,gpu:1); None: $ZOO_DEVICE or auto.
         precision: auto, float32, mixed_float16 or mixed_bfloat16.
@@ -193,6 +200,7 @@ def finetune(
     started, clock = now(), time.perf_counter()
     arguments = (validation, epochs, batch_size, augment, seed, out, strict, resume, *split_options(options))
     call = FinetuneCall(*arguments, model_name=getattr(model, "entry_name", None) or model.name)
+    check_tensorboard(call.run.tensorboard)
     placement = placement_for(call)
     out_folder = Path(out) if out is not None else None
     with worker_output(out_folder, placement.cluster) as out_dir, call.owned(out_dir, model, data):
@@ -204,7 +212,9 @@ def finetune(
         config = run_config(plan, call)
         guard = call.guard(out_dir, fingerprint_of(config, train, val))
         cache = worker_cache_dir(call.run.cache_dir, placement.cluster)
-        finished = trained(TrainingRun(model, plan, train, val, seed, cache, guard, placement), config, started)
+        logs = Path(call.run.tensorboard) if call.run.tensorboard is not None else None
+        run = TrainingRun(model, plan, train, val, seed, cache, guard, placement, logs)
+        finished = trained(run, config, started)
         report = report_of(finished, load_seconds, clock)
         if out_dir is not None:
             write_outputs(out_dir, model, report, finished, call.run.export)

@@ -1,0 +1,59 @@
+"""Augmentation recipes: presets and lists, the per-image layers, and batch mixing that carries labels and weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.errors import BadOverride
+from zoo.layers.augment import LIGHT, STRONG, Augmentation, augmentation_named, augmenter_for, mixed_batches
+
+
+def test_presets_and_lists_name_their_layers():
+    assert augmentation_named("light") == LIGHT == Augmentation()
+    assert STRONG.randaugment and STRONG.mix == "mixup" and STRONG.flip == LIGHT.flip
+    chosen = augmentation_named("flip, randaugment,cutmix")
+    assert (chosen.flip, chosen.rotation, chosen.zoom, chosen.randaugment, chosen.mix) == (
+        "horizontal",
+        0,
+        0,
+        2,
+        "cutmix",
+    )
+    assert "CutMix per batch" in chosen.describe() and "RandomRotation" not in chosen.describe()
+    for bad in ("heavy", ["flip", "blur"], "mixup,cutmix", []):
+        with pytest.raises(BadOverride, match="use 'light', 'strong'"):
+            augmentation_named(bad)
+
+
+def test_the_augmenter_holds_randaugment_when_asked():
+    names = [type(layer).__name__ for layer in augmenter_for(STRONG, seed=0).layers]
+    assert names == ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandAugment"]
+    assert augmenter_for(None, seed=0) is None
+
+
+def two_class_batches(shape: tuple[int, ...]) -> tf.data.Dataset:
+    """Class 0 examples are all 0, class 1 all 1; class weights 1 and 3: every mixed part is traceable."""
+    y = np.arange(64) % 2
+    x = np.broadcast_to(y.reshape(-1, *[1] * len(shape)), (64, *shape)).astype(np.float32)
+    labels, weights = np.eye(2, dtype=np.float32)[y], np.array([1.0, 3.0], np.float32)[y]
+    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(32)
+
+
+@pytest.mark.parametrize(
+    ("mix", "shape", "tolerance"), [("mixup", (8, 8, 3), 1e-4), ("cutmix", (32, 32, 3), 0.08), ("cutmix", (5,), 1e-4)]
+)
+def test_mixing_moves_images_labels_and_weights_together(mix, shape, tolerance):
+    x, y, w = (np.concatenate(part) for part in zip(*mixed_batches(two_class_batches(shape), mix, seed=1), strict=True))
+    assert x.shape == (64, *shape) and y.shape == (64, 2)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, atol=1e-5)
+    assert ((y > 0.01) & (y < 0.99)).any()  # some examples are mixed
+    share = x.reshape(64, -1).mean(axis=1)  # the part of each example taken from class 1
+    np.testing.assert_allclose(share, y[:, 1], atol=tolerance)  # Keras' CutMix labels its box's area to the pixel
+    np.testing.assert_allclose(w, y[:, 0] * 1.0 + y[:, 1] * 3.0, atol=1e-4)
+
+
+def test_no_mix_leaves_the_batches_alone():
+    data = two_class_batches((4,))
+    assert mixed_batches(data, None, seed=0) is data

@@ -1,0 +1,111 @@
+"""Augmentation recipes: the presets ("light", "strong") and explicit lists, as Keras 3.15 layers.
+
+Two kinds of change, applied at two places (zoo.training.phase_fit):
+- per image (flip, rotation, zoom, contrast, RandAugment): a keras.Sequential that runs where the images enter,
+  so it is baked into each cached view while the trunk is frozen, or runs inside the trainer every step otherwise;
+- per batch (MixUp, CutMix): pairs of training examples and their labels mixed in the training pipeline, after the
+  cache, so every epoch draws new pairs even from cached views. On cached features MixUp mixes the features (the
+  linear "manifold mixup" of the frozen trunk's output); CutMix needs a spatial map and mixes pooled features as
+  MixUp. Validation data is never changed.
+Labels are one-hot floats (the loss is categorical cross-entropy), so mixed labels are soft labels; label smoothing
+then applies on top of them (y * (1 - e) + e / classes), and an example's class weight is mixed with the same share
+as its label, so a rare class keeps its weight in expectation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import keras
+
+from zoo.errors import BadOverride
+
+MIXUP_ALPHA = 0.2  # Beta(alpha, alpha) mixing share: timm's and Keras' default for MixUp
+RANDAUGMENT_OPS = 2  # operations per image, RandAugment's usual N
+MIXES = ("mixup", "cutmix")
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes to training images (Keras layers, training only, never in the exported model)."""
+
+    flip: str | None = "horizontal"
+    rotation: float = 0.05  # fraction of a full turn: 0.05 = up to 18 degrees either way
+    zoom: float = 0.1
+    contrast: float = 0.1
+    randaugment: int = 0  # RandAugment operations per image (0: off); values taken as RGB in [0, 255]
+    mix: str | None = None  # "mixup" or "cutmix": pairs of examples and their labels mixed per batch
+
+    def describe(self) -> str:
+        parts = [f"RandomFlip({self.flip})"] if self.flip else []
+        parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
+        parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
+        parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
+        parts += [f"RandAugment({self.randaugment} ops)"] if self.randaugment else []
+        parts += [f"MixUp(alpha {MIXUP_ALPHA}) per batch"] if self.mix == "mixup" else []
+        parts += ["CutMix per batch"] if self.mix == "cutmix" else []
+        return ", ".join(parts) or "none"
+
+
+LIGHT = Augmentation()
+STRONG = replace(LIGHT, randaugment=RANDAUGMENT_OPS, mix="mixup")
+NAMES = ("flip", "rotation", "zoom", "contrast", "randaugment", *MIXES)  # what an explicit list may name
+
+
+def augmentation_named(augment: str | list[str] | tuple[str, ...]) -> Augmentation:
+    """The preset ("light", "strong") or the explicit list (each at its light/strong strength, the rest off)."""
+    if isinstance(augment, str) and augment in ("light", "strong"):
+        return LIGHT if augment == "light" else STRONG
+    names = [name.strip() for name in augment.split(",")] if isinstance(augment, str) else list(augment)
+    unknown = [name for name in names if name not in NAMES]
+    if unknown or not names or len(set(names) & set(MIXES)) > 1:
+        raise BadOverride(
+            f"augment={augment!r}: use 'light', 'strong', or a list of {', '.join(NAMES)} (one of mixup, cutmix)"
+        )
+    off = Augmentation(flip=None, rotation=0.0, zoom=0.0, contrast=0.0)
+    chosen = {name: getattr(STRONG, name) for name in NAMES[:5] if name in names}
+    mix = next((name for name in names if name in MIXES), None)
+    return replace(off, **chosen, mix=mix)
+
+
+def augmenter_for(augmentation: Augmentation | None, seed: int) -> keras.Sequential | None:
+    """The per-image changes as Keras preprocessing layers (active with training=True only), seeded."""
+    if augmentation is None:
+        return None
+    layers = []
+    if augmentation.flip:
+        layers.append(keras.layers.RandomFlip(augmentation.flip, seed=seed))
+    if augmentation.rotation:
+        layers.append(keras.layers.RandomRotation(augmentation.rotation, seed=seed + 1))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed + 2))
+    if augmentation.contrast:
+        layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed + 3))
+    if augmentation.randaugment:
+        layers.append(keras.layers.RandAugment((0, 255), num_ops=augmentation.randaugment, seed=seed + 4))
+    return keras.Sequential(layers, name="augmentation") if layers else None
+
+
+def mixed_batches(dataset: Any, mix: str | None, seed: int) -> Any:
+    """`dataset`'s (x, one-hot y[, weights]) training batches with pairs mixed (MixUp or CutMix), or as it is.
+
+    The weights travel as one more label column, so they are mixed with exactly the labels' shares.
+    """
+    if mix is None:
+        return dataset
+    import tensorflow as tf
+
+    shape = tuple(dataset.element_spec[0].shape[1:])
+    spatial = mix == "cutmix" and len(shape) == 3
+    layer = keras.layers.CutMix(seed=seed) if spatial else keras.layers.MixUp(alpha=MIXUP_ALPHA, seed=seed)
+    as_images = shape if len(shape) == 3 else (1, 1, math.prod(shape))  # MixUp's mixing is the same at any shape
+
+    def mixed(x: Any, y: Any, *weights: Any) -> tuple:
+        labels = tf.concat([y, weights[0][:, None]], axis=1) if weights else y
+        out = layer({"images": tf.reshape(x, (-1, *as_images)), "labels": labels}, training=True)
+        images, labels = tf.reshape(out["images"], (-1, *shape)), out["labels"]
+        return (images, labels[:, :-1], labels[:, -1]) if weights else (images, labels)
+
+    return dataset.map(mixed, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,117 @@
+"""LiteRT (TFLite) files: the interpreter, running a file on arrays, and the quantized exports.
+
+The quantized files come from Keras' own `model.export(format="litert")` with converter settings: float16 weights
+(half the size, float compute) and full-integer int8 (weights and activations int8, calibrated on a representative
+subset of the training data; int8 input and output, so integer-only accelerators run it whole). Quantization
+changes the outputs by design, so each is checked by its accuracy on the validation set against the float model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+QUANTIZED = ("tflite_fp16", "tflite_int8")
+REPRESENTATIVE_ROWS = 100  # training examples int8 calibration sees (TensorFlow's guide: ~100-500)
+MAX_ACCURACY_DROP = 0.05  # a quantized file that loses more than 5 points of validation accuracy is reported failed
+RUN_BATCH = 32
+
+
+@dataclass(frozen=True)
+class QuantizationData:
+    """What the quantized exports need: training rows to calibrate int8 on, and the validation set to score on."""
+
+    representative: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+
+
+def tflite_interpreter(path: Path) -> tuple[Any, str]:
+    """LiteRT's standalone interpreter (the ai-edge-litert package) when installed, else TensorFlow's own."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_path=str(path)), f"ai_edge_litert {version('ai-edge-litert')}"
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter(model_path=str(path)), f"tf.lite.Interpreter (tensorflow {tf.__version__})"
+
+
+def run_tflite(interpreter: Any, x: np.ndarray, batch: int = RUN_BATCH) -> np.ndarray:
+    """The file's first output on `x`, in batches; integer inputs quantized and outputs dequantized by its scales."""
+    entry, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    results = []
+    for start in range(0, len(x), batch):
+        rows = np.asarray(x[start : start + batch], dtype=np.float32)
+        interpreter.resize_tensor_input(entry["index"], rows.shape)  # converted with batch 1, signature batch -1
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(entry["index"], as_input(rows, entry))
+        interpreter.invoke()
+        value = interpreter.get_tensor(out["index"])
+        scale, zero = out["quantization"]
+        results.append((value.astype(np.float32) - zero) * scale if scale else value)
+    return np.concatenate(results)
+
+
+def as_input(rows: np.ndarray, entry: dict[str, Any]) -> np.ndarray:
+    """Rows as the file takes them: quantized (round(x / scale) + zero point, clipped) for an integer input."""
+    dtype = np.dtype(entry["dtype"])
+    scale, zero = entry["quantization"]
+    if not np.issubdtype(dtype, np.integer) or not scale:
+        return rows.astype(dtype)
+    limits = np.iinfo(dtype)
+    return np.clip(np.round(rows / scale) + zero, limits.min, limits.max).astype(dtype)
+
+
+def export_quantized(model: keras.Model, path: Path, kind: str, data: QuantizationData) -> None:
+    """Write `model` as a float16 or a full-integer int8 LiteRT file through Keras' own exporter."""
+    import tensorflow as tf
+
+    builtins = tf.lite.OpsSet.TFLITE_BUILTINS
+    if kind == "tflite_fp16":
+        settings = {"target_spec": {"supported_ops": [builtins], "supported_types": [tf.float16]}}
+    else:
+        rows = np.asarray(data.representative, dtype=np.float32)
+
+        def representative() -> Any:
+            for row in rows:
+                yield [row[np.newaxis]]
+
+        settings = {
+            "representative_dataset": representative,
+            "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+            "inference_input_type": tf.int8,
+            "inference_output_type": tf.int8,
+        }
+    model.export(str(path), format="litert", verbose=False, optimizations=[tf.lite.Optimize.DEFAULT], **settings)
+
+
+def accuracy_check(model: keras.Model, path: Path, data: QuantizationData) -> dict[str, Any]:
+    """The quantized file's validation accuracy in LiteRT against the float Keras model's, and the drop."""
+    interpreter, runtime = tflite_interpreter(path)
+    x = np.asarray(data.val_x, dtype=np.float32)
+    quantized = run_tflite(interpreter, x).argmax(axis=-1)
+    reference = model.predict(x, batch_size=RUN_BATCH, verbose=0).argmax(axis=-1)
+    labels = np.asarray(data.val_y)
+    accuracy, float_accuracy = float(np.mean(quantized == labels)), float(np.mean(reference == labels))
+    return {
+        "runtime": runtime,
+        "accuracy": round(accuracy, 4),
+        "float_accuracy": round(float_accuracy, 4),
+        "accuracy_drop": round(float_accuracy - accuracy, 4),
+        "agreement": round(float(np.mean(quantized == reference)), 4),  # same top class as the float model
+    }
+
+
+def representative_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A seeded random subset of the training rows for int8 calibration (all of them when there are few)."""
+    chosen = np.random.default_rng(seed).permutation(len(x))[:REPRESENTATIVE_ROWS]
+    return np.asarray(x)[np.sort(chosen)]
