@@ -26,13 +26,13 @@ if TYPE_CHECKING:
 HEAD_EPOCHS, TUNE_EPOCHS, SCRATCH_EPOCHS = 10, 10, 30  # defaults; early stopping ends most runs sooner
 TOP_FRACTION = 0.25  # unfreeze="top": the top quarter of the trunk's blocks
 FLOAT_BYTES = 4
+SCHEDULES = ("cosine", "one_cycle")
 FEATURE_CACHE_MAX = 2 * 1024**3  # feature caches above this go to disk even when RAM would hold them
 
 
 def feature_cache_limit() -> int:
     """Bytes a feature cache may hold in RAM: the data's memory budget (ZOO_MEMORY_BUDGET_MB), at most 2 GiB."""
     return min(FEATURE_CACHE_MAX, memory_budget())
-SCHEDULES = ("cosine", "one_cycle")
 
 
 @dataclass(frozen=True)
