@@ -123,3 +123,13 @@ def test_atomic_write_leaves_the_old_file_when_it_fails(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_atomic(target, b"new")
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_a_run_that_stops_before_writing_leaves_no_folder(tmp_path):
+    with pytest.raises(RuntimeError):
+        with owned(tmp_path / "run", MARK, resume=False, force=False):
+            raise RuntimeError("the data could not be read")
+    assert not (tmp_path / "run").exists()
+    with owned(tmp_path / "kept", MARK, resume=False, force=False):
+        (tmp_path / "kept" / "report.json").write_text("{}")
+    assert (tmp_path / "kept" / "report.json").exists() and (tmp_path / "kept" / MARKER).exists()

@@ -124,15 +124,31 @@ def check_writable_with_room(folder: Path, needed_bytes: int) -> None:
 
 @contextmanager
 def owned(folder: Path, marker: RunMarker, *, resume: bool, force: bool, say: Any = print) -> Iterator[None]:
-    """Claim `folder` for this run and hold its lock while the block runs (see `claim` and `locked`)."""
+    """Claim `folder` for this run and hold its lock while the block runs (see `claim` and `locked`). A folder this
+    call created and left holding nothing but its marker (the run stopped before writing) is removed again."""
     if folder.resolve() in _held:  # claimed by an outer call of this process (the command line, then finetune)
         yield
         return
-    with locked(folder, say):
-        earlier = claim(folder, marker, resume=resume, force=force)
-        if resume and earlier is None:
-            say(f"zoo: nothing to resume in {folder} yet: starting the run there")
-        yield
+    fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    try:
+        with locked(folder, say):
+            earlier = claim(folder, marker, resume=resume, force=force)
+            if resume and earlier is None:
+                say(f"zoo: nothing to resume in {folder} yet: starting the run there")
+            yield
+    finally:
+        if fresh:
+            remove_if_untouched(folder)
+
+
+def remove_if_untouched(folder: Path) -> None:
+    """Remove a folder holding only zoo's marker: a run that stopped before writing anything leaves no trace."""
+    try:
+        if {p.name for p in folder.iterdir()} <= {MARKER}:
+            (folder / MARKER).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass  # gone already, or something else appeared in it: keep it
 
 
 @contextmanager
