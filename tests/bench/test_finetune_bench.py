@@ -10,6 +10,7 @@ from zoo.bench import finetune as bench
 from zoo.bench.__main__ import main
 
 
+@pytest.mark.slow  # ~50-70 s: the benchmark's own smoke run (python -m zoo.bench finetune runs it for real)
 def test_both_paths_run_and_report(tmp_path):
     setting = bench.Setting(image_size=32, epochs=(1, 1), batch_size=8, per_class=5, classes=3)
     result = bench.run(setting, workdir=tmp_path)

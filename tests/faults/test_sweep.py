@@ -28,6 +28,8 @@ def world(tmp_path_factory):
     mine.mkdir()
     (mine / "notes.txt").write_text("my notes")
     (mine / "cv.json").write_text('{"mine": true}')
+    (mine / "features.npy").write_bytes(b"my features")
+    (mine / "overlay.png").write_bytes(b"my picture")
     competition = image_competition(root / "competition", count=60, size=28)
     earlier = root / "earlier"
     argv = ["finetune", "lenet5", str(photos), "--out", str(earlier), "--epochs", "1", "--export", "keras"]
@@ -79,6 +81,13 @@ CASES = {
                    str(w["competition"].train_images), "--id-col", "id", "--target-col", "label",
                    "--out", str(w["competition"].train_images / "run")],
         "inside"),
+    "embed onto a user's file": (
+        lambda w: ["embed", "efficientnet_lite0", str(w["photos"]), "--out", str(w["mine"] / "features.npy")],
+        "features.npy exists: pass --force"),
+    "explain onto a user's file": (
+        lambda w: ["explain", "efficientnet_lite0", str(next(w["photos"].rglob("*.png"))), "--out",
+                   str(w["mine"] / "overlay.png")],
+        "overlay.png exists: pass --force"),
     "lr-find into a user's folder": (lambda w: ["lr-find", "lenet5", str(w["photos"]), "--out", str(w["mine"])],
                                      "not a zoo run folder"),
 }

@@ -32,6 +32,7 @@ def files_list_path(out: Path) -> Path:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from zoo.results.run_folder import check_new_file
     from zoo.results.runtime import run_files, write_atomic
 
     check_options(args)
@@ -40,6 +41,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise BadData(f"--out {out}: name a .npy file (e.g. features.npy); the file list goes beside it")
     if not out.parent.is_dir():
         raise BadData(f"--out {out}: the folder {out.parent} does not exist; create it first")
+    for path in (out, files_list_path(out)):
+        check_new_file(path, args.force)
     model, inputs = split_model_and_inputs(args.words)
     if not inputs:
         raise BadData("pass the images to embed after MODEL: files, folders or a CSV of paths")
@@ -71,5 +74,6 @@ def add_embed_parser(subparsers: argparse._SubParsersAction) -> None:
         f"defaults to {DEFAULT_BACKBONE}; runs on LiteRT once converted (cached).",
     )
     add_inference_arguments(embed)
+    embed.add_argument("--force", action="store_true", help="replace --out and its file list if they exist")
     embed.add_argument("--out", required=True, help="the .npy file to write; the file list goes to OUT.files.txt")
     embed.set_defaults(run=cmd_embed)

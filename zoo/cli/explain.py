@@ -32,11 +32,13 @@ def chosen_model(word: str) -> tuple[Any, str]:
 def cmd_explain(args: argparse.Namespace) -> int:
     from zoo.data.decoding.images import open_image
     from zoo.results.explain import explain_image, save_overlay
+    from zoo.results.run_folder import check_new_file
 
     open_image(args.image)  # a wrong image fails now, before the model loads
+    out = Path(args.out) if args.out else Path(f"{Path(args.image).stem}_explained.png")
+    check_new_file(out, args.force)
     model, note = chosen_model(args.model)
     explanation = explain_image(model, args.image, class_name=args.class_name, layer=args.layer)
-    out = Path(args.out) if args.out else Path(f"{Path(args.image).stem}_explained.png")
     save_overlay(explanation, out)
     print(
         f"{out}: {explanation.class_name} ({explanation.probability:.2%}); HiResCAM heat map of layer "
@@ -55,6 +57,7 @@ def add_explain_parser(subparsers: argparse._SubParsersAction) -> None:
     explain.add_argument("model", metavar="MODEL", help="catalogue name, .keras file or run folder")
     explain.add_argument("image", metavar="IMAGE", help="an image file")
     explain.add_argument("--out", metavar="PNG", help="where to write the overlay (default: IMAGE_explained.png here)")
+    explain.add_argument("--force", action="store_true", help="replace --out if it exists")
     explain.add_argument("--class", dest="class_name", metavar="NAME", help="explain this class (default: predicted)")
     explain.add_argument("--layer", metavar="NAME", help="the feature map to explain (default: the last spatial one)")
     explain.set_defaults(run=cmd_explain)

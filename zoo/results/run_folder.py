@@ -105,6 +105,12 @@ def claim(folder: Path, marker: RunMarker, *, resume: bool = False, force: bool 
     return earlier
 
 
+def check_new_file(path: Path, force: bool) -> None:
+    """An output file must not replace one that exists (the user's, or an earlier run's) unless asked to."""
+    if path.exists() and not force:
+        raise OutputExists(f"{path} exists: pass --force to replace it, or another --out")
+
+
 def check_writable_with_room(folder: Path, needed_bytes: int) -> None:
     """Refuse an output folder that cannot be written (read-only, permissions) or whose disk lacks `needed_bytes`."""
     existing = Path(folder).absolute()
