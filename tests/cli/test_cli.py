@@ -101,7 +101,8 @@ def test_system_refusals_are_one_line_with_the_file(monkeypatch, capsys, number,
 def test_tensorflow_start_up_logs_are_silenced_unless_asked(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    script = "from zoo.cli.main import silence_tensorflow_start as s; s(); import tensorflow as tf; tf.constant(1)"
+    script = "from zoo.hardware.devices import import_tensorflow_quietly as s; "
+    script += "s(); import tensorflow as tf; tf.constant(1)"
     loud = subprocess.run([sys.executable, "-c", script.replace("s();", "")], env=env, capture_output=True, text=True)
     if not loud.stderr:
         pytest.skip("this TensorFlow prints nothing at start-up: nothing to silence")

@@ -22,6 +22,7 @@ from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
+from zoo.hardware.devices import import_tensorflow_quietly
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 TENSORFLOW_COMMANDS = frozenset({"finetune", "lr-find", "kaggle", "explain"})  # these train or run Keras models
@@ -61,26 +62,6 @@ def cmd_env(args: argparse.Namespace) -> int:
     report = environment_report(with_devices=not args.no_devices)
     print(json.dumps(report) if args.json else render(report))
     return 0
-
-
-def silence_tensorflow_start() -> None:
-    """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
-
-    TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
-    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work.
-    """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
     if args.command in TENSORFLOW_COMMANDS and not args.verbose:
-        silence_tensorflow_start()
+        import_tensorflow_quietly()
     second_ctrl_c_stops_at_once()
     try:
         return args.run(args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -140,3 +141,23 @@ def cuda_built() -> bool:
     import tensorflow as tf
 
     return bool(tf.test.is_built_with_cuda())
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
+
+    TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
+    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

@@ -26,6 +26,7 @@ from zoo.results.litert import (
     QuantizationData,
     accuracy_check,
     export_quantized,
+    native_stderr_silenced,
     tflite_interpreter,
 )
 
@@ -191,7 +192,8 @@ def export_tflite(
     interpreter, runtime = tflite_interpreter(path)
     entry = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(entry["index"], sample.shape)  # converted with batch 1, signature batch -1
-    interpreter.allocate_tensors()
+    with native_stderr_silenced():
+        interpreter.allocate_tensors()
     interpreter.set_tensor(entry["index"], sample.astype(entry["dtype"]))
     interpreter.invoke()
     return path, [interpreter.get_tensor(out["index"]) for out in interpreter.get_output_details()], runtime

@@ -8,6 +8,10 @@ changes the outputs by design, so each is checked by its accuracy on the validat
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -38,7 +42,9 @@ def tflite_interpreter(path: Path) -> tuple[Any, str]:
     try:
         from ai_edge_litert.interpreter import Interpreter
 
-        return Interpreter(model_path=str(path)), f"ai_edge_litert {version('ai-edge-litert')}"
+        with native_stderr_silenced():  # its C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" each time
+            interpreter = Interpreter(model_path=str(path))
+        return interpreter, f"ai_edge_litert {version('ai-edge-litert')}"
     except ImportError:
         import tensorflow as tf
 
@@ -52,7 +58,8 @@ def run_tflite(interpreter: Any, x: np.ndarray, batch: int = RUN_BATCH) -> np.nd
     for start in range(0, len(x), batch):
         rows = np.asarray(x[start : start + batch], dtype=np.float32)
         interpreter.resize_tensor_input(entry["index"], rows.shape)  # converted with batch 1, signature batch -1
-        interpreter.allocate_tensors()
+        with native_stderr_silenced():
+            interpreter.allocate_tensors()
         interpreter.set_tensor(entry["index"], as_input(rows, entry))
         interpreter.invoke()
         value = interpreter.get_tensor(out["index"])
@@ -115,3 +122,17 @@ def representative_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:
     """A seeded random subset of the training rows for int8 calibration (all of them when there are few)."""
     chosen = np.random.default_rng(seed).permutation(len(x))[:REPRESENTATIVE_ROWS]
     return np.asarray(x)[np.sort(chosen)]
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block: silences C++ logging that Python cannot filter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -15,7 +15,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from zoo.catalogue import default_catalogue
 from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
+from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.results.litert import native_stderr_silenced
 from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
@@ -137,6 +138,7 @@ def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[s
         card = None  # the converted file was removed: convert again
     if card and card["converted"] and model_path.is_file() and has_litert():
         return litert_runner(str(model_path), card)
+    import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
@@ -239,17 +241,3 @@ class InterpreterCall:
         self.interpreter.set_tensor(self.input, np.ascontiguousarray(batch, dtype=np.float32))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output).copy()
-
-
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the block: silences C++ logging that Python cannot filter."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
