@@ -88,6 +88,9 @@ CASES = {
         lambda w: ["explain", "efficientnet_lite0", str(next(w["photos"].rglob("*.png"))), "--out",
                    str(w["mine"] / "overlay.png")],
         "overlay.png exists: pass --force"),
+    "predict --csv onto a user's file": (
+        lambda w: ["predict", "efficientnet_lite0", str(w["photos"]), "--csv", str(w["mine"] / "cv.json")],
+        "cv.json exists: pass --force"),
     "lr-find into a user's folder": (lambda w: ["lr-find", "lenet5", str(w["photos"]), "--out", str(w["mine"])],
                                      "not a zoo run folder"),
 }

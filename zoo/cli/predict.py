@@ -154,9 +154,12 @@ def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from zoo.loading.ranking import top_labels
+    from zoo.results.run_folder import check_new_file
     from zoo.results.runtime import run_files
 
     check_options(args)
+    if args.csv:
+        check_new_file(Path(args.csv), args.force)  # before the work: a user's file is never replaced unasked
     model, inputs = split_model_and_inputs(args.words)
     files = input_files(inputs or [str(SAMPLE_IMAGE)])
     check_some_readable(files)  # a wrong path fails now, before the model loads
@@ -185,13 +188,10 @@ def check_options(args: argparse.Namespace) -> None:
 
 def write_csv(path: Path, rows: list, top: int) -> None:
     """path, label_1, probability_1, ... label_k, probability_k: one row per file, written then renamed."""
+    from zoo.results.run_folder import write_rows
+
     header = ["path"] + [f"{kind}_{rank}" for rank in range(1, top + 1) for kind in ("label", "probability")]
-    temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows([file, *[cell for pair in ranked for cell in pair]] for file, ranked in rows)
-    os.replace(temporary, path)
+    write_rows(path, header, ([file, *[cell for pair in ranked for cell in pair]] for file, ranked in rows))
     print(f"wrote {path}: {len(rows)} rows", file=sys.stderr)
 
 
@@ -218,4 +218,5 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--tta", type=int, default=1, help="average N fixed views of each image (flips, crops)")
     predict.add_argument("--json", action="store_true", help="a JSON list of {path, top: [{label, probability}]}")
     predict.add_argument("--csv", metavar="FILE", help="write path, label_1, probability_1, ... to FILE")
+    predict.add_argument("--force", action="store_true", help="replace the --csv file if it exists")
     predict.set_defaults(run=cmd_predict)

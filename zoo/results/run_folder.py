@@ -6,12 +6,14 @@ other files, never inside the data it reads; a second writer is refused at once,
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,6 +62,22 @@ def write_atomic(path: Path, payload: bytes) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_json(path: Path, content: Any) -> Path:
+    """A JSON file written whole to a temporary name, then renamed."""
+    write_atomic(path, (json.dumps(content, indent=2, default=str) + "\n").encode())
+    return path
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """A CSV file written whole to a temporary name, then renamed."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue().encode())
+    return path
 
 
 def check_outside(folder: Path, data_roots: Iterable[Path | str]) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 
 from zoo.kaggle.task.inputs import RunData
 from zoo.kaggle.task.metrics import Metric
-from zoo.kaggle.task.run_folders import write_json, write_rows
 from zoo.kaggle.task.targets import Target
+from zoo.results.run_folder import write_json, write_rows
 
 
 def cv_summary(metric: Metric, folds: list[dict[str, Any]], oof_score: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.kaggle.task.run_folders import write_rows
+from zoo.results.run_folder import write_rows
 
 SUSPECTS_FILE, GRID_FILE = "suspect_labels.csv", "suspect_labels.png"
 GRID_SHOWN, GRID_ACROSS = 25, 5  # top flagged rows drawn in the PNG grid, images per grid row

@@ -21,9 +21,10 @@ from zoo.kaggle.cv.calibration import apply_saved
 from zoo.kaggle.cv.run_outputs import output_names
 from zoo.kaggle.task.metrics import Metric, metric_for
 from zoo.kaggle.task.run_config import read_config
-from zoo.kaggle.task.run_folders import check_folder, take_folder, write_json
+from zoo.kaggle.task.run_folders import check_folder, take_folder
 from zoo.kaggle.task.tables import read_table
 from zoo.kaggle.task.targets import Target, read_target
+from zoo.results.run_folder import write_json
 
 BLEND_FILE = "blend.json"
 ROUNDS = 25  # greedy additions; weights are multiples of 1/ROUNDS at the finest

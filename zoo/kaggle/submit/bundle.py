@@ -26,7 +26,8 @@ from zoo.kaggle.submit.kit_wheels import (
     source_root,
 )
 from zoo.kaggle.task.run_config import CONFIG_FILE, RunSettings, read_config
-from zoo.kaggle.task.run_folders import FOLD_FILES, check_folder, take_folder, write_json
+from zoo.kaggle.task.run_folders import FOLD_FILES, check_folder, take_folder
+from zoo.results.run_folder import write_json
 
 KIND = "kaggle-bundle"
 KIT_FOLDERS = ("wheels", "run")

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import BadData
-from zoo.kaggle.task.run_folders import write_rows
 from zoo.kaggle.task.targets import Target
+from zoo.results.run_folder import write_rows
 
 REGRESSION_BINS = 10  # regression folds are stratified on target deciles, so every fold sees the whole range
 

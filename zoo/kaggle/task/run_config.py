@@ -100,7 +100,7 @@ def train_command(settings: RunSettings) -> str:
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
-    from zoo.kaggle.task.run_folders import write_json
+    from zoo.results.run_folder import write_json
 
     return write_json(run_dir / CONFIG_FILE, config)
 

@@ -7,17 +7,15 @@ settings need `force`, and then only the files zoo wrote there are removed.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from zoo.data.labelled import printable
 from zoo.errors import OutputExists
-from zoo.results.run_folder import LOCK, RunMarker, check_outside, claim, write_atomic
+from zoo.results.run_folder import LOCK, RunMarker, check_outside, claim
 
 # what zoo writes in a run folder: only these are removed when a run is replaced
 OWN_FILES = (
@@ -35,21 +33,6 @@ OWN_FILES = (
     "README.txt",
 )
 FOLD_FILES = ("model.keras", "transform.json")
-
-
-def write_json(path: Path, content: Any) -> Path:
-    write_atomic(path, (json.dumps(content, indent=2, default=str) + "\n").encode())
-    return path
-
-
-def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    """A CSV file written whole to a temporary name, then renamed."""
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_atomic(path, text.getvalue().encode())
-    return path
 
 
 def as_json(content: dict[str, Any]) -> dict[str, Any]:
