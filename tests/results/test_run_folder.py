@@ -133,3 +133,11 @@ def test_a_run_that_stops_before_writing_leaves_no_folder(tmp_path):
     with owned(tmp_path / "kept", MARK, resume=False, force=False):
         (tmp_path / "kept" / "report.json").write_text("{}")
     assert (tmp_path / "kept" / "report.json").exists() and (tmp_path / "kept" / MARKER).exists()
+
+
+def test_a_users_empty_folder_stays_when_the_run_stops_early(tmp_path):
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(RuntimeError):
+        with owned(tmp_path / "mine", MARK, resume=False, force=False):
+            raise RuntimeError("the data could not be read")
+    assert (tmp_path / "mine").is_dir()

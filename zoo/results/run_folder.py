@@ -153,7 +153,7 @@ def owned(folder: Path, marker: RunMarker, *, resume: bool, force: bool, say: An
     if folder.resolve() in _held:  # claimed by an outer call of this process (the command line, then finetune)
         yield
         return
-    fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    fresh = not folder.exists()  # an empty folder the user made is theirs: never removed
     try:
         with locked(folder, say):
             earlier = claim(folder, marker, resume=resume, force=force)
