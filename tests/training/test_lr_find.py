@@ -7,7 +7,7 @@ import pytest
 from finetune_data import lite0, shapes
 
 import zoo
-from zoo.errors import BadOverride
+from zoo.errors import BadData, BadOverride
 from zoo.layers.traversal import all_layers
 from zoo.training.lr_find import LRFindResult, lr_find, suggest
 
@@ -58,3 +58,10 @@ def test_plot_without_out(tmp_path):
 def test_bad_ranges_are_refused():
     with pytest.raises(BadOverride, match="start_lr < end_lr"):
         lr_find(zoo.load("mlp_tabular"), (np.zeros((4, 64)), np.array([0, 1, 0, 1])), start_lr=1.0, end_lr=0.1)
+
+
+def test_data_dir_and_split_reach_the_tfds_reader(tmp_path, monkeypatch):
+    pytest.importorskip("tensorflow_datasets")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(BadData, match=f"looked in {tmp_path / 'tfds' / 'mnist'}"):
+        lr_find(zoo.load("lenet5"), "tfds:mnist", data_dir=tmp_path / "tfds", split="test")

@@ -130,15 +130,15 @@ def lr_find(
         id_col, label_col: a CSV's columns of file names (or ids) and of labels.
         image_dir, extension: where a CSV's file names point, and the suffix added to ids without one.
         progress: a progress line while images are decoded (True).
-        data_dir, split, validation_split: taken, as finetune takes them, but not passed on: the source is read
-            with load_data's defaults.
+        data_dir, split: where a TFDS dataset is prepared and which split to sweep on (default "train").
+        validation_split: taken, as finetune takes it, and unused: the sweep reads no validation data.
     """
     if not 0 < start_lr < end_lr or steps < 5:
         raise BadOverride(f"need 0 < start_lr < end_lr and steps >= 5; got {start_lr}, {end_lr}, {steps}")
     seed_everything(seed)
     size, channels = input_spec(model)
     options = LoaderOptions(**loader)
-    read = {k: v for k, v in vars(options).items() if k not in ("validation_split", "data_dir", "split")}
+    read = {k: v for k, v in vars(options).items() if k != "validation_split"}
     labelled = as_labelled(data, {"image_size": size, "channels": channels, "strict": strict, **read})
     model = head_for(model, labelled.class_names)
     test = sweep(model, labelled, RangeTest(start_lr, end_lr, steps), batch_size, seed)
