@@ -11,7 +11,14 @@ import json
 import numpy as np
 import pytest
 
-from zoo.kaggle.cv.calibration import apply_saved, calibrate, fit_temperature, mean_log_loss, scaled
+from zoo.kaggle.cv.calibration import (
+    apply_saved,
+    calibrate,
+    calibration_line,
+    fit_temperature,
+    mean_log_loss,
+    scaled,
+)
 
 
 def over_confident(rows: int = 600, classes: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -48,3 +55,13 @@ def test_apply_saved_uses_the_runs_temperature_and_leaves_other_targets_alone(fl
     temperature = json.loads((flipped_runs.lenet / "calibration.json").read_text())["temperature"]
     assert np.allclose(apply_saved(flipped_runs.lenet, True, probabilities), scaled(probabilities, temperature))
     assert apply_saved(flipped_runs.lenet, False, probabilities) is probabilities
+
+
+def test_a_temperature_that_does_not_carry_across_folds_is_not_applied():
+    y = np.random.default_rng(0).integers(0, 2, 200)
+    folds = np.repeat([0, 1], 100)  # fold 0's model is right and sure, fold 1's wrong: each T spoils the other fold
+    positive = np.where(folds == 0, np.where(y == 1, 0.9, 0.1), np.where(y == 1, 0.3, 0.7))
+    calibration = calibrate(y, np.stack([1 - positive, positive], axis=1), folds)
+    assert not calibration["applied"] and calibration["temperature"] == 1.0, calibration
+    assert calibration["log_loss_after"] >= calibration["log_loss_before"]
+    assert "not applied" in calibration_line(calibration)

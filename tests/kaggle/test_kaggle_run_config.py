@@ -10,8 +10,10 @@ import sys
 import pytest
 
 from zoo.cli.main import build_parser, main
-from zoo.errors import BadData
+from zoo.errors import BadData, BadOverride
+from zoo.kaggle.task.inputs import check_batch_mix
 from zoo.kaggle.task.run_config import RunSettings, read_config, train_command
+from zoo.kaggle.task.targets import Target
 
 FULL = RunSettings(
     train_csv="/data/train.csv",
@@ -50,6 +52,8 @@ def settings_from_command(command: str) -> RunSettings:
         FULL,
         RunSettings("/t.csv", "/run", "id", ("label",)),
         RunSettings("/t.csv", "/run", "id", ("y",), features=("a", "b"), categorical=("b",), metric="rmse"),
+        RunSettings("/t.csv", "/run", "id", ("label",), images="/img", augment="strong"),
+        RunSettings("/t.csv", "/run", "id", ("label",), images="/img", augment="rotation,zoom,mixup"),
     ],
 )
 def test_the_recorded_command_reproduces_the_settings(settings):
@@ -65,6 +69,26 @@ def test_bad_settings_are_refused():
         RunSettings("/t.csv", "/run", "id", ("y",), folds=0)
     with pytest.raises(BadData, match="image_size applies to image runs"):
         RunSettings("/t.csv", "/run", "id", ("y",), image_size=32)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("light", True), ("none", False), ("strong", "strong"), ("zoom,cutmix", "zoom,cutmix")]
+)
+def test_augment_names_are_checked_and_presets_kept_as_earlier_runs_recorded_them(given, kept):
+    assert RunSettings("/t.csv", "/run", "id", ("y",), augment=given).augment == kept
+
+
+def test_unknown_augmentations_are_refused_when_the_settings_are_made():
+    with pytest.raises(BadOverride, match="--augment rotate: use light, strong, none"):
+        RunSettings("/t.csv", "/run", "id", ("y",), augment="rotate")
+
+
+@pytest.mark.parametrize("augment", ["mixup", "zoom,cutmix"])
+def test_batch_mixes_are_refused_for_targets_that_are_not_classes(augment):
+    check_batch_mix(augment, Target("binary", ("y",), ("a", "b")))  # one class per row: mixing labels is fine
+    check_batch_mix("rotation,zoom", Target("regression", ("y",), ("y",)))
+    with pytest.raises(BadOverride, match=f"--augment {augment}: .* this run's target is regression"):
+        check_batch_mix(augment, Target("regression", ("y",), ("y",)))
 
 
 def test_a_folder_that_is_not_a_run_is_refused_by_read_config(tmp_path):

@@ -49,7 +49,13 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
     train.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping (3)")
     train.add_argument("--image-size", type=int, help="train at this height = width (default: the model's)")
     train.add_argument("--extension", help="extension of the image files when the ids lack it (default: found)")
-    train.add_argument("--no-augment", dest="augment", action="store_false", help="no training augmentation")
+    train.add_argument(
+        "--augment",
+        default=True,
+        help="training augmentation, as finetune's --augment: light (default), strong, none, or a list such as "
+        "rotation,zoom,mixup (MixUp/CutMix: classification targets only)",
+    )
+    train.add_argument("--no-augment", dest="augment", action="store_false", help="no training augmentation (none)")
     train.add_argument(
         "--no-group-duplicates",
         dest="group_duplicates",

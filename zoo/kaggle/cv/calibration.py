@@ -3,7 +3,8 @@
 T > 1 softens over-confident probabilities, T < 1 sharpens timid ones; the arg-max (accuracy, F1, kappa) and the
 order of a binary probability (ROC AUC) do not change, so predict applies it whatever the metric. Guo et al. 2017,
 "On Calibration of Modern Neural Networks"; the after-score in cv.json is cross-fitted (T fitted on the other folds'
-rows, scored on each fold's), so it is not flattered by fitting T on the rows it scores.
+rows, scored on each fold's), so it is not flattered by fitting T on the rows it scores. A T whose cross-fitted
+score is no better than the raw one (weak or few folds) is recorded but not applied: the saved temperature is 1.
 """
 
 from __future__ import annotations
@@ -53,20 +54,24 @@ def calibrate(y: np.ndarray, oof: np.ndarray, folds: np.ndarray) -> dict[str, An
     for fold in np.unique(folds):
         held = folds == fold
         after[held] = scaled(oof[held], fit_temperature(y[~held], oof[~held]))
-    before = mean_log_loss(y, scaled(oof, 1.0))
+    before, cross_fitted = mean_log_loss(y, scaled(oof, 1.0)), mean_log_loss(y, after)
+    fitted = round(fit_temperature(y, oof), 6)
+    helps = cross_fitted < before  # else a T fitted on some folds does not carry to the others: keep T = 1
     return {
         "method": "temperature",
-        "temperature": round(fit_temperature(y, oof), 6),
+        "temperature": fitted if helps else 1.0,
+        "fitted_temperature": fitted,
+        "applied": helps,
         "log_loss_before": before,
-        "log_loss_after": mean_log_loss(y, after),
+        "log_loss_after": cross_fitted,
     }
 
 
 def calibration_line(calibration: dict[str, Any]) -> str:
-    return (
-        f"temperature {calibration['temperature']:.3f}: out-of-fold log loss {calibration['log_loss_before']:.4f} "
-        f"-> {calibration['log_loss_after']:.4f} (cross-fitted)"
-    )
+    losses = f"out-of-fold log loss {calibration['log_loss_before']:.4f} -> {calibration['log_loss_after']:.4f}"
+    if not calibration.get("applied", True):  # runs written before "applied" existed always applied theirs
+        return f"temperature {calibration['fitted_temperature']:.3f} not applied: {losses} (cross-fitted) is no better"
+    return f"temperature {calibration['temperature']:.3f}: {losses} (cross-fitted)"
 
 
 def apply_saved(run_dir: Path, classifies: bool, outputs: np.ndarray) -> np.ndarray:

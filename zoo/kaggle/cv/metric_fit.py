@@ -66,7 +66,7 @@ def phases(model: keras.Model, epochs: int | None) -> list[tuple[str, int, float
     return [("head", head, HEAD_LR), ("all", tune, HEAD_LR * TUNE_FRACTION)]
 
 
-def trainer_for(model: keras.Model, augment: bool, seed: int) -> keras.Model:
+def trainer_for(model: keras.Model, augment: bool | str, seed: int) -> keras.Model:
     """The model behind training-only augmentation (finetune's choice for this input), sharing its layers."""
     augmentation, _ = choose_augmentation(model, augment)
     augmenter = augmenter_for(augmentation, seed)

@@ -11,7 +11,7 @@ import numpy as np
 
 from zoo.catalogue import default_catalogue
 from zoo.data.listings.table import TableOptions
-from zoo.errors import BadData
+from zoo.errors import BadData, BadOverride
 from zoo.kaggle.task.folds import assign_folds, merged_groups
 from zoo.kaggle.task.image_files import image_files, read_images
 from zoo.kaggle.task.metrics import Metric, metric_for
@@ -97,6 +97,7 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
     ids = table.ids(settings.id_col)
     target, y = read_target(table, settings.target_cols, settings.task, settings.metric)
     metric = metric_for(settings.metric, target.kind)
+    check_batch_mix(settings.augment, target)
     groups = []
     if settings.group_col:
         table.require([settings.group_col], "--group-col")
@@ -112,6 +113,20 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
             groups.append(duplicate_groups(fingerprints(files)))
     folds = assign_folds(target, y, settings.folds, settings.seed, merged_groups(groups, len(ids)))
     return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)
+
+
+def check_batch_mix(augment: bool | str, target: Target) -> None:
+    """MixUp and CutMix mix one-hot class labels; other targets train with per-image augmentation only."""
+    if not isinstance(augment, str) or target.classifies:
+        return
+    from zoo.layers.augment import augmentation_named  # imports Keras: only when a named augmentation is asked for
+
+    mix = augmentation_named(augment).mix
+    if mix is not None:
+        raise BadOverride(
+            f"--augment {augment}: {mix} mixes class labels, and this run's target is {target.kind}; "
+            "use per-image augmentation (light, or a list such as rotation,zoom,contrast)"
+        )
 
 
 def image_shape(settings: RunSettings) -> tuple[int, int, int]:

@@ -15,6 +15,7 @@ from typing import Any
 from zoo.data.labelled import printable
 from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
+from zoo.training.preflight import check_augment
 
 CONFIG_FILE = "config.json"
 IMAGE_MODEL, TABULAR_MODEL = "efficientnet_lite0", "mlp_tabular"  # defaults: bundled weights (offline); the FFN
@@ -39,7 +40,7 @@ class RunSettings:
     epochs: int | None = None  # None: the trainer's default (early stopping ends most runs sooner)
     batch_size: int = 32
     image_size: int | None = None  # None: the model's own input size
-    augment: bool = True
+    augment: bool | str = True  # True/False, or finetune's "strong" or a list such as "rotation,zoom,mixup"
     group_duplicates: bool = True  # image runs: near-duplicate images (difference hash) kept within one fold
     patience: int = 3
     features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
@@ -52,6 +53,8 @@ class RunSettings:
                 raise BadData(f"{name} must be a positive whole number; got {getattr(self, name)!r}")
         if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
             raise BadData(f"epochs must be a positive whole number or None; got {self.epochs!r}")
+        if isinstance(self.augment, str):
+            object.__setattr__(self, "augment", augment_setting(self.augment))
         if self.image_size is not None and self.images is None:
             raise BadData("image_size applies to image runs: pass the image folder too (--images)")
 
@@ -74,6 +77,13 @@ class RunSettings:
         return cls(**{key: value for key, value in values.items() if key in known})
 
 
+def augment_setting(value: str) -> bool | str:
+    """--augment as the settings keep it: light is True and none is False (as in runs recorded before the flag took
+    names), anything else its checked name or list."""
+    check_augment(value)
+    return {"light": True, "none": False}.get(value, value)
+
+
 def absolute(path: str | Path | None) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
@@ -90,6 +100,8 @@ def train_argv(settings: RunSettings) -> list[str]:
             argv += [f"--{name.replace('_', '-')}", ",".join(value) if isinstance(value, tuple) else str(value)]
     if not settings.augment:
         argv.append("--no-augment")
+    elif isinstance(settings.augment, str):
+        argv += ["--augment", settings.augment]
     if not settings.group_duplicates:
         argv.append("--no-group-duplicates")
     return [*argv, "--out", settings.out]
