@@ -97,6 +97,45 @@ def test_system_refusals_are_one_line_with_the_file(monkeypatch, capsys, number,
     assert err.count("\n") == 1 and err.startswith("zoo: error:") and "/runs/a/model.keras" in err and expected in err
 
 
+@pytest.mark.parametrize(
+    ("args", "imports"),
+    [
+        (["list"], False),
+        (["info", "mlp"], False),
+        (["env", "--no-devices"], False),
+        (["env", "--clear-image-store"], False),
+        (["doctor", "data"], False),  # class folders and CSVs: no TensorFlow
+        (["weights", "list"], False),
+        (["env"], True),
+        (["finetune", "mlp", "data"], True),
+        (["lr-find", "mlp", "data"], True),
+        (["kaggle", "predict", "--run", "r", "--test-csv", "t.csv", "--out", "o.csv"], True),
+        (["explain", "mlp", "a.png"], True),
+    ],
+)
+def test_every_command_that_imports_tensorflow_silences_it_first(args, imports):
+    parsed = zoo.cli.main.build_parser().parse_args(args)
+    assert zoo.cli.main.imports_tensorflow(parsed) is imports
+
+
+@pytest.mark.slow
+def test_zoo_env_is_quiet_unless_verbose_or_tf_cpp_min_log_level():
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+
+    def zoo_env(*flags: str, **extra: str) -> str:
+        command = [sys.executable, "-m", "zoo", *flags, "env", "--json"]
+        done = subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0
+        return done.stderr
+
+    loud = zoo_env("--verbose")
+    if not loud:
+        pytest.skip("this TensorFlow prints nothing at start-up: nothing to silence")
+    assert zoo_env() == ""
+    assert zoo_env(TF_CPP_MIN_LOG_LEVEL="0") != ""
+
+
 @pytest.mark.slow
 def test_tensorflow_start_up_logs_are_silenced_unless_asked(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

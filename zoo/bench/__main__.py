@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zoo.bench.table import as_json, render
+from zoo.hardware.devices import import_tensorflow_quietly
 
 RECIPE_BENCHES = ("ffn", "cnn", "rnn", "autoencoder", "dbn")
 
@@ -221,6 +222,8 @@ def main_devices(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.suite != "scale":  # scale runs Keras only in `zoo` processes, which silence it themselves
+        import_tensorflow_quietly()  # TF's start-up logs read as failures on a CPU; TF_CPP_MIN_LOG_LEVEL shows them
     suites = {
         "finetune": main_finetune,
         "devices": main_devices,

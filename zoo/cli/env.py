@@ -10,7 +10,8 @@ from typing import Any
 
 DISTRIBUTIONS = ("zoo-keras", "tensorflow", "keras", "numpy", "pillow", "tensorflow-datasets", "pooch")
 SETTINGS = (
-    *("ZOO_WEIGHTS_DIR", "ZOO_CACHE_DIR", "ZOO_OFFLINE", "ZOO_DEVICE", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"),
+    *("ZOO_WEIGHTS_DIR", "ZOO_CACHE_DIR", "ZOO_IMAGE_STORE", "ZOO_IMAGE_STORE_MAX_GB", "ZOO_OFFLINE", "ZOO_DEVICE"),
+    *("KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "TF_CPP_MIN_LOG_LEVEL"),
     *("TF_CONFIG", "SLURM_JOB_ID", "TF_FORCE_GPU_ALLOW_GROWTH"),
 )
 
@@ -34,6 +35,7 @@ def environment_report(with_devices: bool = True) -> dict[str, Any]:
         "weights_cache": str(cache_dir()),
         "weights_dir": str(weights_dir()) if weights_dir() else None,
         "offline": is_offline(),
+        **image_store_report(),
     }
     if with_devices:
         import tensorflow as tf
@@ -41,6 +43,18 @@ def environment_report(with_devices: bool = True) -> dict[str, Any]:
         report["devices"] = [f"{d.device_type}:{d.name}" for d in tf.config.list_physical_devices()]
         report["built_with_cuda"] = tf.test.is_built_with_cuda()
     return report
+
+
+def image_store_report() -> dict[str, Any]:
+    """Where decoded images are kept, what they take and their cap (zoo.data.decoding.eviction)."""
+    from zoo.data.decoding.eviction import CAP_VAR, finished_stores, store_cap
+    from zoo.data.decoding.store import store_root
+
+    root = store_root()
+    stores = finished_stores(root)
+    size = sum(store.bytes for store in stores) / 1e9
+    cap = f"{store_cap() / 1e9:g} GB ({CAP_VAR})"
+    return {"image_store": str(root), "image_store_size": f"{len(stores)} stores, {size:.2f} GB of {cap}"}
 
 
 def render(report: dict[str, Any]) -> str:
@@ -55,3 +69,14 @@ def render(report: dict[str, Any]) -> str:
         else:
             lines.append(f"{key}: {value}")
     return "\n".join(lines)
+
+
+def clear_image_stores() -> int:
+    """`zoo env --clear-image-store`: remove the finished stores (a store another run is writing stays)."""
+    from zoo.data.decoding.eviction import clear_stores
+    from zoo.data.decoding.store import store_root
+
+    removed = clear_stores(store_root())
+    freed = sum(store.bytes for store in removed) / 1e9
+    print(f"removed {len(removed)} image stores ({freed:.2f} GB) from {store_root()}")
+    return 0

@@ -57,8 +57,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from zoo.cli.env import environment_report, render
+    from zoo.cli.env import clear_image_stores, environment_report, render
 
+    if args.clear_image_store:
+        return clear_image_stores()
     report = environment_report(with_devices=not args.no_devices)
     print(json.dumps(report) if args.json else render(report))
     return 0
@@ -67,7 +69,9 @@ def cmd_env(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A Keras 3 model zoo and transfer-learning toolkit.")
     parser.add_argument(
-        "--verbose", action="store_true", help="show TensorFlow's native start-up logs (silenced by default)"
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's native start-up logs (silenced by default; or set TF_CPP_MIN_LOG_LEVEL yourself)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -86,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     env = sub.add_parser("env", help="versions, devices and settings for a bug report")
     env.add_argument("--json", action="store_true", help="print JSON")
     env.add_argument("--no-devices", action="store_true", help="skip the device list (does not import TensorFlow)")
+    env.add_argument(
+        "--clear-image-store", action="store_true", help="remove every finished image store (decoded images)"
+    )
     env.set_defaults(run=cmd_env)
 
     add_predict_parser(sub)
@@ -96,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_finetune_parser(sub)
     add_kaggle_parser(sub)
     return parser
+
+
+def imports_tensorflow(args: argparse.Namespace) -> bool:
+    """Whether the command imports TensorFlow (then quietly, first): training and Keras commands, `env`'s devices.
+    predict and embed import it only on the runtime's cold path, which silences it itself (zoo.results.runtime)."""
+    if args.command == "env":
+        return not (args.no_devices or args.clear_image_store)
+    return args.command in TENSORFLOW_COMMANDS
 
 
 def second_ctrl_c_stops_at_once() -> None:
@@ -118,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `zoo` console script: a user's mistake or the machine's refusal (disk full, read-only
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
-    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+    if imports_tensorflow(args) and not args.verbose:
         import_tensorflow_quietly()
     second_ctrl_c_stops_at_once()
     try:

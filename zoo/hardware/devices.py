@@ -147,7 +147,8 @@ def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
 
     TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
-    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work.
+    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work (0
+    brings the start-up logs back; so does `zoo --verbose`, which does not call this).
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return

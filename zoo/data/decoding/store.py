@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zoo.data.decoding.eviction import evict_stores, mark_used
 from zoo.data.decoding.rows import release_pages
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
@@ -109,6 +110,7 @@ def open_store(folder: Path) -> StoredImages | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     skipped = tuple(Skipped(file, reason) for file, reason in meta["skipped"])
+    mark_used(folder)  # the eviction's least-recently-used order (zoo.data.decoding.eviction)
     return StoredImages(x, np.asarray(meta["usable"], dtype=np.int64), skipped, folder, reused=True)
 
 
@@ -177,6 +179,7 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     temporary = folder / f"store.json.partial-{os.getpid()}"
     temporary.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(temporary, folder / "store.json")
+    evict_stores(folder)  # the stores' size cap, oldest first, never this one
     stored = open_store(folder)
     if stored is None:
         raise BadData(f"the image store in {folder} could not be read back after writing: check the disk")
