@@ -94,6 +94,7 @@ def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
     assert (settings["scratch_lr"], settings["patience"], settings["validation_fraction"]) == (0.003, 1, 0.25)
     assert report["plan"]["phases"][0]["learning_rate"] == 0.003
     assert report["plan"]["phases"][0]["schedule"] == "one_cycle"
+    assert 0.0 <= report["phases"][0]["input_wait_share"] <= 1.0  # measured (zoo.hardware.feeding)
     assert len((out / "history.csv").read_text().splitlines()) == 1 + len(report["history"]["loss"])
     printed = capsys.readouterr().out
     assert "phase 1/1 all layers" in printed and "epoch 2/2" in printed and "val_accuracy" in printed.splitlines()[-1]

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from zoo.hardware.cluster import lost_workers_reported
+from zoo.hardware.feeding import InputWait
 from zoo.hardware.placement import placed_model
 from zoo.layers.augment import augmenter_for, mixed_batches
 from zoo.training.discriminative_lr import DiscriminativeAdam, OneCycle, variable_multipliers
@@ -219,6 +220,8 @@ def fit_phase(
             setup.trainer, placement.strategy, data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks
         )
         return history, time.perf_counter() - started
+    for probe in (c for c in callbacks if isinstance(c, InputWait)):  # the input-wait share (zoo.hardware.feeding)
+        train_data = probe.stamped(train_data)
     fitted = setup.trainer.fit(
         train_data,
         validation_data=val_data,
@@ -295,7 +298,8 @@ def train_phase(
     the progress, which is checkpointed with the phase's best weights as done."""
     index, phase = progress.phase, run.plan.phases[progress.phase]
     validation = (arrays[1][0], run.val.y)  # what the phase's trainer is scored on (features or images)
-    callbacks = [*run.guard.callbacks(run.plan, run.model, progress, validation), *run.tensorboard(index)]
+    feeding = InputWait()  # measured on Keras's fit; None on the replicated loop
+    callbacks = [*run.guard.callbacks(run.plan, run.model, progress, validation), *run.tensorboard(index), feeding]
     with run.guard.watching(index):
         part, seconds = fit_phase(setup, arrays, run, index, callbacks, progress.epoch)
     record = {
@@ -303,6 +307,7 @@ def train_phase(
         "epochs_run": progress.epoch + len(part.get("loss", [])),
         "seconds": seconds + prepared,
         "cache_seconds": prepared,
+        "input_wait_share": feeding.share(),
         "stopped_early": run.guard.stopped_early(callbacks),
         "non_finite_at": run.guard.nan_stopped(callbacks),
     }
