@@ -69,9 +69,10 @@ def export_model(
     sample: np.ndarray,
     formats: Sequence[str] = DEFAULT_FORMATS,
     quantize: QuantizationData | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, ExportCheck]:
     """Write out_dir/model.keras, saved_model/, model.tflite, model.onnx, model_fp16.tflite, model_int8.tflite (those
-    asked for), each checked on `sample`; the quantized ones on `quantize`'s validation set."""
+    asked for), each checked on `sample`; the quantized ones on `quantize`'s validation set; `say`: a line for each."""
     unknown = [name for name in formats if name not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; choose among {', '.join(FORMATS)}")
@@ -93,7 +94,18 @@ def export_model(
             except Exception as error:  # any failure of one format is recorded, the others go on
                 checks[name] = ExportCheck(name, None, False, error=reason(error), tolerance=tolerance)
             checks[name].seconds = round(time.perf_counter() - started, 3)
+            if say is not None:
+                say(export_line(checks[name]))
     return checks
+
+
+def export_line(check: ExportCheck) -> str:
+    """What one export took and how it went: `export tflite: model.tflite checked (12.3 s)`."""
+    if check.ok and check.path is not None:
+        done = f"{check.path.name} checked"
+    else:
+        done = f"failed: {check.error or 'its outputs differ from the Keras model (see report.json)'}"
+    return f"export {check.format}: {done} ({check.seconds:.1f} s)"
 
 
 def quantized_check(model: keras.Model, out_dir: Path, name: str, data: QuantizationData | None) -> ExportCheck:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,9 +70,15 @@ def phase_boundaries(phases: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def write_outputs(
-    out_dir: Path, model: Any, report: dict[str, Any], run: FinishedRun, formats: Sequence[str]
+    out_dir: Path,
+    model: Any,
+    report: dict[str, Any],
+    run: FinishedRun,
+    formats: Sequence[str],
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`."""
+    """Write every output of the run into `out_dir` and add what was written (and any export failure) to `report`;
+    `say` gets one line per export format with its time."""
     from zoo.results.export import export_model
     from zoo.results.litert import QUANTIZED, QuantizationData, representative_rows
     from zoo.results.plots import save_plots
@@ -83,7 +89,7 @@ def write_outputs(
     skipped_csv = out_dir / "skipped.csv"
     write_skipped_csv(all_skipped(train, val), skipped_csv)
     quantize = QuantizationData(representative_rows(train.x), val.x, val.y) if set(formats) & set(QUANTIZED) else None
-    checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], formats=tuple(formats), quantize=quantize)
+    checks = export_model(model, out_dir, val.x[:EXPORT_SAMPLE], tuple(formats), quantize, say=say)
     if "keras" not in formats:  # model.keras is always written: it is what `zoo.load_saved` and resume read
         model.save(out_dir / "model.keras")
     history_csv = write_history_csv(report["history"], phase_boundaries(report["phases"]), out_dir / "history.csv")

@@ -1,4 +1,5 @@
-"""What keeps a long run safe: one progress line per epoch, early stopping, NaN stops, checkpoints, resume, Ctrl-C.
+"""What keeps a long run safe: one progress line per epoch (and a bar over its batches on a terminal), early
+stopping, NaN stops, checkpoints, resume, Ctrl-C.
 
 `RunGuard` is finetune's single contact with checkpoints and training callbacks: it says where a (resumed) run
 starts, gives each phase its callbacks, and turns Ctrl-C into a message naming the command that resumes.
@@ -55,17 +56,36 @@ def fingerprint_of(config: dict[str, Any], train: LabelledData, val: LabelledDat
     return json.loads(json.dumps({**config, "input_shape": shape, "data_sha256": digest.hexdigest()}, default=str))
 
 
+def silent(text: str) -> None:
+    """The `say` of a quiet run: no lines, and so no step bars either (EpochLine)."""
+
+
 class EpochLine(keras.callbacks.Callback):
-    """One line per epoch, never a progress bar: phase, epoch, loss and accuracy, validation, seconds."""
+    """One line per epoch (phase, epoch, loss and accuracy, validation, seconds); on a terminal also a bar over the
+    epoch's batches on stderr, cleared when the line is printed. Logs (not a terminal) get the lines only."""
 
     def __init__(self, label: str, epochs: int, say: Any) -> None:
         super().__init__()
         self.label, self.epochs, self.say = label, epochs, say
+        self._bar: Any = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._started = time.perf_counter()
+        if self.say is not silent and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            steps = (self.params or {}).get("steps")
+            where = f"{self.label} epoch {epoch + 1}/{self.epochs}"
+            self._bar = tqdm(total=steps, desc=where, unit="batch", leave=False, file=sys.stderr, mininterval=0.2)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         shown = ", ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key != "learning_rate")
         self.say(f"{self.label} epoch {epoch + 1}/{self.epochs}: {shown} ({time.perf_counter() - self._started:.1f}s)")
 

@@ -7,7 +7,7 @@ lower, per-block learning rates with BatchNorm pinned) -> evaluation -> outputs 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from zoo.results.export import DEFAULT_FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
-from zoo.training.faults import RunGuard, fingerprint_of
+from zoo.training.faults import RunGuard, fingerprint_of, silent
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
@@ -54,7 +54,7 @@ class RunOptions:
     force: bool = False  # replace an earlier run's outputs in `out` (zoo's own files only; its checkpoints go)
     export: Sequence[str] = DEFAULT_FORMATS  # formats written to `out` (model.keras always)
     cache_dir: str | Path | None = None  # where big feature caches go (default: a temporary folder)
-    verbose: bool = True  # plan, one line per epoch, summary
+    verbose: bool | str = True  # plan, epoch and cache lines, summary; "epochs": only epoch and cache lines; False
     resume_command: str | None = None  # printed on Ctrl-C (the CLI passes the command line that resumes)
     device: str | None = None  # auto, cpu, gpu, gpu:N, all, tpu, or a list (gpu:0,gpu:1); None: $ZOO_DEVICE or auto
     precision: str = "auto"  # auto, float32, mixed_float16, mixed_bfloat16 (zoo.hardware.precision)
@@ -98,9 +98,14 @@ class FinetuneCall:
     model_name: str = ""
 
     def say(self, text: str) -> None:
-        """Print `text` unless the call asked for silence (verbose=False)."""
-        if self.run.verbose:
+        """Print `text` when the call is fully verbose (verbose=True; "epochs" prints only say_progress's lines)."""
+        if self.run.verbose and self.run.verbose != "epochs":
             print(text)
+
+    @property
+    def say_progress(self) -> Callable[[str], None]:
+        """Epoch lines (and their bars on a terminal), cache and resume lines: printed unless verbose=False."""
+        return print if self.run.verbose else silent
 
     def guard(self, out_dir: Path | None, fingerprint: dict[str, Any]) -> RunGuard:
         """The run's guard: checkpoints in `out_dir` (if any), a resume checked against `fingerprint`."""
@@ -109,7 +114,8 @@ class FinetuneCall:
         )
         if out_dir is not None and not self.resume:  # the marker says what made the run (resume keeps the first)
             replace(self.marker, fingerprint=fingerprint).write(out_dir)
-        return RunGuard(out_dir, fingerprint, resume=self.resume, say=self.say, hint=hint, monitor=self.run.monitor)
+        say, monitor = self.say_progress, self.run.monitor
+        return RunGuard(out_dir, fingerprint, resume=self.resume, say=say, hint=hint, monitor=monitor)
 
     def owned(self, out_dir: Path | None, model: keras.Model, data: Any) -> AbstractContextManager:
         """The output folder checked (writable, room, outside the data), claimed and locked for the run."""
@@ -178,7 +184,7 @@ def finetune(
         export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite (the default), and
             tflite_fp16, tflite_int8 (quantized; checked by validation accuracy, reported in report.json).
         cache_dir: folder for on-disk feature caches (default: a temporary folder removed after the run).
-        verbose: print the plan, one line per epoch and the summary (True).
+        verbose: print the plan, one line per epoch and the summary (True); "epochs": only the epoch lines.
         tensorboard: folder for TensorBoard logs, one sub-folder per phase (pip install 'zoo-keras[tensorboard]').
         resume_command: what to print on Ctrl-C as the way to resume (the CLI passes its command line).
         device: auto, cpu, gpu, gpu:N, all, tpu, or a list (gpu:0,gpu:1); None: $ZOO_DEVICE or auto.
@@ -217,7 +223,7 @@ def finetune(
         finished = trained(run, config, started)
         report = report_of(finished, load_seconds, clock)
         if out_dir is not None:
-            write_outputs(out_dir, model, report, finished, call.run.export)
+            write_outputs(out_dir, model, report, finished, call.run.export, call.say_progress)
             guard.finish()
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
     call.say(summary_line(report, kept))

@@ -6,16 +6,18 @@ Either way the competition metric drives early stopping and the best epoch kept:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from zoo.data import LabelledData
 from zoo.kaggle.task.metrics import Metric
-from zoo.kaggle.task.run_config import RunSettings
-from zoo.kaggle.task.targets import Target
+
+if TYPE_CHECKING:
+    from zoo.kaggle.task.inputs import RunData
 
 PREDICT_BATCH = 128  # inference only: larger batches than training are fine
 
@@ -43,16 +45,17 @@ def finetune_options(metric: Metric) -> dict[str, Any]:
 
 def train_fold(
     model: keras.Model,
-    target: Target,
-    metric: Metric,
-    settings: RunSettings,
+    run: RunData,
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     *,
     seed: int,
+    say: Callable[[str], None],
 ) -> FoldFit:
-    """Train `model` on the fold's training rows, score it on its validation rows."""
+    """Train `model` on the fold's training rows (one line per epoch to `say`), score it on its validation rows."""
     from zoo.kaggle.cv.metric_fit import fit_by_metric
+    from zoo.training.faults import silent
 
+    target, metric, settings = run.target, run.metric, run.settings
     x_train, y_train, x_val, y_val = data
     started = time.perf_counter()
     if target.classifies:
@@ -63,11 +66,12 @@ def train_fold(
         )
         common = {"epochs": settings.epochs, "batch_size": settings.batch_size, "augment": settings.augment}
         options = {"patience": settings.patience, "monitor": metric, **finetune_options(metric)}
-        result = finetune(model, train, validation=val, verbose=False, seed=seed, **common, **options)
+        verbose = "epochs" if say is not silent else False  # the fold's epoch lines, not its plan and summary
+        result = finetune(model, train, validation=val, verbose=verbose, seed=seed, **common, **options)
         model, history = result.model, result.history
         epochs = len(history.get("loss", []))
     else:
-        best, _ = fit_by_metric(model, target.kind, metric, data, settings, seed)
+        best, _ = fit_by_metric(model, run, data, seed, say)
         history, epochs = best.history, best.epochs
     outputs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
     return FoldFit(model, outputs, metric.score(y_val, outputs), epochs, time.perf_counter() - started, history)

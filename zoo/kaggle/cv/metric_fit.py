@@ -9,18 +9,22 @@ trains all its layers in one phase.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from zoo.kaggle.task.metrics import Metric
-from zoo.kaggle.task.run_config import RunSettings
+from zoo.training.faults import EpochLine
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
 from zoo.training.plan import choose_augmentation
+
+if TYPE_CHECKING:
+    from zoo.kaggle.task.inputs import RunData
 
 HEAD_LR = 1e-3
 TUNE_FRACTION = 0.1  # the whole backbone trains at a tenth of the head's rate: small steps keep pretrained features
@@ -48,6 +52,8 @@ class MetricEarlyStopping(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         score = self.best.metric.score(self.y, self.scored.predict(self.x, batch_size=self.batch, verbose=0))
+        if logs is not None:
+            logs[f"val_{self.best.metric.name}"] = score  # the epoch's line shows it
         self.best.epochs += 1
         for key, value in {**(logs or {}), f"val_{self.best.metric.name}": score}.items():
             self.best.history.setdefault(key, []).append(float(value))
@@ -78,24 +84,27 @@ def trainer_for(model: keras.Model, augment: bool | str, seed: int) -> keras.Mod
 
 def fit_by_metric(
     model: keras.Model,
-    kind: str,
-    metric: Metric,
+    run: RunData,
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    settings: RunSettings,
     seed: int,
+    say: Callable[[str], None],
 ) -> tuple[BestWeights, float]:
-    """Train `model` in place (epochs, batch size, patience and augmentation from `settings`), ending on its best
-    weights; returns the record of the best epoch and the seconds."""
+    """Train `model` in place (epochs, batch size, patience and augmentation from the run's settings; one line per
+    epoch to `say`), ending on its best weights; returns the record of the best epoch and the seconds."""
+    kind, metric, settings = run.target.kind, run.metric, run.settings
     x_train, y_train, x_val, y_val = data
     batch_size, best, started = settings.batch_size, BestWeights(metric), time.perf_counter()
     trainer = trainer_for(model, settings.augment, seed)
+    planned = phases(model, settings.epochs)
     with kept_trainable_flags(model):
-        for train, count, rate in phases(model, settings.epochs):
+        for number, (train, count, rate) in enumerate(planned, 1):
             if count == 0:
                 continue
             set_trainable(model, train, pin_batchnorm=True)
             trainer.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[kind])
             stopper = MetricEarlyStopping(model, x_val, y_val, best, settings.patience, batch_size * 2)
-            trainer.fit(x_train, y_train, batch_size=batch_size, epochs=count, callbacks=[stopper], verbose=0)
+            line = EpochLine(f"phase {number}/{len(planned)} {train}", count, say)  # after the stopper: its score
+            fit = {"batch_size": batch_size, "epochs": count, "callbacks": [stopper, line], "verbose": 0}
+            trainer.fit(x_train, y_train, **fit)
             model.set_weights(best.weights)  # the next phase (and the saved model) starts from the best epoch
     return best, time.perf_counter() - started

@@ -66,8 +66,9 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
     """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
     from zoo.results.run_card import now
     from zoo.results.run_folder import locked
+    from zoo.training.faults import silent
 
-    started, say, run_dir = now(), print if verbose else (lambda *_: None), Path(settings.out)
+    started, say, run_dir = now(), print if verbose else silent, Path(settings.out)
     fingerprint = settings.to_json()
     check_folder(run_dir, "kaggle", fingerprint, force, [settings.images])  # before reading: refusals cost nothing
     data = read_run_data(settings, progress=verbose)
@@ -93,7 +94,8 @@ def write_run(data: RunData, run_dir: Path, started: str, say: Any) -> KaggleRun
     records = []
     for fold in range(settings.folds):
         seed_everything(settings.seed + fold)  # a fold's new weights and its training order repeat with the seed
-        record, outputs = train_one_fold(data, fold)
+        say(f"fold {fold + 1}/{settings.folds}: training on {np.sum(data.folds != fold)} rows")
+        record, outputs = train_one_fold(data, fold, say)
         oof[data.folds == fold] = outputs
         records.append(record)
         say(
@@ -126,8 +128,9 @@ def run_config(settings: RunSettings, target: Target, metric: Metric, spec: Inpu
     }
 
 
-def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray]:
-    """Train fold `fold` on the other folds' rows, save its model (and transform); its record and val outputs."""
+def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """Train fold `fold` on the other folds' rows (`say`: its epoch lines), save its model (and transform); its record
+    and validation outputs."""
     from zoo.kaggle.cv.fold_models import build_model
     from zoo.kaggle.cv.fold_training import train_fold
 
@@ -136,7 +139,7 @@ def train_one_fold(data: RunData, fold: int) -> tuple[dict[str, Any], np.ndarray
     x_train, x_val, transform = fold_arrays(data.spec, data.table, data.images, train_rows, val_rows)
     model = build_model(settings, data.target, x_train.shape[1:], y[train_rows])
     arrays = (x_train, y[train_rows], x_val, y[val_rows])
-    fit = train_fold(model, data.target, data.metric, settings, arrays, seed=settings.seed + fold)
+    fit = train_fold(model, data, arrays, seed=settings.seed + fold, say=say)
     fold_dir = Path(settings.out) / f"fold_{fold}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     saving = fold_dir / ".model.tmp.keras"  # renamed once whole: a killed run leaves no truncated model.keras
