@@ -7,7 +7,7 @@ import re
 import pytest
 from kaggle_data import read_rows, tabular_competition, write_csv
 
-from zoo.kaggle import train
+from zoo.kaggle import predict, train
 
 
 def fold_lines(printed: str, folds: int) -> list[str]:
@@ -46,6 +46,9 @@ def test_a_regression_fold_prints_its_epoch_lines_with_the_metric(tmp_path, caps
     for block in fold_lines(capsys.readouterr().out, 2):
         epochs = [line for line in block if " epoch " in line]
         assert epochs and all("val_rmse" in line for line in epochs), block
+    predict(tmp_path / "run", test_csv=table.test_csv, out=tmp_path / "s.csv")
+    meter = [line for line in capsys.readouterr().err.splitlines() if line.startswith("predicting 2 folds x 1 views")]
+    assert meter[-1].startswith("predicting 2 folds x 1 views: 2/2 done in"), meter
 
 
 @pytest.mark.slow

@@ -97,6 +97,15 @@ def test_a_missing_onnx_package_fails_onnx_only(tmp_path, monkeypatch):
     assert "no_such_package_for_zoo" in checks["onnx"].error and "zoo-keras[export]" in checks["onnx"].error
 
 
+def test_each_format_says_how_it_went_and_its_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(zoo.results.export, "ONNX_PACKAGES", ("no_such_package_for_zoo",))
+    lines: list[str] = []
+    export_model(small_mlp(), tmp_path, RNG.random((2, 8)), formats=("keras", "onnx"), say=lines.append)
+    assert len(lines) == 2
+    assert re.fullmatch(r"export keras: model\.keras checked \(\d+\.\d s\)", lines[0]), lines
+    assert re.fullmatch(r"export onnx: failed: .*no_such_package_for_zoo.* \(\d+\.\d s\)", lines[1]), lines
+
+
 def test_unknown_format_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match=r"unknown export format\(s\) \['pickle'\]; choose among keras"):
         export_model(small_mlp(), tmp_path / "out", RNG.random((2, 8)), formats=("keras", "pickle"))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 
 import keras
 import numpy as np
 import pytest
 
 import zoo
+from zoo.data.progress import silent
 from zoo.errors import ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder
 from zoo.training.faults import EpochLine, ResumableEarlyStopping
@@ -211,3 +215,33 @@ def test_a_backbone_resumes_inside_its_second_phase(tmp_path, monkeypatch, capsy
     assert "phase 2, epoch 1" in printed and "phase 1/2 head epoch" not in printed
     assert [p["epochs_run"] for p in result.report["phases"]] == [2, 3]
     assert len(result.history["loss"]) == 5
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is (or is not) a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(("tty", "quiet"), [(True, False), (False, False), (True, True)])
+def test_epoch_lines_and_a_bar_over_the_batches_only_on_a_terminal(monkeypatch, tty, quiet):
+    stderr = Terminal(tty)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    lines: list[str] = []
+    say = silent if quiet else lines.append
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = np.zeros((64, 4), "float32"), np.zeros(64, "int32")
+    model.fit(x, y, batch_size=8, epochs=2, callbacks=[EpochLine("phase 1/1 all layers", 2, say)], verbose=0)
+    assert len(lines) == (0 if quiet else 2)
+    assert all(re.fullmatch(r"phase 1/1 all layers epoch [12]/2: loss \d\.\d{4} \(\d+\.\ds\)", line) for line in lines)
+    bars = stderr.getvalue()
+    if tty and not quiet:
+        assert "phase 1/1 all layers epoch 2/2" in bars and "/8 [" in bars  # a bar over the 8 batches of each epoch
+    else:
+        assert bars == ""  # logs get the epoch lines only; a quiet run nothing

@@ -27,7 +27,7 @@ def test_sweep_on_a_backbone_leaves_the_model_as_it_was(tmp_path):
     assert flags == [layer.trainable for layer in all_layers(model)]
 
 
-def test_a_recipe_sweep_stops_when_the_loss_diverges():
+def test_a_recipe_sweep_stops_when_the_loss_diverges(capsys):
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -35,6 +35,8 @@ def test_a_recipe_sweep_stops_when_the_loss_diverges():
     assert "diverged" in result.stopped or "became" in result.stopped
     assert len(result.lrs) < 120
     assert 1e-5 < result.suggestion < 1.0  # an Adam rate that trains an MLP on digits
+    swept = [line for line in capsys.readouterr().err.splitlines() if line.startswith("learning-rate sweep: ")]
+    assert swept and swept[-1].endswith(" s") and f"{len(result.lrs)}/120 done in" in swept[-1]  # not a terminal
 
 
 def test_suggestion_is_the_steepest_descent_before_the_minimum():

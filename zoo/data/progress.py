@@ -75,3 +75,7 @@ def progress_meter(total: int, label: str, *, enabled: bool = True, min_items: i
 def worth_reporting(total: int, min_items: int | None = None) -> bool:
     """Whether a step over `total` items lasts long enough for progress lines (MIN_FILES unless told)."""
     return total >= (MIN_FILES if min_items is None else min_items)
+
+
+def silent(text: str) -> None:
+    """The `say` of a quiet run: no lines, and so no bars either (meters and step bars check for it)."""

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
+from zoo.data.progress import silent
 from zoo.data.tensorflow_sources import model_feed
 from zoo.errors import ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder, Saved, check_settings, load_best_weights, restore_optimizer
@@ -54,10 +55,6 @@ def fingerprint_of(config: dict[str, Any], train: LabelledData, val: LabelledDat
             digest.update(np.ascontiguousarray(data.x).tobytes())
     shape = list(train.x.shape[1:])  # the input size: a resume at another --image-size is another run
     return json.loads(json.dumps({**config, "input_shape": shape, "data_sha256": digest.hexdigest()}, default=str))
-
-
-def silent(text: str) -> None:
-    """The `say` of a quiet run: no lines, and so no step bars either (EpochLine)."""
 
 
 class EpochLine(keras.callbacks.Callback):

@@ -14,6 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from zoo.data.progress import progress_meter
 from zoo.errors import BadOverride
 from zoo.training.discriminative_lr import DiscriminativeAdam
 from zoo.training.feature_cache import batches, one_hot
@@ -25,6 +26,7 @@ from zoo.training.seeding import seed_everything
 
 SMOOTHING = 0.98  # exponential moving average of the loss (bias-corrected), as in fastai's lr_find
 DIVERGED = 4.0  # stop when the smoothed loss exceeds this many times its best
+SWEEP_METER_STEPS = 20  # a sweep of fewer batches ends before progress lines would help
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ class RangeTest(keras.callbacks.Callback):
     Each step runs as a one-batch epoch: Keras logs a batch's loss as the running mean of the epoch so far.
     """
 
-    def __init__(self, start_lr: float, end_lr: float, steps: int) -> None:
+    def __init__(self, start_lr: float, end_lr: float, steps: int, progress: bool = False) -> None:
         super().__init__()
         self.rates = np.geomspace(start_lr, end_lr, steps)
+        self.meter = progress_meter(steps, "learning-rate sweep", enabled=progress, min_items=SWEEP_METER_STEPS)
         self.lrs: list[float] = []
         self.losses: list[float] = []
         self.average, self.best, self.stopped = 0.0, math.inf, "reached the end of the sweep"
@@ -73,7 +76,11 @@ class RangeTest(keras.callbacks.Callback):
     def on_epoch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.model.optimizer.learning_rate.assign(float(self.rates[batch]))
 
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.meter.close()
+
     def on_epoch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.meter.update(1)
         loss = float((logs or {}).get("loss", math.nan))
         if not math.isfinite(loss):
             self.stopped, self.model.stop_training = f"the loss became {loss} at step {batch + 1}", True
@@ -129,7 +136,7 @@ def lr_find(
         labels: the labels, for a list of files or an array of images.
         id_col, label_col: a CSV's columns of file names (or ids) and of labels.
         image_dir, extension: where a CSV's file names point, and the suffix added to ids without one.
-        progress: a progress line while images are decoded (True).
+        progress: progress lines while images are decoded and during the sweep (True).
         data_dir, split: where a TFDS dataset is prepared and which split to sweep on (default "train").
         validation_split: taken, as finetune takes it, and unused: the sweep reads no validation data.
     """
@@ -141,7 +148,7 @@ def lr_find(
     read = {k: v for k, v in vars(options).items() if k != "validation_split"}
     labelled = as_labelled(data, {"image_size": size, "channels": channels, "strict": strict, **read})
     model = head_for(model, labelled.class_names)
-    test = sweep(model, labelled, RangeTest(start_lr, end_lr, steps), batch_size, seed)
+    test = sweep(model, labelled, RangeTest(start_lr, end_lr, steps, options.progress), batch_size, seed)
     lrs, losses = test.lrs, test.losses
     if len(lrs) < 2:
         raise BadOverride(f"the learning-rate sweep stopped after {len(lrs)} step(s) ({test.stopped}); lower start_lr")

@@ -16,6 +16,7 @@ from typing import Any
 import keras
 
 from zoo.data import LabelledData
+from zoo.data.progress import silent
 from zoo.errors import BadDevice, BadOverride
 from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
@@ -24,7 +25,7 @@ from zoo.results.export import DEFAULT_FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
-from zoo.training.faults import RunGuard, fingerprint_of, silent
+from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan

@@ -52,8 +52,8 @@ def train_fold(
     say: Callable[[str], None],
 ) -> FoldFit:
     """Train `model` on the fold's training rows (one line per epoch to `say`), score it on its validation rows."""
+    from zoo.data.progress import silent
     from zoo.kaggle.cv.metric_fit import fit_by_metric
-    from zoo.training.faults import silent
 
     target, metric, settings = run.target, run.metric, run.settings
     x_train, y_train, x_val, y_val = data

@@ -95,16 +95,14 @@ def fit_by_metric(
     x_train, y_train, x_val, y_val = data
     batch_size, best, started = settings.batch_size, BestWeights(metric), time.perf_counter()
     trainer = trainer_for(model, settings.augment, seed)
-    planned = phases(model, settings.epochs)
     with kept_trainable_flags(model):
-        for number, (train, count, rate) in enumerate(planned, 1):
+        for train, count, rate in phases(model, settings.epochs):
             if count == 0:
                 continue
             set_trainable(model, train, pin_batchnorm=True)
             trainer.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[kind])
             stopper = MetricEarlyStopping(model, x_val, y_val, best, settings.patience, batch_size * 2)
-            line = EpochLine(f"phase {number}/{len(planned)} {train}", count, say)  # after the stopper: its score
-            fit = {"batch_size": batch_size, "epochs": count, "callbacks": [stopper, line], "verbose": 0}
-            trainer.fit(x_train, y_train, **fit)
+            line = EpochLine(f"phase {train}", count, say)  # after the stopper, whose score it shows
+            trainer.fit(x_train, y_train, batch_size=batch_size, epochs=count, callbacks=[stopper, line], verbose=0)
             model.set_weights(best.weights)  # the next phase (and the saved model) starts from the best epoch
     return best, time.perf_counter() - started

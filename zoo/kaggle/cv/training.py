@@ -64,9 +64,9 @@ def train(
 
 def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = True) -> KaggleRun:
     """Carry out a run described by `settings` (what `zoo kaggle train` calls)."""
+    from zoo.data.progress import silent
     from zoo.results.run_card import now
     from zoo.results.run_folder import locked
-    from zoo.training.faults import silent
 
     started, say, run_dir = now(), print if verbose else silent, Path(settings.out)
     fingerprint = settings.to_json()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.listings.table import TableOptions
+from zoo.data.progress import progress_meter, silent
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
 from zoo.kaggle.submit.blend import combine, members
@@ -26,7 +27,7 @@ from zoo.kaggle.submit.submission import (
     template_order,
     write_submission,
 )
-from zoo.kaggle.submit.tta import predict_views, tta_views
+from zoo.kaggle.submit.tta import predict_views, prediction_steps, tta_views
 from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, load_images
 from zoo.kaggle.task.metrics import metric_for
 from zoo.kaggle.task.run_config import RunSettings, read_config
@@ -55,7 +56,7 @@ def predict(run: str | Path, *, force: bool = False, verbose: bool = True, **opt
     """Write `options["out"]`: the run's fold models (or a blend's runs) averaged over the test rows. `options`:
     PredictSettings fields; `force` replaces an existing submission."""
     request = PredictSettings(**options)
-    say = print if verbose else (lambda *_: None)
+    say = print if verbose else silent
     runs, weights, method = members(Path(run))
     config = read_config(runs[0])
     settings, target = RunSettings.from_json(config["settings"]), submitted_target(config, request.target_col)
@@ -152,12 +153,16 @@ def fold_average(
 
     outputs = []
     folders = fold_dirs(run_dir)
+    steps = len(folders) * prediction_steps(len(test), views)
+    label = f"predicting {len(folders)} folds x {len(views)} views"
+    meter = progress_meter(steps, label, enabled=say is not silent, min_items=2)
     for fold_dir in folders:
         with warnings.catch_warnings():  # the training optimizer's state is saved too; prediction does not need it
             warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
             model = load_saved(fold_dir / "model.keras")
         x = pixels if pixels is not None else TabularTransform.load(fold_dir / TRANSFORM_FILE).apply(test)
         with quiet_tensorflow():
-            outputs.append(predict_views(model, x, views, batch_size))
+            outputs.append(predict_views(model, x, views, batch_size, meter))
+    meter.close()
     say(f"averaged {len(folders)} fold models x {len(views)} views ({', '.join(views)}) over {len(test)} rows")
     return np.mean(outputs, axis=0)

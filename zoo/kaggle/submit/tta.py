@@ -5,7 +5,7 @@ Views are deterministic (no random crops), so the same run and test set give the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,11 @@ CROP_FRACTION = 0.9  # a crop keeps 90% of each side, then is resized back to th
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 VIEWS = ("original", "flip", "crop", "flip+crop", *(f"crop:{corner}" for corner in CORNERS))
 CHUNK = 256  # images per prediction call: views are made chunk by chunk, so memory stays small on big test sets
+
+
+def prediction_steps(rows: int, views: tuple[str, ...]) -> int:
+    """What predict_views' meter counts for `rows` rows: one per view of every chunk."""
+    return -(-rows // CHUNK) * len(views)
 
 
 def tta_views(count: int, flip: bool = True) -> tuple[str, ...]:
@@ -51,11 +56,15 @@ def view_of(images: np.ndarray, view: str) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def predict_views(model: keras.Model, images: np.ndarray, views: tuple[str, ...], batch_size: int) -> np.ndarray:
-    """The model's outputs averaged over `views` of every image."""
+def predict_views(
+    model: keras.Model, images: np.ndarray, views: tuple[str, ...], batch_size: int, meter: Any = None
+) -> np.ndarray:
+    """The model's outputs averaged over `views` of every image; `meter` (zoo.data.progress) counts the chunks."""
     parts = []
     for start in range(0, len(images), CHUNK):
         chunk = images[start : start + CHUNK]
         outputs = [model.predict(view_of(chunk, view), batch_size=batch_size, verbose=0) for view in views]
         parts.append(np.mean(outputs, axis=0))
+        if meter is not None:
+            meter.update(len(views))
     return np.concatenate(parts)
