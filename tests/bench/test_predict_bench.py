@@ -18,10 +18,14 @@ def test_ratios_are_the_goals_and_the_table_shows_them():
     figures = dict(zip(FIGURES, (20.0, 50.0, 45.0, 0.5, 10.0), strict=True))
     ratios = bench.ratios(figures)
     assert ratios == {"zoo_vs_runtime": 0.9, "zoo_vs_keras": 2.25, "cold_start_vs_tensorflow_import": 0.05}
-    result = {**figures, **ratios, "setting": {"model": "m", "images": 4, "batch_size": 2, "repeats": 1}, "cpus": 2}
+    setting = {"model": "m", "images": 4, "batch_size": 2, "repeats": 1}
+    extra = {"runtime": "openvino", "keras_batch_size": 16, "litert_images_per_s": 40.0, "setting": setting, "cpus": 2}
+    result = {**figures, **ratios, **extra}
     table = bench.render(result)
     lines = {line.split("  ")[0]: line.split()[-1] for line in table.splitlines()}
     assert lines["zoo / Keras (goal >= 2)"] == "2.25" and lines["zoo / raw runtime (goal >= 0.9)"] == "0.90"
+    assert "raw openvino (zoo's runtime), preloaded arrays" in lines
+    assert "Keras predict, preloaded arrays (batch 16)" in lines
     assert set(json.loads(bench.as_json(result))) >= set(FIGURES)
 
 
@@ -39,5 +43,5 @@ def test_a_real_run_on_a_tiny_model(tmp_path, monkeypatch):
     model = ZooModel(inputs, keras.layers.Dense(2, activation="softmax", name="predictions")(x), class_names=["a", "b"])
     model.save(tmp_path / "m.keras")
     result = bench.run(bench.Setting(str(tmp_path / "m.keras"), images=4, batch_size=2, repeats=1))
-    assert all(result[key] > 0 for key in FIGURES)
+    assert all(result[key] > 0 for key in FIGURES) and result["runtime"] == "openvino"
     assert result["zoo_vs_keras"] == pytest.approx(result["zoo_images_per_s"] / result["keras_images_per_s"])

@@ -1,4 +1,5 @@
-"""The LiteRT runtime: converted once, cached, checked against Keras; the cache alone serves later runs."""
+"""The runtime: converted once to LiteRT, cached, each runtime checked against Keras; the cache alone serves later
+runs, on OpenVINO, else LiteRT, else Keras."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from zoo.loading.model import ZooModel, features_model
+from zoo.results import runtime
 from zoo.results.runtime import ModelSource, cached_paths, open_runner
 
 
@@ -43,15 +45,17 @@ def test_converted_once_then_served_from_the_cache(cache, model, purpose):
     notes: list[str] = []
     source = ModelSource("tiny.keras", f"digest-{purpose}", lambda: model)
     runner = open_runner(source, purpose, notes.append)
-    assert runner.runtime == "litert" and runner.input_shape == (12, 12, 3)
+    assert runner.runtime == "openvino" and runner.input_shape == (12, 12, 3)
     assert len(notes) == 1 and "converting" in notes[0]
     x = np.random.default_rng(0).uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)
     keras_model = model if purpose == "predict" else features_model(model)
     np.testing.assert_allclose(runner.run(x), keras_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
     card = json.loads(cached_paths(source, purpose)[1].read_text())
     assert card["converted"] and card["class_names"] == (["a", "b", "c"] if purpose == "predict" else None)
+    assert card["runtimes"]["openvino"]["ok"] and card["runtimes"]["litert"]["ok"]
+    assert card["runtimes"]["openvino"]["max_abs_diff"] <= card["tolerance"]
     warm = open_runner(ModelSource("tiny.keras", f"digest-{purpose}", refuse_to_load), purpose, notes.append)
-    assert warm.runtime == "litert" and len(notes) == 1  # no second conversion, no note
+    assert warm.runtime == "openvino" and len(notes) == 1  # no second conversion, no note
     np.testing.assert_array_equal(warm.run(x), runner.run(x))
 
 
@@ -68,3 +72,47 @@ def test_a_model_that_did_not_convert_runs_in_keras_with_one_note(cache, model):
     assert notes == [f"odd.keras runs in Keras, not LiteRT: {reason}"]
     x = np.full((2, 12, 12, 3), 100.0, np.float32)
     np.testing.assert_allclose(runner.run(x), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def warm_card(cache, model, digest: str, runtimes: dict | None) -> ModelSource:
+    """A converted file in the cache (the tiny model's, from a first open) under a card with these runtime checks."""
+    first = ModelSource("tiny.keras", "digest-fallback", lambda: model)
+    open_runner(first, "predict", lambda line: None)
+    source = ModelSource("tiny.keras", digest, refuse_to_load)
+    converted, card = cached_paths(first, "predict")
+    paths = cached_paths(source, "predict")
+    paths[0].write_bytes(converted.read_bytes())
+    found = json.loads(card.read_text())
+    if runtimes is None:
+        del found["runtimes"]
+    else:
+        found["runtimes"] = runtimes
+    paths[1].write_text(json.dumps(found))
+    return source
+
+
+@pytest.mark.parametrize(
+    "runtimes",
+    [None, {"litert": {"ok": True}, "openvino": {"ok": False, "reason": "differs"}}],
+    ids=["card-before-openvino", "openvino-failed-its-check"],
+)
+def test_openvino_runs_only_what_it_passed_the_check_on(cache, model, runtimes):
+    source = warm_card(cache, model, f"digest-{runtimes is None}", runtimes)
+    runner = open_runner(source, "predict", pytest.fail)  # no note either
+    assert runner.runtime == "litert"
+
+
+def test_without_openvino_litert_serves_and_without_either_keras_with_a_note(cache, model, monkeypatch):
+    source = warm_card(cache, model, "digest-missing", {"litert": {"ok": True}, "openvino": {"ok": True}})
+    x = np.random.default_rng(1).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
+    fastest = open_runner(source, "predict", pytest.fail)
+    monkeypatch.setattr(runtime, "has_openvino", lambda: False)
+    fallback = open_runner(source, "predict", pytest.fail)  # no note: LiteRT gives the same answers
+    assert (fastest.runtime, fallback.runtime) == ("openvino", "litert")
+    np.testing.assert_allclose(fallback.run(x), fastest.run(x), rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(runtime, "has_litert", lambda: False)
+    notes: list[str] = []
+    last = open_runner(ModelSource("tiny.keras", "digest-missing", lambda: model), "predict", notes.append)
+    assert last.runtime == "keras"
+    assert notes == ["tiny.keras runs in Keras, not LiteRT: neither openvino nor ai-edge-litert is installed"]
+    np.testing.assert_allclose(last.run(x), fastest.run(x), rtol=1e-4, atol=1e-5)

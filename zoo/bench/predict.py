@@ -1,9 +1,11 @@
-"""`python -m zoo.bench predict`: inference speed on the CPU, Keras against LiteRT against zoo end to end.
+"""`python -m zoo.bench predict`: inference speed on the CPU, Keras against zoo's runtime against zoo end to end.
 
-In one process, on the same model and the same JPEG files: Keras `predict` on preloaded arrays, the raw LiteRT
-interpreter on the same arrays, and zoo's predict path (decoding, fitting, LiteRT, top-k) from the files. Then, in
-fresh processes, a cold `zoo predict` of one image (warm conversion cache) against `python -c "import tensorflow"`.
-Each throughput is the best of `repeats` passes, taken in turn, so a burst of load on a shared machine hurts less.
+In one process, on the same model and the same JPEG files: Keras `predict` on preloaded arrays (at its best batch
+size of 16, 32 and 64), the runtime zoo chose (OpenVINO or LiteRT) called raw on the same arrays, the raw LiteRT
+interpreter too, and zoo's predict path (decoding, fitting, the runtime, top-k) from the files. Then, in fresh
+processes, a cold `zoo predict` of one image (warm conversion cache) against `python -c "import tensorflow"`.
+Each throughput is the best of `repeats` passes, every path taking one pass in turn, so a burst of load on a shared
+machine hurts all of them alike.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from PIL import Image
 
 from zoo.data.decoding.images import file_batches
 from zoo.loading.ranking import top_labels
+from zoo.results.openvino_runtime import SETTINGS
 from zoo.results.runtime import cached_paths, catalogue_source, file_source, open_runner, run_files
 
 MODEL = "efficientnet_lite0"
+KERAS_BATCHES = (16, 32, 64)  # Keras is measured at each, its best kept
 PHOTOS = Path(__file__).parent.parent / "assets"
 
 
@@ -53,14 +57,15 @@ def write_photos(folder: Path, count: int) -> list[str]:
     return files
 
 
-def images_per_second(count: int, work: Any, repeats: int) -> float:
-    """`count` / the fastest of `repeats` timed calls of `work`."""
-    best = float("inf")
+def images_per_second(count: int, works: dict[str, Any], repeats: int) -> dict[str, float]:
+    """For each named `work`, `count` / its fastest of `repeats` timed calls; each round calls every work once."""
+    best = dict.fromkeys(works, float("inf"))
     for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return count / best
+        for name, work in works.items():
+            started = time.perf_counter()
+            work()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return {name: count / seconds for name, seconds in best.items()}
 
 
 def raw_interpreter(model_path: Path, pixels: np.ndarray, batch_size: int) -> Any:
@@ -86,6 +91,24 @@ def raw_interpreter(model_path: Path, pixels: np.ndarray, batch_size: int) -> An
     return run
 
 
+def raw_openvino(model_path: Path, pixels: np.ndarray) -> Any:
+    """A pass of OpenVINO over preloaded pixels as zoo sets it up (throughput streams, float32, one image per
+    request), with nothing of zoo around it."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(str(model_path))
+    model.reshape([1, *pixels.shape[1:]])
+    queue = ov.AsyncInferQueue(core.compile_model(model, "CPU", SETTINGS))
+
+    def run() -> None:
+        for index in range(len(pixels)):
+            queue.start_async([pixels[index : index + 1]], index)
+        queue.wait_all()
+
+    return run
+
+
 def fresh_process_seconds(command: list[str]) -> float:
     """Wall time of `command` in a new Python process that imports this copy of zoo; raises if it fails."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PHOTOS.parent.parent), os.environ.get("PYTHONPATH", "")])}
@@ -100,7 +123,7 @@ def run(setting: Setting) -> dict[str, Any]:
     source = file_source(model_file, model_file.name) if setting.model.endswith(".keras") else None
     source = source or catalogue_source(setting.model)
     runner = open_runner(source)
-    if runner.runtime != "litert":
+    if runner.runtime == "keras":
         raise RuntimeError(f"{setting.model} did not convert to LiteRT: nothing to compare Keras with")
     model = source.load()
     with tempfile.TemporaryDirectory(prefix="zoo-bench-predict-") as scratch:
@@ -113,21 +136,31 @@ def run(setting: Setting) -> dict[str, Any]:
             for _, outputs in run_files([runner], files, setting.batch_size, [], progress=False):
                 top_labels(outputs, names, 5)
 
-        def keras_pass() -> None:
-            model.predict(pixels, batch_size=setting.batch_size, verbose=0)
-
-        raw_pass = raw_interpreter(cached_paths(source, "predict")[0], pixels, setting.batch_size)
-        for work in (keras_pass, raw_pass, zoo_pass):  # warm-up: graph tracing, tensor allocation
+        model_path = cached_paths(source, "predict")[0]
+        works = {f"keras_{size}": keras_pass(model, pixels, size) for size in KERAS_BATCHES}
+        works["litert"] = raw_interpreter(model_path, pixels, setting.batch_size)
+        if runner.runtime == "openvino":
+            works["openvino"] = raw_openvino(model_path, pixels)
+        works["zoo"] = zoo_pass
+        for work in works.values():  # warm-up: graph tracing, tensor allocation
             work()
-        count = len(files)
+        rates = images_per_second(len(files), works, setting.repeats)
         result = {
-            "keras_images_per_s": images_per_second(count, keras_pass, setting.repeats),
-            "runtime_images_per_s": images_per_second(count, raw_pass, setting.repeats),
-            "zoo_images_per_s": images_per_second(count, zoo_pass, setting.repeats),
+            "runtime": runner.runtime,
+            "keras_images_per_s": max(rates[f"keras_{size}"] for size in KERAS_BATCHES),
+            "keras_batch_size": max(KERAS_BATCHES, key=lambda size: rates[f"keras_{size}"]),
+            "runtime_images_per_s": rates[runner.runtime],
+            "litert_images_per_s": rates["litert"],
+            "zoo_images_per_s": rates["zoo"],
             "cold_start_s": fresh_process_seconds([sys.executable, "-m", "zoo", "predict", setting.model, files[0]]),
             "tensorflow_import_s": fresh_process_seconds([sys.executable, "-c", "import tensorflow"]),
         }
     return {**result, **ratios(result), "setting": asdict(setting), "cpus": len(os.sched_getaffinity(0))}
+
+
+def keras_pass(model: Any, pixels: np.ndarray, batch_size: int) -> Any:
+    """A pass of Keras `predict` over preloaded pixels at `batch_size`."""
+    return lambda: model.predict(pixels, batch_size=batch_size, verbose=0)
 
 
 def ratios(result: dict[str, float]) -> dict[str, float]:
@@ -140,10 +173,12 @@ def ratios(result: dict[str, float]) -> dict[str, float]:
 
 
 def render(result: dict[str, Any]) -> str:
-    """A small table for people: the five figures and the three ratios with their goals."""
+    """A small table for people: the five figures (and raw LiteRT) and the three ratios with their goals."""
+    runtime, keras_batch = result["runtime"], result["keras_batch_size"]
     rows = [
-        ("Keras predict, preloaded arrays", f"{result['keras_images_per_s']:.1f} images/s"),
-        ("raw LiteRT interpreter, preloaded arrays", f"{result['runtime_images_per_s']:.1f} images/s"),
+        (f"Keras predict, preloaded arrays (batch {keras_batch})", f"{result['keras_images_per_s']:.1f} images/s"),
+        (f"raw {runtime} (zoo's runtime), preloaded arrays", f"{result['runtime_images_per_s']:.1f} images/s"),
+        ("raw LiteRT interpreter, preloaded arrays", f"{result['litert_images_per_s']:.1f} images/s"),
         ("zoo predict from files (decoding included)", f"{result['zoo_images_per_s']:.1f} images/s"),
         ("cold `zoo predict` of one image", f"{result['cold_start_s']:.2f} s"),
         ('`python -c "import tensorflow"`', f"{result['tensorflow_import_s']:.2f} s"),

@@ -1,9 +1,10 @@
-"""Fast CPU inference: each model converted once to LiteRT (run with XNNPACK), cached, checked against Keras.
+"""Fast CPU inference: each model converted once to a LiteRT file, cached, checked against Keras, run by the fastest
+runtime that gives Keras' answers: OpenVINO (which reads the LiteRT file), else LiteRT's interpreter (XNNPACK).
 
-The converted file and a small card (input shape, class names, the check) live in zoo's cache folder, named by a
-digest of the weights (or saved model), the input size, the purpose (predict or embed) and the zoo version. With a
-warm cache nothing here imports TensorFlow: ai-edge-litert, NumPy and Pillow do the work. A model that does not
-convert, or converts to different answers, runs in Keras, with one line saying why.
+The converted file and a small card (input shape, class names, each runtime's check) live in zoo's cache folder,
+named by a digest of the weights (or saved model), the input size, the purpose (predict or embed) and the zoo
+version. With a warm cache nothing here imports TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the
+work. A model that does not convert, or converts to different answers, runs in Keras, with one line saying why.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from zoo.data.progress import Progress
 from zoo.errors import BadData
 from zoo.hardware.devices import import_tensorflow_quietly
 from zoo.results.litert import native_stderr_silenced
+from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
 from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
@@ -37,6 +39,7 @@ from zoo.weights.verify import digest_file
 RUNTIME_FOLDER = "runtime"
 PURPOSES = ("predict", "embed")
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
+RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 
@@ -56,7 +59,7 @@ class Runner:
 
     input_shape: tuple[int, int, int]
     class_names: list[str] | None
-    runtime: str  # "litert" or "keras"
+    runtime: str  # "openvino", "litert" or "keras"
     run: Callable[[np.ndarray], np.ndarray]
 
 
@@ -129,15 +132,17 @@ def say(line: str) -> None:
 
 
 def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say) -> Runner:
-    """The fastest runner of `source` that gives Keras' answers: LiteRT from the cache, converting on first use."""
+    """The fastest runner of `source` that gives Keras' answers: OpenVINO or LiteRT on the cached file (converted on
+    first use and checked against Keras then), else Keras with one line saying why."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
     model_path, card_path = cached_paths(source, purpose)
     card = read_card(card_path)
     if card and card["converted"] and not model_path.is_file():
         card = None  # the converted file was removed: convert again
-    if card and card["converted"] and model_path.is_file() and has_litert():
-        return litert_runner(str(model_path), card)
+    runner = compiled_runner(model_path, card) if card else None
+    if runner is not None:
+        return runner
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
@@ -145,11 +150,35 @@ def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[s
     target = model if purpose == "predict" else features_of(model)
     if card is None:
         card, content = convert(target, model, (model_path, card_path), note)
-        if card["converted"] and has_litert():
-            return litert_runner(str(model_path) if model_path.is_file() else content, card)
-    why = card["reason"] if not card["converted"] else "ai-edge-litert is not installed (pip install ai-edge-litert)"
+        runner = compiled_runner(model_path if model_path.is_file() else content, card)
+        if runner is not None:
+            return runner
+    why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
     return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
+
+
+def compiled_runner(model: Path | bytes, card: dict) -> Runner | None:
+    """The first runtime of RUNTIMES that is installed and passed the card's check; None when there is none."""
+    if not card["converted"]:
+        return None
+    checks = card.get("runtimes") or {"litert": {"ok": True}}  # a card written before OpenVINO: LiteRT was checked
+    ok = {name for name, check in checks.items() if check.get("ok")}
+    if "openvino" in ok and isinstance(model, Path) and has_openvino():
+        call = OpenVINOCall(model, compiled_cache(model.parent))
+        return Runner(tuple(card["input_shape"]), card["class_names"], "openvino", call)
+    if "litert" in ok and has_litert():
+        return litert_runner(str(model) if isinstance(model, Path) else model, card)
+    return None
+
+
+def compiled_cache(folder: Path) -> Path | None:
+    """runtime/openvino, where OpenVINO keeps its compiled models; None when it cannot be made (compiled each time)."""
+    try:
+        (folder / "openvino").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / "openvino"
 
 
 def features_of(model: Any) -> Any:
@@ -159,7 +188,8 @@ def features_of(model: Any) -> Any:
 
 
 def convert(target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None]) -> tuple[dict, bytes]:
-    """Convert `target` through zoo.results.export's TFLite path, checked against Keras; cache the file and card."""
+    """Convert `target` through zoo.results.export's TFLite path; check LiteRT's and OpenVINO's answers on the file
+    against Keras; cache the file and the card."""
     from zoo.results.export import export_model
 
     shape = tuple(int(side) for side in target.input_shape[1:4])
@@ -168,21 +198,34 @@ def convert(target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[s
     with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
         check = export_model(target, Path(scratch), sample, formats=("tflite",))["tflite"]
         content = check.path.read_bytes() if check.path is not None else b""
-    converted, reason = check.ok, check.error
-    if not converted and check.max_abs_diff is not None and target is not model:
-        reference = np.abs(target.predict(sample, verbose=0)).max()  # features: a relative check
-        converted = bool(check.max_abs_diff <= EMBED_TOLERANCE * max(1.0, float(reference)))
-        reason = None if converted else reason
+        reference, limit = target.predict(sample, verbose=0), check.tolerance
+        if target is not model:  # features are not probabilities: a check relative to the largest
+            limit = max(limit, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
+        litert_ok = check.max_abs_diff is not None and check.max_abs_diff <= limit
+        runtimes = {"litert": {"ok": bool(litert_ok), "max_abs_diff": check.max_abs_diff, "runtime": check.runtime}}
+        if litert_ok and has_openvino():
+            runtimes["openvino"] = openvino_check(check.path, sample, reference, limit)
     card = {
         "input_shape": list(shape),
         "class_names": getattr(model, "class_names", None) if target is model else None,
-        "converted": converted,
-        "reason": reason,
+        "converted": bool(litert_ok),
+        "reason": None if litert_ok else check.error,
         "max_abs_diff": check.max_abs_diff,
+        "tolerance": limit,
+        "runtimes": runtimes,  # each runtime's check on the file against Keras, on CHECK_IMAGES random images
         "zoo": __version__,
     }
-    store(paths, content if converted else None, card, note)
+    store(paths, content if litert_ok else None, card, note)
     return card, content
+
+
+def openvino_check(path: Path, sample: np.ndarray, reference: np.ndarray, limit: float) -> dict:
+    """OpenVINO's answers on the LiteRT file against Keras' `reference`: within `limit`, or why not."""
+    try:
+        diff = float(np.abs(OpenVINOCall(path)(sample).astype(np.float64) - reference).max())
+    except Exception as error:  # a model OpenVINO cannot read or compile simply stays on LiteRT
+        return {"ok": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+    return {"ok": bool(diff <= limit), "max_abs_diff": diff, "runtime": f"openvino {openvino_version()}"}
 
 
 def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
