@@ -65,6 +65,7 @@ def test_a_model_that_did_not_convert_runs_in_keras_with_one_note(cache, model):
     card_path.parent.mkdir(parents=True, exist_ok=True)
     reason = "ConverterError: the model needs TensorFlow (Flex) ops"
     card = {"input_shape": [12, 12, 3], "class_names": ["a", "b", "c"], "converted": False, "reason": reason}
+    card["runtimes"] = {"litert": {"ok": False}}
     card_path.write_text(json.dumps(card))
     notes: list[str] = []
     runner = open_runner(source, "predict", notes.append)
@@ -91,15 +92,17 @@ def warm_card(cache, model, digest: str, runtimes: dict | None) -> ModelSource:
     return source
 
 
-@pytest.mark.parametrize(
-    "runtimes",
-    [None, {"litert": {"ok": True}, "openvino": {"ok": False, "reason": "differs"}}],
-    ids=["card-before-openvino", "openvino-failed-its-check"],
-)
-def test_openvino_runs_only_what_it_passed_the_check_on(cache, model, runtimes):
-    source = warm_card(cache, model, f"digest-{runtimes is None}", runtimes)
-    runner = open_runner(source, "predict", pytest.fail)  # no note either
+def test_openvino_runs_only_what_it_passed_the_check_on(cache, model):
+    runtimes = {"litert": {"ok": True}, "openvino": {"ok": False, "reason": "differs"}}
+    runner = open_runner(warm_card(cache, model, "digest-unchecked", runtimes), "predict", pytest.fail)  # no note
     assert runner.runtime == "litert"
+
+
+def test_a_card_from_before_openvino_is_converted_again(cache, model):
+    source = warm_card(cache, model, "digest-old-card", None)
+    notes: list[str] = []
+    runner = open_runner(ModelSource(source.label, source.digest, lambda: model), "predict", notes.append)
+    assert runner.runtime == "openvino" and "converting" in notes[0]
 
 
 def test_without_openvino_litert_serves_and_without_either_keras_with_a_note(cache, model, monkeypatch):

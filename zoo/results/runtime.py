@@ -162,8 +162,7 @@ def compiled_runner(model: Path | bytes, card: dict) -> Runner | None:
     """The first runtime of RUNTIMES that is installed and passed the card's check; None when there is none."""
     if not card["converted"]:
         return None
-    checks = card.get("runtimes") or {"litert": {"ok": True}}  # a card written before OpenVINO: LiteRT was checked
-    ok = {name for name, check in checks.items() if check.get("ok")}
+    ok = {name for name, check in card["runtimes"].items() if check.get("ok")}
     if "openvino" in ok and isinstance(model, Path) and has_openvino():
         call = OpenVINOCall(model, compiled_cache(model.parent))
         return Runner(tuple(card["input_shape"]), card["class_names"], "openvino", call)
@@ -240,12 +239,13 @@ def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Cal
 
 
 def read_card(path: Path) -> dict | None:
-    """The cached card, or None when absent or unreadable (a truncated card only costs a new conversion)."""
+    """The cached card, or None when absent, unreadable (a truncated card only costs a new conversion) or written
+    before OpenVINO was checked (converted again, so that it can run on OpenVINO)."""
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    keys = ("input_shape", "class_names", "converted", "reason")
+    keys = ("input_shape", "class_names", "converted", "reason", "runtimes")
     return card if isinstance(card, dict) and all(key in card for key in keys) else None
 
 
