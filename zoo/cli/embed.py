@@ -71,7 +71,7 @@ def add_embed_parser(subparsers: argparse._SubParsersAction) -> None:
         "embed",
         help="pooled trunk features of images (a .npy array + the file list), for scikit-learn, kNN, search",
         description=f"Write the features the classifier layer of MODEL reads (average-pooled) for each image. MODEL "
-        f"defaults to {DEFAULT_BACKBONE}; runs on LiteRT once converted (cached).",
+        f"defaults to {DEFAULT_BACKBONE}; runs on OpenVINO or LiteRT once converted (cached).",
     )
     add_inference_arguments(embed)
     embed.add_argument("--force", action="store_true", help="replace --out and its file list if they exist")

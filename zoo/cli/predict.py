@@ -2,7 +2,8 @@
 
 MODEL is a catalogue name, a saved .keras file, a finetune run folder (model.keras inside) or a zoo kaggle run
 folder (its fold models averaged); it defaults to the bundled efficientnet_lite0 and INPUTS to a sample photo.
-Models run through zoo.results.runtime (LiteRT once converted and cached); a warm cache never imports TensorFlow.
+Models run through zoo.results.runtime (OpenVINO or LiteRT once converted and cached); a warm cache never imports
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="top-k labels of images with a trained model (a catalogue name, .keras file or run folder)",
         description=f"Classify images. MODEL defaults to {DEFAULT_BACKBONE} (weights bundled, no network); "
-        "INPUTS default to a sample photo shipped with zoo. Runs on LiteRT once the model is converted (cached).",
+        "INPUTS default to a sample photo shipped with zoo. Runs on OpenVINO or LiteRT once converted (cached).",
     )
     add_inference_arguments(predict)
     predict.add_argument("--top", type=int, default=5, help="how many classes per image (default 5)")
