@@ -7,7 +7,15 @@ import pytest
 import tensorflow as tf
 
 from zoo.errors import BadOverride
-from zoo.layers.augment import LIGHT, STRONG, Augmentation, augmentation_named, augmenter_for, mixed_batches
+from zoo.layers.augment import (
+    LIGHT,
+    STRONG,
+    Augmentation,
+    RandomOperations,
+    augmentation_named,
+    augmenter_for,
+    mixed_batches,
+)
 
 
 def test_presets_and_lists_name_their_layers():
@@ -29,8 +37,35 @@ def test_presets_and_lists_name_their_layers():
 
 def test_the_augmenter_holds_randaugment_when_asked():
     names = [type(layer).__name__ for layer in augmenter_for(STRONG, seed=0).layers]
-    assert names == ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandAugment"]
+    assert names == ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomOperations"]
     assert augmenter_for(None, seed=0) is None
+
+
+def ramps(count: int, channels: int = 3) -> np.ndarray:
+    """`count` copies of one image whose values span 0..255 (so AutoContrast leaves it as it is)."""
+    image = np.linspace(0, 255, 16 * 16 * channels, dtype=np.float32).reshape(16, 16, channels)
+    return np.repeat(image[np.newaxis], count, axis=0)
+
+
+def test_randaugment_draws_its_operations_per_image_and_stays_in_range():
+    images = ramps(64)
+    out = np.asarray(RandomOperations(1, seed=3)(images, training=True))
+    unchanged = np.abs(out - images).reshape(64, -1).max(axis=1) < 1e-3
+    assert 0 < unchanged.sum() < 32  # Keras' RandAugment draws per batch: all of them or none would be unchanged
+    assert out.min() >= 0 and out.max() <= 255
+    np.testing.assert_array_equal(out, np.asarray(RandomOperations(1, seed=3)(images, training=True)))  # seeded
+    np.testing.assert_array_equal(RandomOperations(2, seed=3)(images, training=False), images)
+
+
+def test_randaugment_keeps_to_label_preserving_operations_at_bounded_strength():
+    layer = RandomOperations(2, seed=0)
+    layer(ramps(2, channels=1), training=True)  # one channel: no saturation change
+    kinds = {type(operation).__name__: operation for operation in layer.operations}
+    geometric = {"RandomRotation", "RandomShear", "RandomTranslation"}
+    colour = {"RandomBrightness", "RandomContrast", "RandomSharpness", "AutoContrast"}
+    assert set(kinds) == geometric | colour  # no solarize, posterize, equalize or invert
+    assert max(abs(f) for f in kinds["RandomRotation"].factor) * 360 <= 30
+    assert kinds["RandomTranslation"].height_upper <= 0.15 and kinds["RandomTranslation"].width_lower >= -0.15
 
 
 def two_class_batches(shape: tuple[int, ...]) -> tf.data.Dataset:

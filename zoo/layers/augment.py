@@ -23,7 +23,11 @@ import keras
 from zoo.errors import BadOverride
 
 MIXUP_ALPHA = 0.2  # Beta(alpha, alpha) mixing share: timm's and Keras' default for MixUp
-RANDAUGMENT_OPS = 2  # operations per image, RandAugment's usual N
+RANDAUGMENT_OPS = 1  # operations per image: TrivialAugment's one, at a random strength (2 cost more on digits)
+ROTATION_TURNS = 30 / 360  # RandAugment's top magnitudes as timm sets them (rand-m10): rotation 30 degrees,
+SHEAR = 0.3  # shear 0.3,
+TRANSLATION = 0.15  # shifts of 15% of the side (timm's translate_pct is 0.45 at m10; small objects leave the frame),
+COLOUR = 0.4  # brightness, contrast, saturation and sharpness changed by up to 40% (timm: 0.9 at m10)
 MIXES = ("mixup", "cutmix")
 
 
@@ -35,7 +39,7 @@ class Augmentation:
     rotation: float = 0.05  # fraction of a full turn: 0.05 = up to 18 degrees either way
     zoom: float = 0.1
     contrast: float = 0.1
-    randaugment: int = 0  # RandAugment operations per image (0: off); values taken as RGB in [0, 255]
+    randaugment: int = 0  # RandAugment operations per image (0: off; RandomOperations); values as RGB in [0, 255]
     mix: str | None = None  # "mixup" or "cutmix": pairs of examples and their labels mixed per batch
 
     def describe(self) -> str:
@@ -43,7 +47,7 @@ class Augmentation:
         parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
         parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
         parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
-        parts += [f"RandAugment({self.randaugment} ops)"] if self.randaugment else []
+        parts += [f"RandAugment({self.randaugment} ops per image, geometric + colour)"] if self.randaugment else []
         parts += [f"MixUp(alpha {MIXUP_ALPHA}) per batch"] if self.mix == "mixup" else []
         parts += ["CutMix per batch"] if self.mix == "cutmix" else []
         return ", ".join(parts) or "none"
@@ -84,8 +88,61 @@ def augmenter_for(augmentation: Augmentation | None, seed: int) -> keras.Sequent
     if augmentation.contrast:
         layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed + 3))
     if augmentation.randaugment:
-        layers.append(keras.layers.RandAugment((0, 255), num_ops=augmentation.randaugment, seed=seed + 4))
+        layers.append(RandomOperations(augmentation.randaugment, seed=seed + 4))
     return keras.Sequential(layers, name="augmentation") if layers else None
+
+
+def randaugment_operations(seed: int, channels: int) -> list[keras.Layer]:
+    """RandAugment's geometric and mild colour operations at timm's top magnitudes (rand-m10), each drawn per image
+    between none and that top; solarize, posterize, equalize and invert are left out (see RandomOperations)."""
+    colour = {"value_range": (0, 255)}
+    chosen = [
+        (keras.layers.RandomRotation, (ROTATION_TURNS,), {}),
+        (keras.layers.RandomShear, (SHEAR, SHEAR), {}),
+        (keras.layers.RandomTranslation, (TRANSLATION, TRANSLATION), {}),
+        (keras.layers.RandomBrightness, (COLOUR,), colour),
+        (keras.layers.RandomContrast, (COLOUR,), colour),
+        (keras.layers.RandomSharpness, ((0.5 - COLOUR / 2, 0.5 + COLOUR / 2),), colour),  # 0.5: unchanged
+        *([(keras.layers.RandomColorDegeneration, (COLOUR,), colour)] if channels == 3 else []),  # saturation
+    ]
+    return [kind(*args, **kwargs, seed=seed + index) for index, (kind, args, kwargs) in enumerate(chosen)] + [
+        keras.layers.AutoContrast((0, 255))
+    ]
+
+
+class RandomOperations(keras.layers.Layer):
+    """RandAugment done per image: each image gets `count` operations, each drawn from randaugment_operations (or
+    none), each at a random magnitude. Keras' own RandAugment draws one choice per batch, not per image, and reads
+    its factor as turns and image fractions (0.5: rotations up to 180 degrees, shifts up to half the image)."""
+
+    def __init__(self, count: int, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count, self.seed = count, seed
+        self.operations: list[keras.Layer] = []
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape: tuple) -> None:
+        self.operations = randaugment_operations(self.seed or 0, input_shape[-1])
+
+    def call(self, images: Any, training: bool = False) -> Any:
+        if not training:
+            return images
+        ops = keras.ops
+        images = ops.cast(images, self.compute_dtype)
+        for _ in range(self.count):
+            choice = keras.random.randint(ops.shape(images)[:1], 0, len(self.operations) + 1, seed=self.generator)
+            changed = images  # choice == len(operations): this image unchanged by this draw
+            for index, operation in enumerate(self.operations):
+                chosen = ops.reshape(ops.equal(choice, index), (-1, 1, 1, 1))
+                changed = ops.where(chosen, ops.cast(operation(images, training=True), self.compute_dtype), changed)
+            images = changed
+        return images
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "count": self.count, "seed": self.seed}
 
 
 def mixed_batches(dataset: Any, mix: str | None, seed: int) -> Any:

@@ -209,7 +209,7 @@ def fit_phase(
     weights = sample_weights(run.train.y, plan.num_classes, plan.settings.class_weighting)
     y_train, y_val = (one_hot(data.y, plan.num_classes) for data in (run.train, run.val))
     train_data = batches(arrays[0], y_train, weights, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
-    train_data = mixed_batches(train_data, plan.augmentation.mix if plan.augmentation else None, run.seed + index)
+    train_data = mixed_batches(train_data, plan.mix_in(index), run.seed + index)
     val_data = batches(arrays[1], y_val, batch_size=plan.batch_size * 2, shuffle=False)
     started = time.perf_counter()
     if placement is not None and placement.replicated:

@@ -45,6 +45,14 @@ class FinetunePlan:
     def mixes(self) -> bool:
         return self.augmentation is not None and self.augmentation.mix is not None
 
+    def mix_in(self, index: int) -> str | None:
+        """The batch mix phase `index` trains with: none while only the head trains, when a later phase trains more
+        (a linear head on mixed frozen features learns only softer outputs, more label smoothing: slower)."""
+        if not self.mixes:
+            return None
+        head_only = self.phases[index].train == "head" and any(phase.train != "head" for phase in self.phases)
+        return None if head_only else self.augmentation.mix
+
     @property
     def total_epochs(self) -> int:
         return sum(phase.epochs for phase in self.phases)
