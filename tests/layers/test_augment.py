@@ -26,7 +26,7 @@ def test_presets_and_lists_name_their_layers():
         "horizontal",
         0,
         0,
-        2,
+        1,
         "cutmix",
     )
     assert "CutMix per batch" in chosen.describe() and "RandomRotation" not in chosen.describe()

@@ -128,6 +128,10 @@ def test_strong_augmentation_mixes_cached_features_and_says_so(backbone):
     strong = make_plan(backbone, 120, epochs=(3, 3), augment="strong")
     assert strong.augmentation.randaugment and strong.augmentation.mix == "mixup"
     assert any("mixes cached features" in note for note in strong.notes)
+    assert (strong.mix_in(0), strong.mix_in(1)) == (None, "mixup")  # the head phase trains on unmixed features
+    assert any("starts with the first phase that trains more than the head" in note for note in strong.notes)
+    head_only = make_plan(backbone, 120, epochs=(3, 3), augment="strong", unfreeze="none")
+    assert [head_only.mix_in(index) for index in range(len(head_only.phases))] == ["mixup"] * len(head_only.phases)
     assert "MixUp" in str(strong) and "soft labels" in str(strong)
     cut = make_plan(backbone, 120, epochs=(3, 3), augment=["flip", "cutmix"])
     assert any("pooled cached features are mixed as MixUp" in note for note in cut.notes)

@@ -6,7 +6,8 @@ Two kinds of change, applied at two places (zoo.training.phase_fit):
 - per batch (MixUp, CutMix): pairs of training examples and their labels mixed in the training pipeline, after the
   cache, so every epoch draws new pairs even from cached views. On cached features MixUp mixes the features (the
   linear "manifold mixup" of the frozen trunk's output); CutMix needs a spatial map and mixes pooled features as
-  MixUp. Validation data is never changed.
+  MixUp. Not while only the head trains when a later phase trains more (FinetunePlan.mix_in). Validation data is
+  never changed.
 Labels are one-hot floats (the loss is categorical cross-entropy), so mixed labels are soft labels; label smoothing
 then applies on top of them (y * (1 - e) + e / classes), and an example's class weight is mixed with the same share
 as its label, so a rare class keeps its weight in expectation.

@@ -146,6 +146,8 @@ def mixing_notes(augmentation: Augmentation | None, phases: tuple[Phase, ...]) -
     if augmentation is None or augmentation.mix is None or not any(phase.cache for phase in phases):
         return []
     notes = [f"{augmentation.mix} mixes cached features (new pairs every epoch), images where nothing is cached"]
+    if any(phase.train == "head" for phase in phases) and any(phase.train != "head" for phase in phases):
+        notes.append(f"{augmentation.mix} starts with the first phase that trains more than the head")
     if augmentation.mix == "cutmix" and any(phase.cache and len(phase.cache.shape) != 3 for phase in phases):
         notes.append("cutmix needs a spatial map: pooled cached features are mixed as MixUp")
     return notes
