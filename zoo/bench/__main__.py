@@ -119,15 +119,13 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_augment_parser(sub: argparse._SubParsersAction) -> None:
     """`augment`: finetune's light against its strong augmentation preset, equal epochs (zoo.bench.finetune)."""
-    from zoo.bench.finetune import AUGMENT_EPOCHS, BACKBONE, BATCH_SIZE
+    from zoo.bench.finetune import BACKBONE, BATCH_SIZE, EPOCHS
 
     bench = sub.add_parser("augment", help="finetune's strong vs light augmentation on digits, equal epochs")
     bench.add_argument("--json", action="store_true", help="last line is a JSON object")
     bench.add_argument("--backbone", default=BACKBONE, help=f"catalogue backbone with offline weights ({BACKBONE})")
     bench.add_argument("--image-size", type=int, default=64, help="square image side (default 64)")
-    bench.add_argument(
-        "--epochs", type=int, nargs=2, default=list(AUGMENT_EPOCHS), metavar=("HEAD", "FINETUNE"), help="default 10 10"
-    )
+    bench.add_argument("--epochs", type=int, nargs=2, default=list(EPOCHS), metavar=("HEAD", "FINETUNE"))
     bench.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     bench.add_argument("--seeds", type=int, default=3, help="seeds (split, initialisation, augmentation); default 3")
     bench.add_argument("--per-class", type=int, default=None, help="at most N digits per class (default: all 1797)")

@@ -27,7 +27,6 @@ from zoo.training.plan import Augmentation
 BACKBONE = "efficientnet_lite0"
 IMAGE_SIZE = 96  # 8x8 digits upscaled 12x; lite0 sees a 3x3 final feature map (64 gives 2x2)
 EPOCHS = (5, 5)  # (head, fine-tune): half of finetune's default 10 + 10; both paths take ~3 min on 2 CPU cores
-AUGMENT_EPOCHS = (10, 10)  # finetune's default: at 5 + 5 light still underfits, so any stronger recipe costs there
 BATCH_SIZE = 32
 VALIDATION_FRACTION = 0.2
 # Digits are not mirror-symmetric, so no flip; the rest are finetune's default kinds and amounts.

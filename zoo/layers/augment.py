@@ -48,7 +48,8 @@ class Augmentation:
         parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
         parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
         parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
-        parts += [f"RandAugment({self.randaugment} ops per image, geometric + colour)"] if self.randaugment else []
+        ops = f"{self.randaugment} op{'s' if self.randaugment > 1 else ''}"
+        parts += [f"RandAugment({ops} per image, geometric + colour)"] if self.randaugment else []
         parts += [f"MixUp(alpha {MIXUP_ALPHA}) per batch"] if self.mix == "mixup" else []
         parts += ["CutMix per batch"] if self.mix == "cutmix" else []
         return ", ".join(parts) or "none"
