@@ -4,8 +4,9 @@ Two folders of JPEGs (random crops, flips and tints of the two photos in zoo/ass
 sizes; `zoo finetune efficientnet_lite0 FOLDER --epochs N` runs on each in its own process under a memory budget
 smaller than the data (ZOO_MEMORY_BUDGET_MB: images and feature caches must stream from disk), while this process
 samples the child's /proc status: VmHWM is its peak resident memory, file-backed pages of memory maps included
-(the kernel drops those under pressure), and the highest RssAnon sampled is what it holds of its own. Then the
-large folder is loaded twice in fresh processes: decoding into a new image store, then reusing it.
+(the kernel drops those under pressure), the highest RssAnon sampled is what it holds of its own, and the highest
+RssFile sampled its file-backed pages (libraries, the store's pages not yet released). Then the large folder is loaded
+twice in fresh processes: decoding into a new image store, then reusing it.
 """
 
 from __future__ import annotations
