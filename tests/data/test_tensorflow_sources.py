@@ -111,3 +111,15 @@ def test_streaming_holds_a_few_rows_not_the_dataset():
     tracemalloc.stop()
     np.testing.assert_array_equal(data.x, images)
     assert peak < images.nbytes / 4, f"{peak} bytes at the peak for {images.nbytes} of images"
+
+
+def test_a_refused_stream_leaves_no_partial_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path))
+    def pairs():
+        yield IMAGES[0], 0
+        yield IMAGES[1][..., :2], 1  # two channels: refused after the first image was written
+
+    spec = (tf.TensorSpec((10, 12, None), tf.uint8), tf.TensorSpec((), tf.int64))
+    with pytest.raises(BadData, match="HxWx3 or HxWx4; got shape"):
+        load_data(tf.data.Dataset.from_generator(pairs, output_signature=spec), image_size=(8, 8))
+    assert not list(tmp_path.glob("*/images.u8*"))

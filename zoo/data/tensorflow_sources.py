@@ -156,17 +156,20 @@ def stream_into_store(pairs: Iterator[tuple[np.ndarray, Any]], row_shape: tuple,
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
     labels, floats, peak = [], False, 0.0
-    with open(partial, "wb") as rows:
-        for image, label in pairs:
-            if not labels:
-                check_image_row(np.asarray(image))
-            if image.dtype.kind == "f":
-                floats, peak = True, max(peak, float(np.nanmax(image, initial=0.0)))
-            rows.write(image_pixels(array_to_image(image), row_shape[:2], row_shape[2]).tobytes())
-            labels.append(label)
-    if not labels or (floats and peak <= 1.0):  # the rule fit_images applies to all the images at once
-        partial.unlink()
-        raise BadData(f"{source} is empty: it yielded no (image, label) pairs") if not labels else unit_floats()
+    try:
+        with open(partial, "wb") as rows:
+            for image, label in pairs:
+                if not labels:
+                    check_image_row(np.asarray(image))
+                if image.dtype.kind == "f":
+                    floats, peak = True, max(peak, float(np.nanmax(image, initial=0.0)))
+                rows.write(image_pixels(array_to_image(image), row_shape[:2], row_shape[2]).tobytes())
+                labels.append(label)
+        if not labels or (floats and peak <= 1.0):  # the rule fit_images applies to all the images at once
+            raise BadData(f"{source} is empty: it yielded no (image, label) pairs") if not labels else unit_floats()
+    except BaseException:  # a refused image or an interrupt: no partial file is left behind
+        partial.unlink(missing_ok=True)
+        raise
     np.save(folder / "labels.npy", label_values(np.asarray(labels), source), allow_pickle=False)
     return finish_store(folder, partial, row_shape, list(range(len(labels))), [])
 
