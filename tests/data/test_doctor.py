@@ -111,3 +111,24 @@ def test_a_path_that_does_not_exist_is_said_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BadData, match=r"^nonexist: no such file or folder \(pass a folder of class sub-folders"):
         diagnose("nonexist", progress=False)
+
+
+def test_diagnosing_holds_no_decoded_pixels(tmp_path):
+    """The statistics are per-file facts (mode, size, hash, a 16x16 thumbnail): memory does not hold the images."""
+    import tracemalloc
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for index in range(40):  # 40 x 128x128x3 = 1.97 MB decoded
+        (tmp_path / f"c{index % 2}").mkdir(exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(
+            tmp_path / f"c{index % 2}/{index}.png"
+        )
+    diagnose(tmp_path, progress=False)  # imports and caches warmed outside the measurement
+    tracemalloc.start()
+    report = diagnose(tmp_path, progress=False, test_images=tmp_path / "c0")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sum(report.counts) == 40 and report.sizes["width"] == [128, 128]
+    assert peak < 40 * 128 * 128 * 3 / 4, f"{peak} bytes at the peak"

@@ -34,3 +34,14 @@ def test_chosen_rows_are_a_memory_map_beside_the_source_reused_next_time(tmp_pat
 def test_arrays_in_memory_are_indexed_as_usual():
     x = np.arange(10)
     assert take_rows(x, np.array([3, 1])).tolist() == [3, 1]
+
+
+def test_a_discarded_copy_loses_its_file_and_the_source_stays(tmp_path):
+    from zoo.data.decoding.rows import discard_copy
+
+    x = mapped(tmp_path)
+    chosen = take_rows(x, np.array([7, 2, 5]))
+    discard_copy(chosen)
+    discard_copy(x)  # not a copy: left alone
+    assert not list(tmp_path.glob("rows-*.u8")) and (tmp_path / "x.u8").exists()
+    assert chosen[:, 0, 0, 0].tolist() == [7, 2, 5]  # the open map still reads

@@ -73,3 +73,53 @@ def test_a_prepared_tfds_split_gives_its_class_names(tmp_path):
         data = load_data("tfds:mnist", image_size=(8, 8), data_dir=tmp_path, split="test")
     assert data.x.shape == (60, 8, 8, 3) and data.class_names == tuple(str(i) for i in range(10))
     assert "TFDS mnist split 'test'" in data.origin
+
+
+def test_streamed_images_equal_the_in_memory_arrays_path_and_live_in_a_store():
+    from zoo.data.arrays import from_arrays
+
+    mixed = tf.data.Dataset.from_tensor_slices((IMAGES.astype(np.float32), LABELS))
+    streamed = load_data(mixed, image_size=(8, 8), class_names=["a", "b", "c"])
+    in_memory = from_arrays(IMAGES.astype(np.float32), LABELS, image_size=(8, 8), class_names=["a", "b", "c"])
+    assert isinstance(streamed.x, np.memmap) and streamed.x.dtype == np.uint8
+    np.testing.assert_array_equal(streamed.x, in_memory.x)
+    np.testing.assert_array_equal(streamed.y, in_memory.y)
+    with pytest.raises(BadData, match=r"floats in \[0, 1\].*x \* 255"):
+        load_data(tf.data.Dataset.from_tensor_slices((IMAGES / 255.0, LABELS)), image_size=(8, 8))
+
+
+def test_a_prepared_tfds_split_is_stored_once_and_reused(tmp_path, monkeypatch):
+    with tfds.testing.mock_data(num_examples=60):  # every class of the ten appears
+        first = load_data("tfds:mnist", image_size=(8, 8), data_dir=tmp_path, split="test")
+        monkeypatch.setattr(
+            "zoo.data.tensorflow_sources.stream_into_store", lambda *args: pytest.fail("streamed again")
+        )
+        second = load_data("tfds:mnist", image_size=(8, 8), data_dir=tmp_path, split="test")
+    assert isinstance(first.x, np.memmap) and second.x.filename == first.x.filename
+    np.testing.assert_array_equal(second.x, first.x)
+    np.testing.assert_array_equal(second.y, first.y)
+
+
+def test_streaming_holds_a_few_rows_not_the_dataset():
+    import tracemalloc
+
+    images = RNG.integers(0, 256, (400, 32, 32, 3), dtype=np.uint8)  # 1.2 MB decoded
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(400) % 2))
+    tracemalloc.start()
+    data = load_data(dataset, image_size=(32, 32))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(data.x, images)
+    assert peak < images.nbytes / 4, f"{peak} bytes at the peak for {images.nbytes} of images"
+
+
+def test_a_refused_stream_leaves_no_partial_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path))
+    def pairs():
+        yield IMAGES[0], 0
+        yield IMAGES[1][..., :2], 1  # two channels: refused after the first image was written
+
+    spec = (tf.TensorSpec((10, 12, None), tf.uint8), tf.TensorSpec((), tf.int64))
+    with pytest.raises(BadData, match="HxWx3 or HxWx4; got shape"):
+        load_data(tf.data.Dataset.from_generator(pairs, output_signature=spec), image_size=(8, 8))
+    assert not list(tmp_path.glob("*/images.u8*"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -40,3 +42,32 @@ def test_unreadable_images_are_an_error_not_a_skip(folder):
     (folder / "d.png").write_bytes(b"not a png")
     with pytest.raises(BadData, match=r"1 of 2 images cannot be read: .*d.png: not an image"):
         read_images(image_files(["a", "d"], TableOptions(image_dir=folder), "t"), (4, 6), 3, progress=False)
+
+
+def test_training_images_come_from_the_store_equal_to_reading_them(folder, tmp_path_factory, monkeypatch):
+    from zoo.kaggle.task.image_files import store_images
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path_factory.mktemp("store")))
+    files = image_files(["a", "b", "c"], TableOptions(image_dir=folder), "t")
+    stored = store_images(files, (4, 6), 3, progress=False)
+    assert isinstance(stored, np.memmap)
+    np.testing.assert_array_equal(stored, read_images(files, (4, 6), 3, progress=False))
+    monkeypatch.setattr("zoo.data.decoding.store.decode_store", lambda *args, **kwargs: pytest.fail("decoded again"))
+    assert store_images(files, (4, 6), 3, progress=False).filename == stored.filename  # the second run reuses it
+    monkeypatch.undo()
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(Path(stored.filename).parent.parent))
+    (folder / "d.png").write_bytes(b"not a png")
+    with pytest.raises(BadData, match=r"1 of 2 images cannot be read: .*d.png: not an image"):
+        store_images(image_files(["a", "d"], TableOptions(image_dir=folder), "t"), (4, 6), 3, progress=False)
+
+
+def test_fold_rows_of_the_store_are_copied_on_disk_equal_to_indexing(folder, tmp_path_factory, monkeypatch):
+    from zoo.kaggle.task.image_files import store_images
+    from zoo.kaggle.task.inputs import InputSpec, fold_arrays
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path_factory.mktemp("store")))
+    stored = store_images(image_files(["a", "b", "c"], TableOptions(image_dir=folder), "t"), (4, 6), 3, False)
+    train, val, transform = fold_arrays(InputSpec("images", (4, 6, 3)), None, stored, np.array([0, 2]), np.array([1]))
+    assert isinstance(train, np.memmap) and transform is None
+    np.testing.assert_array_equal(train, np.asarray(stored)[[0, 2]])
+    np.testing.assert_array_equal(val, np.asarray(stored)[[1]])

@@ -87,3 +87,21 @@ def test_seed_defaults_to_the_config_and_arrays_are_hashed_without_files(tmp_pat
 def test_extra_fields_may_not_replace_measured_ones(tmp_path):
     with pytest.raises(ValueError, match=r"\['versions'\] would replace measured ones"):
         write_run_card(tmp_path, {}, data_fingerprint(None), extra={"versions": "mine"})
+
+
+def test_array_fingerprints_hash_a_store_in_chunks_with_the_same_digest(tmp_path):
+    import hashlib
+    import tracemalloc
+
+    x = np.memmap(tmp_path / "x.u8", dtype=np.uint8, mode="w+", shape=(1000, 64, 64, 3))  # 12.3 MB
+    x[:] = (np.arange(1000) % 251).astype(np.uint8)[:, None, None, None]
+    y = np.arange(1000) % 3
+    whole = hashlib.sha256()
+    for array in (x, y):
+        whole.update(f"{array.dtype.str}{array.shape}".encode() + np.asarray(array).tobytes())
+    tracemalloc.start()
+    found = data_fingerprint(None, (x, y))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert found["sha256"] == whole.hexdigest() == data_fingerprint(None, (np.array(x), y))["sha256"]
+    assert peak < x.nbytes / 2, f"{peak} bytes at the peak for a {x.nbytes}-byte array"

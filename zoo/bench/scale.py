@@ -4,8 +4,9 @@ Two folders of JPEGs (random crops, flips and tints of the two photos in zoo/ass
 sizes; `zoo finetune efficientnet_lite0 FOLDER --epochs N` runs on each in its own process under a memory budget
 smaller than the data (ZOO_MEMORY_BUDGET_MB: images and feature caches must stream from disk), while this process
 samples the child's /proc status: VmHWM is its peak resident memory, file-backed pages of memory maps included
-(the kernel drops those under pressure), and the highest RssAnon sampled is what it holds of its own. Then the
-large folder is loaded twice in fresh processes: decoding into a new image store, then reusing it.
+(the kernel drops those under pressure), the highest RssAnon sampled is what it holds of its own, and the highest
+RssFile sampled its file-backed pages (libraries, the store's pages not yet released). Then the large folder is loaded
+twice in fresh processes: decoding into a new image store, then reusing it.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ LOAD_SCRIPT = (
 class Setting:
     """Folder sizes, training size and epochs, and the memory budget the runs get."""
 
-    images_small: int = 300
-    images_large: int = 3000
+    images_small: int = 2000
+    images_large: int = 20000
     image_size: int = 96
     epochs: int = 2
     budget_mb: int = 8  # below the feature caches of both folders: everything past the model streams from disk
@@ -48,10 +49,13 @@ def write_folder(root: Path, count: int, seed: int) -> Path:
 
     rng = np.random.default_rng(seed)
     assets = Path(__file__).resolve().parent.parent / "assets"
+    photos = {}
+    for name, file in PHOTOS.items():
+        with Image.open(assets / file) as opened:
+            photos[name] = opened.convert("RGB")  # decoded once: 20,000 files are written from two photos
     for index in range(count):
         name = list(PHOTOS)[index % len(PHOTOS)]
-        with Image.open(assets / PHOTOS[name]) as opened:
-            photo = opened.convert("RGB")
+        photo = photos[name]
         width, height = photo.size
         side = int(min(width, height) * rng.uniform(0.5, 1.0))
         left, top = int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))
@@ -65,28 +69,34 @@ def write_folder(root: Path, count: int, seed: int) -> Path:
 
 
 def status_kb(pid: int) -> dict[str, int]:
-    """VmHWM and RssAnon (kB) of a running process; empty once it has gone."""
+    """VmHWM, RssAnon and RssFile (kB) of a running process; empty once it has gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            lines = [line.split() for line in handle if line.startswith(("VmHWM:", "RssAnon:"))]
+            lines = [line.split() for line in handle if line.startswith(("VmHWM:", "RssAnon:", "RssFile:"))]
     except OSError:
         return {}
     return {fields[0].rstrip(":"): int(fields[1]) for fields in lines}
 
 
 def watched(command: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run `command`, sampling its memory every 0.2 s: peak RSS (VmHWM), peak anonymous RSS, seconds, exit code."""
+    """Run `command`, sampling its memory every 0.2 s: peak RSS (VmHWM), the highest anonymous and file-backed RSS
+    sampled, seconds."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak, anon = 0, 0
+    log = tempfile.TemporaryFile("w+")  # a pipe read only at the end could fill and stall the child
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+    peak, anon, mapped = 0, 0, 0
     while child.poll() is None:
         sample = status_kb(child.pid)
         peak, anon = max(peak, sample.get("VmHWM", 0)), max(anon, sample.get("RssAnon", 0))
+        mapped = max(mapped, sample.get("RssFile", 0))
         time.sleep(0.2)
-    error = child.stderr.read()
+    log.seek(0)
+    error = log.read()
+    log.close()
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... failed ({child.returncode}):\n{error[-2000:]}")
-    return {"rss_mb": peak / 1024, "anon_mb": anon / 1024, "seconds": time.perf_counter() - started}
+    seconds = time.perf_counter() - started
+    return {"rss_mb": peak / 1024, "anon_mb": anon / 1024, "file_mb": mapped / 1024, "seconds": seconds}
 
 
 def load_seconds(folder: Path, image_size: int, env: dict[str, str]) -> float:
@@ -115,6 +125,7 @@ def run(setting: Setting) -> dict[str, Any]:
             figures = watched(command, {**env, "ZOO_IMAGE_STORE": str(root / f"store-{size}")})
             result[f"images_{size}"] = count
             result[f"rss_{size}_mb"], result[f"anon_{size}_mb"] = figures["rss_mb"], figures["anon_mb"]
+            result[f"file_{size}_mb"] = figures["file_mb"]
             result[f"seconds_{size}"] = figures["seconds"]
         fresh = {**env, "ZOO_IMAGE_STORE": str(root / "store-load")}
         result["load_first_s"] = load_seconds(root / "large", setting.image_size, fresh)
@@ -136,10 +147,11 @@ def summarised(result: dict[str, Any], setting: Setting) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> str:
     """The figures for people."""
-    lines = [f"{'images':>8}  {'peak RSS MB':>11}  {'peak anon MB':>12}  {'seconds':>8}"]
+    lines = [f"{'images':>8}  {'peak RSS MB':>11}  {'peak anon MB':>12}  {'peak file MB':>12}  {'seconds':>8}"]
     for size in ("small", "large"):
-        rss, anon, seconds = (result[key] for key in (f"rss_{size}_mb", f"anon_{size}_mb", f"seconds_{size}"))
-        lines.append(f"{result[f'images_{size}']:>8}  {rss:>11.0f}  {anon:>12.0f}  {seconds:>8.0f}")
+        rss, anon, mapped = (result[f"{kind}_{size}_mb"] for kind in ("rss", "anon", "file"))
+        seconds = result[f"seconds_{size}"]
+        lines.append(f"{result[f'images_{size}']:>8}  {rss:>11.0f}  {anon:>12.0f}  {mapped:>12.0f}  {seconds:>8.0f}")
     lines.append(
         f"added memory per added image: {result['added_rss_per_image_of_decoded']:.1%} (RSS), "
         f"{result['added_anon_per_image_of_decoded']:.1%} (anonymous) of its decoded size "

@@ -61,14 +61,28 @@ def fit_images(images: Sequence[np.ndarray] | np.ndarray, image_size: tuple[int,
         return images  # already what training needs; converting would only copy
     floats = [np.asarray(image) for image in images if np.asarray(image).dtype.kind == "f"]
     if floats and max(float(np.nanmax(image, initial=0.0)) for image in floats) <= 1.0:
-        raise BadData(
-            "the images hold floats in [0, 1], but image arrays are read as values in [0, 255]: "
-            "pass x * 255 (or uint8 images)"
-        )
+        raise unit_floats()
     batch = np.empty((len(images), *shape), dtype=np.uint8)
     for i, image in enumerate(images):
         batch[i] = image_pixels(array_to_image(image), image_size, channels)
     return batch
+
+
+def unit_floats() -> BadData:
+    """The refusal of float images that all lie in [0, 1]: image arrays are read as [0, 255]."""
+    return BadData(
+        "the images hold floats in [0, 1], but image arrays are read as values in [0, 255]: "
+        "pass x * 255 (or uint8 images)"
+    )
+
+
+def check_image_row(first: np.ndarray) -> None:
+    """With an image size, each row must be an image: (h, w) or (h, w, 1|3|4)."""
+    if first.ndim not in (2, 3) or (first.ndim == 3 and first.shape[-1] not in (1, 3, 4)):
+        raise BadData(
+            f"image_size was given, but each row of x has shape {first.shape}, not an image (h, w) or "
+            "(h, w, 1|3|4); pass image_size=None to use feature arrays unchanged"
+        )
 
 
 def check_finite(x: np.ndarray, source: str) -> None:
@@ -108,12 +122,7 @@ def from_arrays(
             raise BadData(f"{source}: x holds arrays of different shapes; pass image_size=(h, w) to fit images")
         check_finite(inputs, source)
     else:
-        first = np.asarray(x[0])
-        if first.ndim not in (2, 3) or (first.ndim == 3 and first.shape[-1] not in (1, 3, 4)):
-            raise BadData(
-                f"image_size was given, but each row of x has shape {first.shape}, not an image (h, w) or "
-                "(h, w, 1|3|4); pass image_size=None to use feature arrays unchanged"
-            )
+        check_image_row(np.asarray(x[0]))
         inputs = fit_images(x, image_size, channels)
     shape = "x".join(str(d) for d in np.shape(inputs))
     origin = f"{source}: {shape} {inputs.dtype}, {len(names)} classes"

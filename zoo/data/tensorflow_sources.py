@@ -5,20 +5,31 @@ TensorFlow is imported only here, inside the functions: the folder and CSV paths
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import functools
+import hashlib
+import json
 import os
 import re
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo.data.arrays import from_arrays
+from zoo.data.arrays import check_image_row, encode_array_labels, from_arrays, label_values, unit_floats
+from zoo.data.checks import class_problems, raise_problems
+from zoo.data.decoding.images import array_to_image
 from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.scan import image_pixels
+from zoo.data.decoding.store import STORE_FORMAT, finish_store, open_store, store_root
 from zoo.data.labelled import LabelledData
 from zoo.errors import BadData
+from zoo.version import __version__
 
 # A TFDS name: "mnist", "mnist:3.*.*", "imagenette/160px", "tfds:cats_vs_dogs"; no path separators beyond the
 # one that names a config.
@@ -89,18 +100,78 @@ def from_tf_dataset(
     channels: int = 3,
     class_names: Sequence[str] | None = None,
     source: str = "the tf.data.Dataset",
+    key: str | None = None,
 ) -> LabelledData:
-    """Read the whole dataset once into memory, then treat it as arrays (images fitted when image_size is given)."""
-    images, labels = [], []
-    for image, label in supervised_pairs(dataset).as_numpy_iterator():
-        images.append(image)
-        labels.append(label.decode("utf-8", "backslashreplace") if isinstance(label, bytes) else label)
-    if not images:
-        raise BadData(f"{source} is empty: it yielded no (image, label) pairs")
-    if image_size is None and len({np.shape(image) for image in images}) == 1:
-        images = np.stack(images)
-    labels = np.asarray(labels)
-    return from_arrays(images, labels, image_size=image_size, channels=channels, class_names=class_names, source=source)
+    """Read the dataset once. With image_size, each image is fitted as arrays are and written row by row into an
+    image store (never all in memory; `key` names data that does not change, so a second run reuses it); without,
+    the whole dataset is read into memory and treated as arrays."""
+    pairs = labelled_pairs(supervised_pairs(dataset))
+    if image_size is None:
+        images, labels = [], []
+        for image, label in pairs:
+            images.append(image)
+            labels.append(label)
+        if not images:
+            raise BadData(f"{source} is empty: it yielded no (image, label) pairs")
+        if len({np.shape(image) for image in images}) == 1:
+            images = np.stack(images)
+        labels = np.asarray(labels)
+        return from_arrays(images, labels, image_size=None, channels=channels, class_names=class_names, source=source)
+    folder = streamed_store_folder(key, image_size, channels)
+    stored, labels = open_store(folder), folder / "labels.npy"
+    if stored is None or not labels.exists():
+        stored = stream_into_store(pairs, (*image_size, channels), folder, source)
+    values = label_values(np.load(labels, allow_pickle=False), source)
+    ids, names = encode_array_labels(values, source, class_names)
+    raise_problems(class_problems(ids, names, source))
+    shape = "x".join(str(d) for d in stored.x.shape)
+    return LabelledData(stored.x, ids, names, None, (), f"{source}: {shape} uint8, {len(names)} classes")
+
+
+def labelled_pairs(dataset: Any) -> Iterator[tuple[np.ndarray, Any]]:
+    """(image, label) NumPy pairs one at a time; byte-string labels as text."""
+    for image, label in dataset.as_numpy_iterator():
+        yield image, label.decode("utf-8", "backslashreplace") if isinstance(label, bytes) else label
+
+
+def streamed_store_folder(key: str | None, image_size: tuple[int, int], channels: int) -> Path:
+    """The store folder of a streamed dataset: named by `key` and the size; without a key, a folder of this
+    process only, removed when it exits (an unnamed dataset cannot be recognised again)."""
+    if key is None:
+        folder = Path(tempfile.mkdtemp(prefix="stream-", dir=ensure(store_root())))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return folder
+    facts = json.dumps([STORE_FORMAT, __version__, key, list(image_size), channels]).encode()
+    return store_root() / f"stream-{hashlib.sha256(facts).hexdigest()[:32]}"
+
+
+def ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stream_into_store(pairs: Iterator[tuple[np.ndarray, Any]], row_shape: tuple, folder: Path, source: str) -> Any:
+    """Fit each image (as zoo.data.arrays does) and append it to folder's rows file; labels.npy, then store.json."""
+    ensure(folder)
+    (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
+    partial = folder / f"images.u8.partial-{os.getpid()}"
+    labels, floats, peak = [], False, 0.0
+    try:
+        with open(partial, "wb") as rows:
+            for image, label in pairs:
+                if not labels:
+                    check_image_row(np.asarray(image))
+                if image.dtype.kind == "f":
+                    floats, peak = True, max(peak, float(np.nanmax(image, initial=0.0)))
+                rows.write(image_pixels(array_to_image(image), row_shape[:2], row_shape[2]).tobytes())
+                labels.append(label)
+        if not labels or (floats and peak <= 1.0):  # the rule fit_images applies to all the images at once
+            raise BadData(f"{source} is empty: it yielded no (image, label) pairs") if not labels else unit_floats()
+    except BaseException:  # a refused image or an interrupt: no partial file is left behind
+        partial.unlink(missing_ok=True)
+        raise
+    np.save(folder / "labels.npy", label_values(np.asarray(labels), source), allow_pickle=False)
+    return finish_store(folder, partial, row_shape, list(range(len(labels))), [])
 
 
 def tfds_builder(name: str, data_dir: str | os.PathLike | None) -> Any:
@@ -148,7 +219,18 @@ def from_tfds(
         label = builder.info.features[builder.info.supervised_keys[1]]
         class_names = getattr(label, "names", None)
     source = f"TFDS {name} split {split!r} ({builder.data_dir})"
-    return from_tf_dataset(dataset, image_size=image_size, channels=channels, class_names=class_names, source=source)
+    key = f"tfds:{split}:{folder_facts(builder.data_dir)}"  # the prepared files, as they are now: reused until rebuilt
+    options = {"image_size": image_size, "channels": channels, "class_names": class_names, "source": source}
+    return from_tf_dataset(dataset, key=key, **options)
+
+
+def folder_facts(folder: str | os.PathLike) -> str:
+    """The path, names, sizes and modification times of a folder's files: changes when its data is rebuilt."""
+    try:
+        entries = sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in os.scandir(folder))
+    except OSError:
+        entries = []
+    return json.dumps([os.fspath(folder), entries])
 
 
 def model_feed(x: np.ndarray, batch_size: int) -> Any:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.data.tensorflow_sources import model_feed
+
 if TYPE_CHECKING:
     import keras
 
@@ -104,9 +106,9 @@ def export_quantized(model: keras.Model, path: Path, kind: str, data: Quantizati
 def accuracy_check(model: keras.Model, path: Path, data: QuantizationData) -> dict[str, Any]:
     """The quantized file's validation accuracy in LiteRT against the float Keras model's, and the drop."""
     interpreter, runtime = tflite_interpreter(path)
-    x = np.asarray(data.val_x, dtype=np.float32)
+    x = data.val_x  # read in batches by both: a float copy of a large validation set would not fit
     quantized = run_tflite(interpreter, x).argmax(axis=-1)
-    reference = model.predict(x, batch_size=RUN_BATCH, verbose=0).argmax(axis=-1)
+    reference = model.predict(model_feed(x, RUN_BATCH), batch_size=RUN_BATCH, verbose=0).argmax(axis=-1)
     labels = np.asarray(data.val_y)
     accuracy, float_accuracy = float(np.mean(quantized == labels)), float(np.mean(reference == labels))
     return {

@@ -23,7 +23,7 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     if np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
         return x[rows[0] : rows[0] + len(rows)]  # a contiguous run is a view: nothing to copy
     digest = hashlib.sha256(f"{x.filename}:{x.shape}:{x.dtype}:{x.offset}".encode() + rows.tobytes()).hexdigest()
-    target = Path(x.filename).parent / f"rows-{digest[:24]}.u8"
+    target = Path(x.filename).parent / f"rows-{digest[:24]}.u8"  # discard_copy knows copies by this prefix
     shape = (len(rows), *x.shape[1:])
     expected = int(np.prod(shape)) * x.dtype.itemsize
     if not (target.exists() and target.stat().st_size == expected):
@@ -38,6 +38,14 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         del copy
         os.replace(partial, target)
     return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)
+
+
+def discard_copy(x: np.ndarray) -> None:
+    """Remove the file of a `take_rows` copy once its user is done (k folds would otherwise keep k copies of the
+    data on disk); anything else, a store included, is left alone. An open map keeps working until it is closed."""
+    name = getattr(x, "filename", None)
+    if isinstance(x, np.memmap) and name is not None and Path(name).name.startswith("rows-"):
+        Path(name).unlink(missing_ok=True)
 
 
 def release_pages(x: np.ndarray) -> None:

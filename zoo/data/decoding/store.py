@@ -173,6 +173,13 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     bar.close()
     rows.flush()
     del rows
+    return finish_store(folder, partial, row_shape, usable, skipped)
+
+
+def finish_store(
+    folder: Path, partial: Path, row_shape: tuple[int, ...], usable: list[int], skipped: list[Skipped]
+) -> StoredImages:
+    """Move a written rows file (`partial`, in `folder`) into place, then write store.json: the store is finished."""
     os.truncate(partial, len(usable) * int(np.prod(row_shape)))  # rows past the last usable one were never written
     os.replace(partial, folder / "images.u8")
     meta = {"shape": [len(usable), *row_shape], "usable": usable, "skipped": [[s.file, s.reason] for s in skipped]}

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
+from zoo.data.tensorflow_sources import model_feed
 from zoo.kaggle.task.metrics import Metric
 
 if TYPE_CHECKING:
@@ -73,5 +74,5 @@ def train_fold(
     else:
         best, _ = fit_by_metric(model, run, data, seed, say)
         history, epochs = best.history, best.epochs
-    outputs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
+    outputs = model.predict(model_feed(x_val, PREDICT_BATCH), batch_size=PREDICT_BATCH, verbose=0)
     return FoldFit(model, outputs, metric.score(y_val, outputs), epochs, time.perf_counter() - started, history)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from zoo.data.tensorflow_sources import model_feed
 from zoo.kaggle.task.metrics import Metric
 from zoo.training.faults import EpochLine
+from zoo.training.feature_cache import batches
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
@@ -51,7 +53,8 @@ class MetricEarlyStopping(keras.callbacks.Callback):
         self.waited = 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        score = self.best.metric.score(self.y, self.scored.predict(self.x, batch_size=self.batch, verbose=0))
+        outputs = self.scored.predict(model_feed(self.x, self.batch), batch_size=self.batch, verbose=0)
+        score = self.best.metric.score(self.y, outputs)
         if logs is not None:
             logs[f"val_{self.best.metric.name}"] = score  # the epoch's line shows it
         self.best.epochs += 1
@@ -103,6 +106,15 @@ def fit_by_metric(
             trainer.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[kind])
             stopper = MetricEarlyStopping(model, x_val, y_val, best, settings.patience, batch_size * 2)
             line = EpochLine(f"phase {train}", count, say)  # after the stopper, whose score it shows
-            trainer.fit(x_train, y_train, batch_size=batch_size, epochs=count, callbacks=[stopper, line], verbose=0)
+            inputs = fit_inputs(x_train, y_train, batch_size, seed)
+            trainer.fit(**inputs, epochs=count, callbacks=[stopper, line], verbose=0)
             model.set_weights(best.weights)  # the next phase (and the saved model) starts from the best epoch
     return best, time.perf_counter() - started
+
+
+def fit_inputs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> dict[str, Any]:
+    """`fit`'s data: arrays in memory as they are; images of the on-disk store as shuffled batches read from it
+    (Keras' array adapter would copy the whole memory map into one tensor)."""
+    if not isinstance(x, np.memmap):
+        return {"x": x, "y": y, "batch_size": batch_size}
+    return {"x": batches(x[np.newaxis], y, batch_size=batch_size, shuffle=True, seed=seed)}

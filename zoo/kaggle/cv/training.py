@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.decoding.rows import discard_copy
 from zoo.kaggle.cv.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
 from zoo.kaggle.task.folds import write_folds_csv
 from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
@@ -140,6 +141,8 @@ def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], 
     model = build_model(settings, data.target, x_train.shape[1:], y[train_rows])
     arrays = (x_train, y[train_rows], x_val, y[val_rows])
     fit = train_fold(model, data, arrays, seed=settings.seed + fold, say=say)
+    for rows in (x_train, x_val):
+        discard_copy(rows)  # the fold's rows copied out of the image store: not needed again
     fold_dir = Path(settings.out) / f"fold_{fold}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     saving = fold_dir / ".model.tmp.keras"  # renamed once whole: a killed run leaves no truncated model.keras

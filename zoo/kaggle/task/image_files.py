@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from zoo.data.decoding.scan import ScanOptions, scan_files, skipped_reasons
+from zoo.data.decoding.store import stored_images
 from zoo.data.labelled import printable
 from zoo.data.listings.labels import quote_rows
 from zoo.data.listings.table import TableOptions, file_path, missing_files_hint
@@ -62,10 +63,22 @@ def image_files(ids: Sequence[str], options: TableOptions, source: str) -> list[
 def read_images(files: Sequence[str], size: tuple[int, int], channels: int, progress: bool = True) -> np.ndarray:
     """(n, height, width, channels) uint8 pixels, each image fitted to `size` the way prediction fits it."""
     scans = scan_files(files, ScanOptions(size, channels), progress=progress)
-    unreadable = skipped_reasons(scans)
+    refuse_unreadable(skipped_reasons(scans), len(files))
+    return np.stack([scan.pixels for scan in scans])
+
+
+def store_images(files: Sequence[str], size: tuple[int, int], channels: int, progress: bool = True) -> np.ndarray:
+    """The same pixels as `read_images`, as a read-only memory map of the image store (zoo.data.decoding.store):
+    decoded once row by row, never all in memory, and reused by the next run on the same files and size."""
+    stored = stored_images(files, ScanOptions(size, channels), progress=progress)
+    refuse_unreadable([(item.file, item.reason) for item in stored.skipped], len(files))
+    return stored.x
+
+
+def refuse_unreadable(unreadable: Sequence[tuple[str, str]], count: int) -> None:
+    """Every id needs its image: BadData listing the files that did not decode, if any."""
     if unreadable:
         shown = [f"{file}: {reason}" for file, reason in unreadable]
         raise BadData(
-            f"{len(unreadable)} of {len(files)} images cannot be read: {quote_rows(shown)}; replace or remove them"
+            f"{len(unreadable)} of {count} images cannot be read: {quote_rows(shown)}; replace or remove them"
         )
-    return np.stack([scan.pixels for scan in scans])

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from zoo.catalogue import default_catalogue
+from zoo.data.decoding.rows import take_rows
 from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData, BadOverride
 from zoo.kaggle.task.folds import assign_folds, merged_groups
-from zoo.kaggle.task.image_files import image_files, read_images
+from zoo.kaggle.task.image_files import image_files, read_images, store_images
 from zoo.kaggle.task.metrics import Metric, metric_for
 from zoo.kaggle.task.run_config import RunSettings
 from zoo.kaggle.task.tables import Table, read_table
@@ -57,20 +58,23 @@ def input_spec(settings: RunSettings, table: Table) -> InputSpec:
 
 
 def load_images(
-    spec: InputSpec, ids: Sequence[str], options: TableOptions, source: str, progress: bool
+    spec: InputSpec, ids: Sequence[str], options: TableOptions, source: str, progress: bool, *, store: bool = False
 ) -> tuple[list[str], np.ndarray]:
-    """Every id's image file (in options.image_dir) and its pixels, fitted to the run's input shape (uint8)."""
+    """Every id's image file (in options.image_dir) and its pixels, fitted to the run's input shape (uint8); with
+    `store`, a memory map of the on-disk image store (training: folds read it in batches) instead of an array."""
     files = image_files(ids, options, source)
     height, width, channels = spec.shape
-    return files, read_images(files, (height, width), channels, progress=progress)
+    read = store_images if store else read_images
+    return files, read(files, (height, width), channels, progress=progress)
 
 
 def fold_arrays(
     spec: InputSpec, table: Table, images: np.ndarray | None, train_rows: np.ndarray, val_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, TabularTransform | None]:
-    """A fold's training and validation inputs; tabular ones through a transform fitted on the training rows."""
+    """A fold's training and validation inputs (images: rows copied on disk when they come from the store);
+    tabular ones through a transform fitted on the training rows."""
     if spec.kind == "images":
-        return images[train_rows], images[val_rows], None
+        return take_rows(images, train_rows), take_rows(images, val_rows), None
     transform = TabularTransform.fit(table, train_rows, spec.features, spec.categorical)
     return transform.apply(table, train_rows), transform.apply(table, val_rows), transform
 
@@ -106,7 +110,7 @@ def read_run_data(settings: RunSettings, progress: bool) -> RunData:
     spec = input_spec(settings, table)
     files, images = None, None
     if spec.kind == "images":
-        files, images = load_images(spec, ids, settings.images_table, table.source, progress=progress)
+        files, images = load_images(spec, ids, settings.images_table, table.source, progress=progress, store=True)
         if settings.group_duplicates:
             from zoo.data.decoding.near_duplicates import duplicate_groups, fingerprints
 
