@@ -79,3 +79,13 @@ def test_writing_a_new_store_evicts_the_old_one(classes, monkeypatch, tmp_path):
     (only,) = (tmp_path / "store").iterdir()
     assert only == finished_stores(tmp_path / "store")[0].path
     assert json.loads((only / "store.json").read_text())["shape"] == [4, 6, 6, 3] == list(second.x.shape)
+
+
+def test_a_bad_cap_stops_the_load_before_anything_is_decoded(classes, monkeypatch, tmp_path):
+    from zoo.data import load_data
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("ZOO_IMAGE_STORE_MAX_GB", "lots")
+    with pytest.raises(BadData, match="ZOO_IMAGE_STORE_MAX_GB must be a number"):
+        load_data(classes({"cat": 2, "dog": 2}), image_size=(8, 8), progress=False)
+    assert not any(path.name.startswith("images.u8") for path in (tmp_path / "store").rglob("*"))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoo.data.decoding.eviction import evict_stores, mark_used
+from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
 from zoo.data.decoding.rows import release_pages
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
@@ -115,7 +115,8 @@ def open_store(folder: Path) -> StoredImages | None:
 
 
 def plan_line(count: int, image_size: tuple[int, int], channels: int, folder: Path) -> str:
-    """What the store takes on disk and what the data may hold in RAM; BadData when the disk cannot hold it."""
+    """What the store takes on disk and what the data may hold in RAM; BadData when the disk cannot hold it or a
+    setting is not a number."""
     needed = count * image_size[0] * image_size[1] * channels
     folder.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder.parent).free
@@ -125,11 +126,11 @@ def plan_line(count: int, image_size: tuple[int, int], channels: int, folder: Pa
             f"{image_size[1]}x{channels} need {needed / 1e6:.0f} MB, {free / 1e6:.0f} MB free; free space or set "
             "ZOO_CACHE_DIR to a larger disk"
         )
-    budget = memory_budget()
+    budget, cap = memory_budget(), store_cap()  # a bad value of either variable stops here, before decoding
     where = "in RAM (page cache)" if needed <= budget else "streamed from disk"
     return (
-        f"image store: {count} images, {needed / 1e6:.1f} MB on disk in {folder} ({free / 1e9:.1f} GB free); "
-        f"memory budget {budget / 1e6:.0f} MB: images {where}"
+        f"image store: {count} images, {needed / 1e6:.1f} MB on disk in {folder} ({free / 1e9:.1f} GB free; stores "
+        f"kept up to {cap / 1e9:g} GB); memory budget {budget / 1e6:.0f} MB: images {where}"
     )
 
 
