@@ -35,6 +35,14 @@ def flip_labels(train_csv: Path, share: float, seed: int) -> set[str]:
     return {rows[i][0] for i in chosen}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def runtime_cache(tmp_path_factory):
+    """Fold models converted for the fast runtime are cached in a temporary folder, never the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_CACHE_DIR", str(tmp_path_factory.mktemp("zoo-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def flipped_runs(tmp_path_factory) -> FlippedRuns:
     root = tmp_path_factory.mktemp("flipped")

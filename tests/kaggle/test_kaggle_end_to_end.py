@@ -8,6 +8,7 @@ fill their frame); tabular, mlp_tabular, 3 folds x 15 epochs: CV log loss 0.130,
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -93,6 +94,43 @@ def test_cli_names_test_ids_without_an_image(image_run, images, tmp_path, capsys
     argv += ["--images", str(images.test_images), "--out", str(tmp_path / "s.csv")]
     assert main(argv) == 2
     assert "2 of 5 ids in CSV " in capsys.readouterr().err
+
+
+def test_cli_names_test_images_that_cannot_be_read(image_run, images, tmp_path, capsys):
+    folder = tmp_path / "test"
+    folder.mkdir()
+    for identifier in images.test_ids[:3]:
+        shutil.copy(images.test_images / f"{identifier}.png", folder)
+    (folder / "img_broken.png").write_bytes(b"not a png")
+    test_csv = tmp_path / "test.csv"
+    test_csv.write_text("id\n" + "\n".join([*images.test_ids[:3], "img_broken"]) + "\n")
+    argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--test-csv", str(test_csv)]
+    argv += ["--images", str(folder), "--out", str(tmp_path / "s.csv"), "--batch-size", "2"]
+    assert main(argv) == 2
+    assert "1 of 4 images cannot be read" in capsys.readouterr().err and not (tmp_path / "s.csv").exists()
+
+
+def test_fold_models_run_on_the_runtime_as_in_keras(image_run, images, tmp_path, monkeypatch):
+    import zoo.results.export as export
+    from zoo.kaggle.submit.prediction import PredictSettings, image_outputs
+
+    files = [str(images.test_images / f"{identifier}.png") for identifier in images.test_ids]
+    request = PredictSettings(tta=2, tta_flip=False, batch_size=50)
+    lines: list[str] = []
+    fast = image_outputs(image_run.run_dir, files, request, lines.append)
+    assert lines[-1].endswith("(run in litert)")
+
+    def failing(model, out_dir, sample, formats):
+        return {"tflite": export.ExportCheck("tflite", None, False, error="op FancyOp is not supported")}
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cold"))
+    monkeypatch.setattr(export, "export_model", failing)
+    lines = []
+    keras_outputs = image_outputs(image_run.run_dir, files, request, lines.append)
+    notes = [line for line in lines if "runs in Keras, not LiteRT: op FancyOp" in line]
+    assert len(notes) == 3 and lines[-1].endswith("(run in keras)")  # one line per fold model
+    np.testing.assert_allclose(fast, keras_outputs, atol=1e-4)
+    assert np.array_equal(fast.argmax(axis=1), keras_outputs.argmax(axis=1))
 
 
 @pytest.fixture(scope="module")

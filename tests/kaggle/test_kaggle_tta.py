@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from zoo.errors import BadData
-from zoo.kaggle.submit.tta import crop_box, predict_views, tta_views, view_of
+from zoo.kaggle.submit.tta import crop_box, tta_views, view_of, view_transforms
+from zoo.results.runtime import Runner, run_files
 
 
 def test_views_in_order_with_and_without_flips():
@@ -39,11 +41,15 @@ def test_crops_take_90_percent_at_the_centre_or_a_corner_and_keep_the_size():
     assert np.array_equal(view_of(images, "original"), images.astype(np.float32))
 
 
-def test_predictions_are_averaged_over_views():
-    import keras
-
-    inputs = keras.Input((2, 2, 1))
-    model = keras.Model(inputs, keras.layers.Flatten()(inputs))  # outputs the pixels: flips show in the output
-    images = np.array([[[[1], [2]], [[3], [4]]]], dtype=np.float32)
-    averaged = predict_views(model, images, ("original", "flip"), batch_size=4)
-    assert averaged.tolist() == [[1.5, 1.5, 3.5, 3.5]]
+def test_predictions_are_averaged_over_views_of_each_streamed_batch(tmp_path):
+    files = []
+    for i, pixels in enumerate(([[10, 20], [30, 40]], [[0, 0], [0, 200]])):
+        files.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(np.array(pixels, dtype=np.uint8), "L").save(files[-1])
+    seen: list[int] = []
+    runner = Runner((2, 2, 1), None, "test", lambda x: seen.append(len(x)) or x.reshape(len(x), -1))
+    views = view_transforms(2, flip=True)  # original, flip
+    batches = list(run_files([runner], files, 1, [], views, progress=False))
+    assert seen == [1, 1, 1, 1]  # one image at a time, each in two views: never the whole set at once
+    assert [b[1].tolist() for b in batches] == [[[15, 15, 35, 35]], [[0, 0, 100, 100]]]
+    assert view_transforms(1) == []  # one view: the images as they are

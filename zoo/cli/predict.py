@@ -121,13 +121,9 @@ def check_some_readable(files: Sequence[str]) -> None:
 
 def tta_transforms(tta: int) -> list:
     """The batch transforms of `--tta N` views (none for N = 1: the images as they are)."""
-    if tta <= 1:
-        return []
-    from functools import partial
+    from zoo.kaggle.submit.tta import view_transforms
 
-    from zoo.kaggle.submit.tta import tta_views, view_of
-
-    return [partial(view_of, view=view) for view in tta_views(tta)]
+    return view_transforms(tta)
 
 
 def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:

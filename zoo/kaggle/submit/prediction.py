@@ -17,6 +17,7 @@ from zoo.data.listings.table import TableOptions
 from zoo.data.progress import progress_meter, silent
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
+from zoo.kaggle.cv.fold_models import fold_runners
 from zoo.kaggle.submit.blend import combine, members
 from zoo.kaggle.submit.submission import (
     check_header,
@@ -27,8 +28,9 @@ from zoo.kaggle.submit.submission import (
     template_order,
     write_submission,
 )
-from zoo.kaggle.submit.tta import predict_views, prediction_steps, tta_views
-from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, load_images
+from zoo.kaggle.submit.tta import tta_views, view_transforms
+from zoo.kaggle.task.image_files import image_files, refuse_unreadable
+from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec
 from zoo.kaggle.task.metrics import metric_for
 from zoo.kaggle.task.run_config import RunSettings, read_config
 from zoo.kaggle.task.tables import Table, read_table
@@ -94,15 +96,15 @@ def run_outputs(run_dir: Path, request: PredictSettings, test: Table, id_col: st
     settings, spec = RunSettings.from_json(config["settings"]), InputSpec.from_json(config["input"])
     if spec.kind == "tabular" and request.tta > 1:
         raise BadData("--tta applies to images; this run trains on tabular features: leave --tta out")
-    views = tta_views(request.tta, request.tta_flip)
-    pixels = None
     if spec.kind == "images":
         if request.images is None:
             raise BadData("this run trains on images: pass the folder of test images (--images)")
         extension = request.extension or settings.extension
         table = TableOptions(id_col=id_col, image_dir=request.images, extension=extension)
-        _, pixels = load_images(spec, test.ids(id_col), table, test.source, progress=False)
-    outputs = fold_average(run_dir, test, pixels, views, request.batch_size, say)
+        files = image_files(test.ids(id_col), table, test.source)
+        outputs = image_outputs(run_dir, files, request, say)
+    else:
+        outputs = tabular_outputs(run_dir, test, request.batch_size, say)
     return apply_saved(run_dir, Target.from_json(config["target"]).classifies, outputs)
 
 
@@ -145,24 +147,44 @@ def fold_dirs(run_dir: Path) -> list[Path]:
     return [path.parent for path in models]
 
 
-def fold_average(
-    run_dir: Path, test: Table, pixels: np.ndarray | None, views: tuple[str, ...], batch_size: int, say: Any
-) -> np.ndarray:
-    """The mean over fold models of each model's (view-averaged) outputs on the test rows."""
+def image_outputs(run_dir: Path, files: list[str], request: PredictSettings, say: Any) -> np.ndarray:
+    """The fold models' outputs averaged over the test images and their views, on the fast runtime where the models
+    convert: images decode a batch at a time and each batch's views go through every fold's runner."""
+    from zoo.results.runtime import run_files
+
+    views = view_transforms(request.tta, request.tta_flip)
+    failures: list[tuple[str, str]] = []
+    with quiet_tensorflow():  # each conversion check (and a Keras fallback) traces one predict function per model
+        runners = fold_runners(fold_dirs(run_dir), run_dir.name, lambda line: say(f"zoo: {line}"))
+        batches = run_files(runners, files, request.batch_size, failures, views, progress=say is not silent)
+        parts = [outputs for _, outputs in batches]
+    refuse_unreadable(failures, len(files))
+    names = tta_views(request.tta, request.tta_flip)
+    engines = ", ".join(sorted({runner.runtime for runner in runners}))
+    say(
+        f"averaged {len(runners)} fold models x {len(names)} views ({', '.join(names)}) over {len(files)} rows "
+        f"(run in {engines})"
+    )
+    return np.concatenate(parts)
+
+
+def tabular_outputs(run_dir: Path, test: Table, batch_size: int, say: Any) -> np.ndarray:
+    """The mean over fold models (in Keras: tabular models are small) of each one's outputs on the test rows."""
     from zoo.loading.assemble import load_saved
 
     outputs = []
     folders = fold_dirs(run_dir)
-    steps = len(folders) * prediction_steps(len(test), views)
-    label = f"predicting {len(folders)} folds x {len(views)} views"
-    meter = progress_meter(steps, label, enabled=say is not silent, min_items=2)
+    meter = progress_meter(
+        len(folders), f"predicting {len(folders)} folds x 1 views", enabled=say is not silent, min_items=2
+    )
     for fold_dir in folders:
         with warnings.catch_warnings():  # the training optimizer's state is saved too; prediction does not need it
             warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
             model = load_saved(fold_dir / "model.keras")
-        x = pixels if pixels is not None else TabularTransform.load(fold_dir / TRANSFORM_FILE).apply(test)
+        x = TabularTransform.load(fold_dir / TRANSFORM_FILE).apply(test)
         with quiet_tensorflow():
-            outputs.append(predict_views(model, x, views, batch_size, meter))
+            outputs.append(model.predict(x, batch_size=batch_size, verbose=0))
+        meter.update(1)
     meter.close()
-    say(f"averaged {len(folders)} fold models x {len(views)} views ({', '.join(views)}) over {len(test)} rows")
+    say(f"averaged {len(folders)} fold models over {len(test)} rows")
     return np.mean(outputs, axis=0)

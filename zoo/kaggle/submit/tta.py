@@ -5,24 +5,16 @@ Views are deterministic (no random crops), so the same run and test set give the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 from zoo.errors import BadData
 
-if TYPE_CHECKING:
-    import keras
-
 CROP_FRACTION = 0.9  # a crop keeps 90% of each side, then is resized back to the input size
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 VIEWS = ("original", "flip", "crop", "flip+crop", *(f"crop:{corner}" for corner in CORNERS))
-CHUNK = 256  # images per prediction call: views are made chunk by chunk, so memory stays small on big test sets
-
-
-def prediction_steps(rows: int, views: tuple[str, ...]) -> int:
-    """What predict_views' meter counts for `rows` rows: one per view of every chunk."""
-    return -(-rows // CHUNK) * len(views)
 
 
 def tta_views(count: int, flip: bool = True) -> tuple[str, ...]:
@@ -56,15 +48,7 @@ def view_of(images: np.ndarray, view: str) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def predict_views(
-    model: keras.Model, images: np.ndarray, views: tuple[str, ...], batch_size: int, meter: Any = None
-) -> np.ndarray:
-    """The model's outputs averaged over `views` of every image; `meter` (zoo.data.progress) counts the chunks."""
-    parts = []
-    for start in range(0, len(images), CHUNK):
-        chunk = images[start : start + CHUNK]
-        outputs = [model.predict(view_of(chunk, view), batch_size=batch_size, verbose=0) for view in views]
-        parts.append(np.mean(outputs, axis=0))
-        if meter is not None:
-            meter.update(len(views))
-    return np.concatenate(parts)
+def view_transforms(count: int, flip: bool = True) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The first `count` views as batch transforms for runtime.run_files; none for one view (the images as they
+    are: no copy, and no Keras import on the fast path)."""
+    return [partial(view_of, view=view) for view in tta_views(count, flip)] if count > 1 else []
