@@ -123,3 +123,45 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
     np.testing.assert_allclose(first[0][0], direct, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(first[1][0], direct[:2], rtol=1e-4, atol=1e-4)
     assert second[0].shape == (1, 6, 1, 1, 192)
+
+
+def test_the_frozen_lower_trunk_runs_on_the_runtime_and_a_warm_cache_serves_the_next_run(tmp_path, monkeypatch, capsys):
+    from finetune_data import lite0
+
+    from zoo.results import frozen_trunk, runtime
+    from zoo.training.freezing import backbone_parts, kept_trainable_flags, split_trunk
+    from zoo.training.phase_fit import images_to, phase_arrays, phase_setup
+    from zoo.training.plan import make_plan
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(frozen_trunk, "CONVERSION_PAYS", 0)  # cold: convert even this tiny pass
+    batches_run: list[int] = []
+    monkeypatch.setattr(runtime.InterpreterCall, "__call__", counted(runtime.InterpreterCall.__call__, batches_run))
+    x, _ = shapes(6, size=32)
+
+    def lower_trunk_features() -> tuple[np.ndarray, np.ndarray]:
+        model = lite0(size=32)  # the same pretrained weights each time: a rerun, a resume, another kaggle fold
+        plan = make_plan(model, 6, epochs=(1, 1), augment=False)
+        top = plan.phases[1]
+        with kept_trainable_flags(model):
+            features = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), tmp_path, 1, {})
+        parts = backbone_parts(model)
+        lower = images_to(split_trunk(parts.trunk, top.cache.cut_layer)[0], model, parts)
+        return features[0][0], lower.predict(x.astype("float32"), verbose=0)
+
+    fast, expected = lower_trunk_features()
+    assert batches_run and capsys.readouterr().err.count("converting") == 1
+    np.testing.assert_allclose(fast, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
+    monkeypatch.setattr(frozen_trunk, "CONVERSION_PAYS", 10**15)  # a cold cache would now stay in Keras
+    batches_run.clear()
+    again, _ = lower_trunk_features()
+    assert batches_run and capsys.readouterr().err == ""  # warm: the runtime, no second conversion
+    np.testing.assert_array_equal(again, fast)
+
+
+def counted(call, calls: list[int]):
+    def wrapper(self, batch):
+        calls.append(len(batch))
+        return call(self, batch)
+
+    return wrapper

@@ -37,7 +37,7 @@ from zoo.weights.resolve import cache_dir
 from zoo.weights.verify import digest_file
 
 RUNTIME_FOLDER = "runtime"
-PURPOSES = ("predict", "embed")
+PURPOSES = ("predict", "embed", "features")  # features: the model's own outputs, checked as embeddings are
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
@@ -147,9 +147,9 @@ def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[s
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
-    target = model if purpose == "predict" else features_of(model)
+    target = features_of(model) if purpose == "embed" else model
     if card is None:
-        card, content = convert(target, model, (model_path, card_path), note)
+        card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
         runner = compiled_runner(model_path if model_path.is_file() else content, card)
         if runner is not None:
             return runner
@@ -186,9 +186,11 @@ def features_of(model: Any) -> Any:
     return features_model(model)
 
 
-def convert(target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None]) -> tuple[dict, bytes]:
+def convert(
+    target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None], relative: bool = False
+) -> tuple[dict, bytes]:
     """Convert `target` through zoo.results.export's TFLite path; check LiteRT's and OpenVINO's answers on the file
-    against Keras; cache the file and the card."""
+    against Keras (features: `relative` to their largest value); cache the file and the card."""
     from zoo.results.export import export_model
 
     shape = tuple(int(side) for side in target.input_shape[1:4])
@@ -198,7 +200,7 @@ def convert(target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[s
         check = export_model(target, Path(scratch), sample, formats=("tflite",))["tflite"]
         content = check.path.read_bytes() if check.path is not None else b""
         reference, limit = target.predict(sample, verbose=0), check.tolerance
-        if target is not model:  # features are not probabilities: a check relative to the largest
+        if relative:  # features are not probabilities: a check relative to the largest
             limit = max(limit, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
         litert_ok = check.max_abs_diff is not None and check.max_abs_diff <= limit
         runtimes = {"litert": {"ok": bool(litert_ok), "max_abs_diff": check.max_abs_diff, "runtime": check.runtime}}

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,30 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 
-def extractor_function(extractor: keras.Model, augmenter: keras.Layer | None, images: np.ndarray) -> Any:
-    """A compiled function: uint8 or float images -> (augmented, training=True) -> frozen features (inference)."""
+@dataclass(frozen=True)
+class Extractor:
+    """The frozen part whose features are cached: in Keras, and on the fast CPU runtime when that pays."""
+
+    model: keras.Model  # images -> features (the model's input scaling included), inference mode
+    runtime: Callable[[np.ndarray], np.ndarray] | None = None  # the same on zoo.results.frozen_trunk's runtime
+
+
+def on_runtime(extractor: keras.Model, cut: str | None, images: int) -> Extractor:
+    """`extractor` with its fast-runtime twin where it runs on CPU and a conversion for `images` (views included)
+    pays (zoo.results.frozen_trunk): the augmentation stays in TensorFlow before it, only the frozen part moves."""
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU") or not images:
+        return Extractor(extractor)  # an accelerator runs Keras faster than a CPU runtime would
+    from zoo.results.frozen_trunk import trunk_runner
+
+    height, width = extractor.input_shape[1:3]
+    return Extractor(extractor, trunk_runner(extractor, cut, images * int(height) * int(width)))
+
+
+def extractor_function(extractor: keras.Model | None, augmenter: keras.Layer | None, images: np.ndarray) -> Any:
+    """A compiled function: uint8 or float images -> (augmented, training=True) -> frozen features (inference);
+    without `extractor`, the augmented float32 images themselves (for a runtime to take on)."""
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, *images.shape[1:]), tf.as_dtype(images.dtype))
@@ -40,13 +63,13 @@ def extractor_function(extractor: keras.Model, augmenter: keras.Layer | None, im
         images = tf.cast(images, tf.float32)
         if augmenter is not None:
             images = augmenter(images, training=True)
-        return extractor(images, training=False)
+        return images if extractor is None else extractor(images, training=False)
 
     return run
 
 
 def feature_array(
-    extractor: keras.Model,
+    extractor: keras.Model | Extractor,
     images: np.ndarray,
     *,
     batch_size: int = 64,
@@ -61,8 +84,9 @@ def feature_array(
     """
     import tensorflow as tf
 
-    run = extractor_function(extractor, augmenter, images)
-    shape = (views, len(images), *(int(d) for d in extractor.output.shape[1:]))
+    part = extractor if isinstance(extractor, Extractor) else Extractor(extractor)
+    compiled = extractor_function(None if part.runtime else part.model, augmenter, images)
+    shape = (views, len(images), *(int(d) for d in part.model.output.shape[1:]))
     if path is None:
         store = np.empty(shape, dtype=np.float32)
     else:
@@ -75,7 +99,8 @@ def feature_array(
     for view in range(views):
         start = 0
         for batch in source:
-            features = run(batch).numpy()
+            features = compiled(batch).numpy()
+            features = part.runtime(features) if part.runtime else features
             store[view, start : start + len(features)] = features
             start += len(features)
             release_pages(store)

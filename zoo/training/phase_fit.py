@@ -21,7 +21,15 @@ from zoo.hardware.placement import placed_model
 from zoo.layers.augment import augmenter_for, mixed_batches
 from zoo.training.discriminative_lr import DiscriminativeAdam, OneCycle, variable_multipliers
 from zoo.training.faults import Progress
-from zoo.training.feature_cache import batches, cache_folder, feature_array, one_hot, steps
+from zoo.training.feature_cache import (
+    Extractor,
+    batches,
+    cache_folder,
+    feature_array,
+    on_runtime,
+    one_hot,
+    steps,
+)
 from zoo.training.freezing import BackboneParts, backbone_parts, kept_trainable_flags, set_trainable, split_trunk
 from zoo.training.inputs import model_inputs, sample_weights
 from zoo.training.plan import FeatureCache, FinetunePlan, Phase, PlanSettings
@@ -151,11 +159,13 @@ def phase_arrays(
         return train_x[np.newaxis], val_x[np.newaxis]
     cache = phase.cache
     cut = cache.via or (cache.cut_layer if cache.cut_layer in shared else None)
+    images = len(train_x) * cache.views + len(val_x)  # what the frozen part computes: views of each, validation once
     if cut is None:
-        return cached_features(setup.extractor, setup.augmenter, cache, inputs, cache_dir, f"phase{index}")
+        extractor = on_runtime(setup.extractor, None, images)
+        return cached_features(extractor, setup.augmenter, cache, inputs, cache_dir, f"phase{index}")
     if cut not in shared:
         lower, _ = split_trunk(setup.parts.trunk, cut)
-        extractor = images_to(lower, setup.model, setup.parts)
+        extractor = on_runtime(images_to(lower, setup.model, setup.parts), cut, images)
         shared[cut] = cached_features(extractor, setup.augmenter, cache, inputs, cache_dir, f"lower_{cut}")
     lower_train, lower_val = shared[cut]
     if cache.cut_layer == cut:
@@ -179,7 +189,7 @@ def images_to(part: keras.Model, model: keras.Model, parts: BackboneParts) -> ke
 
 
 def cached_features(
-    extractor: keras.Model,
+    extractor: Extractor,
     augmenter: keras.Layer | None,
     cache: FeatureCache,
     inputs: tuple[np.ndarray, np.ndarray],
