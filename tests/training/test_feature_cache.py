@@ -125,6 +125,26 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
     assert second[0].shape == (1, 6, 1, 1, 192)
 
 
+def test_the_frozen_part_runs_on_the_runtime_where_it_pays_after_the_augmentation(
+    extractor, images, tmp_path, monkeypatch
+):
+    from zoo.results import frozen_trunk, runtime
+    from zoo.training.feature_cache import on_runtime
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    assert on_runtime(extractor, "conv", len(images)).runtime is None  # a small cold pass: Keras, nothing converted
+    monkeypatch.setattr(frozen_trunk, "CONVERSION_PAYS", 0)
+    batches_run: list[int] = []
+    monkeypatch.setattr(runtime.InterpreterCall, "__call__", counted(runtime.InterpreterCall.__call__, batches_run))
+    part = on_runtime(extractor, "conv", len(images))
+    augmentation = Augmentation(flip=None, rotation=0.2, zoom=0.2, contrast=0.0)
+    fast = feature_array(part, images, batch_size=4, views=2, augmenter=augmenter_for(augmentation, 7))
+    assert batches_run == [4, 4, 2, 4, 4, 2]  # every batch of both views went through LiteRT
+    in_keras = feature_array(extractor, images, batch_size=4, views=2, augmenter=augmenter_for(augmentation, 7))
+    np.testing.assert_allclose(fast, in_keras, rtol=1e-4, atol=1e-4)  # same augmented views, same features
+
+
+@pytest.mark.slow
 def test_the_frozen_lower_trunk_runs_on_the_runtime_and_a_warm_cache_serves_the_next_run(tmp_path, monkeypatch, capsys):
     from finetune_data import lite0
 
