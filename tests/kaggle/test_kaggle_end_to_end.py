@@ -118,10 +118,12 @@ def test_fold_models_run_on_the_runtime_as_in_keras(image_run, images, tmp_path,
     request = PredictSettings(tta=2, tta_flip=False, batch_size=50)
     lines: list[str] = []
     fast = image_outputs(image_run.run_dir, files, request, lines.append)
-    assert lines[-1].endswith("(run in litert)")
+    assert lines[-1].endswith(("(run in openvino)", "(run in litert)"))  # the fastest that passed its check
 
     def failing(model, out_dir, sample, formats):
-        return {"tflite": export.ExportCheck("tflite", None, False, error="op FancyOp is not supported")}
+        return {
+            "tflite": export.ExportCheck("tflite", None, False, tolerance=1e-4, error="op FancyOp is not supported")
+        }
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cold"))
     monkeypatch.setattr(export, "export_model", failing)

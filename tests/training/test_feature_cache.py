@@ -128,15 +128,15 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
 def test_the_frozen_part_runs_on_the_runtime_where_it_pays_after_the_augmentation(
     extractor, images, tmp_path, monkeypatch
 ):
-    from zoo.results import frozen_trunk, runtime
+    from zoo.results import frozen_trunk
     from zoo.training.feature_cache import on_runtime
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     assert on_runtime(extractor, "conv", len(images)).runtime is None  # a small cold pass: Keras, nothing converted
     monkeypatch.setattr(frozen_trunk, "CONVERSION_PAYS", 0)
-    batches_run: list[int] = []
-    monkeypatch.setattr(runtime.InterpreterCall, "__call__", counted(runtime.InterpreterCall.__call__, batches_run))
+    batches_run = counting_runtime_calls(monkeypatch)
     part = on_runtime(extractor, "conv", len(images))
+    batches_run.clear()  # the conversion's check ran the runtime too
     augmentation = Augmentation(flip=None, rotation=0.2, zoom=0.2, contrast=0.0)
     fast = feature_array(part, images, batch_size=4, views=2, augmenter=augmenter_for(augmentation, 7))
     assert batches_run == [4, 4, 2, 4, 4, 2]  # every batch of both views went through LiteRT
@@ -148,15 +148,14 @@ def test_the_frozen_part_runs_on_the_runtime_where_it_pays_after_the_augmentatio
 def test_the_frozen_lower_trunk_runs_on_the_runtime_and_a_warm_cache_serves_the_next_run(tmp_path, monkeypatch, capsys):
     from finetune_data import lite0
 
-    from zoo.results import frozen_trunk, runtime
+    from zoo.results import frozen_trunk
     from zoo.training.freezing import backbone_parts, kept_trainable_flags, split_trunk
     from zoo.training.phase_fit import images_to, phase_arrays, phase_setup
     from zoo.training.plan import make_plan
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(frozen_trunk, "CONVERSION_PAYS", 0)  # cold: convert even this tiny pass
-    batches_run: list[int] = []
-    monkeypatch.setattr(runtime.InterpreterCall, "__call__", counted(runtime.InterpreterCall.__call__, batches_run))
+    batches_run = counting_runtime_calls(monkeypatch)
     x, _ = shapes(6, size=32)
 
     def lower_trunk_features() -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +176,17 @@ def test_the_frozen_lower_trunk_runs_on_the_runtime_and_a_warm_cache_serves_the_
     again, _ = lower_trunk_features()
     assert batches_run and capsys.readouterr().err == ""  # warm: the runtime, no second conversion
     np.testing.assert_array_equal(again, fast)
+
+
+def counting_runtime_calls(monkeypatch) -> list[int]:
+    """The batch sizes every LiteRT or OpenVINO call runs from now on (whichever runtime open_runner picks)."""
+    from zoo.results.openvino_runtime import OpenVINOCall
+    from zoo.results.runtime import InterpreterCall
+
+    calls: list[int] = []
+    for runtime_call in (InterpreterCall, OpenVINOCall):
+        monkeypatch.setattr(runtime_call, "__call__", counted(runtime_call.__call__, calls))
+    return calls
 
 
 def counted(call, calls: list[int]):
