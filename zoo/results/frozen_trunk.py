@@ -14,16 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from zoo.results.runtime import ModelSource, Runner, cached_paths, open_runner, read_card, say
+from zoo.results.runtime import CONVERSION_PAYS, ModelSource, Runner, cached_paths, open_runner, read_card, say
 
 PURPOSE = "features"
-# Pixels (images x views x height x width) a cold pass must hold for its conversion to pay. Measured on a busy 2-core
-# CPU with efficientnet_lite0 (README, "cached lower-trunk features"): converting its trunk took 36-48 s at 64-224 px;
-# at 224 px its lower trunk ran at ~25 images/s in LiteRT against ~15 in Keras (augmentation included), 0.027 s
-# saved per image (0.05 megapixels): ~0.5 s per megapixel; at 64 px the saving per pixel was smaller still.
-CONVERT_SECONDS = 40.0
-SAVED_SECONDS_PER_MEGAPIXEL = 0.5
-CONVERSION_PAYS = CONVERT_SECONDS / SAVED_SECONDS_PER_MEGAPIXEL * 1e6
 
 
 def weights_digest(model: Any) -> str:

@@ -41,6 +41,14 @@ PURPOSES = ("predict", "embed", "features")  # features: the model's own outputs
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
+# Pixels (images x views x height x width) a cold pass must hold for its conversion to pay, where a pass may stay in
+# Keras (finetune's frozen trunk, zoo kaggle predict; zoo predict converts on first use, for every later call).
+# Measured on a busy 2-core CPU with efficientnet_lite0 (README, "cached lower-trunk features"): converting its trunk
+# took 36-48 s at 64-224 px; at 224 px its lower trunk ran at ~25 images/s in LiteRT against ~15 in Keras
+# (augmentation included), 0.027 s saved per image (0.05 megapixels): ~0.5 s per megapixel.
+CONVERT_SECONDS = 40.0
+SAVED_SECONDS_PER_MEGAPIXEL = 0.5
+CONVERSION_PAYS = CONVERT_SECONDS / SAVED_SECONDS_PER_MEGAPIXEL * 1e6
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 
 
@@ -131,9 +139,12 @@ def say(line: str) -> None:
     print(f"zoo: {line}", file=sys.stderr)
 
 
-def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say) -> Runner:
+def open_runner(
+    source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say, images: int | None = None
+) -> Runner:
     """The fastest runner of `source` that gives Keras' answers: OpenVINO or LiteRT on the cached file (converted on
-    first use and checked against Keras then), else Keras with one line saying why."""
+    first use and checked against Keras then), else Keras with one line saying why. With `images` (what the caller
+    will run), a cold cache converts only when they hold CONVERSION_PAYS pixels; fewer run in Keras."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
     model_path, card_path = cached_paths(source, purpose)
@@ -148,6 +159,12 @@ def open_runner(source: ModelSource, purpose: str = "predict", note: Callable[[s
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
     target = features_of(model) if purpose == "embed" else model
+    if card is None and images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
+        note(f"{source.label} runs in Keras: {images} images are too few for a conversion to the fast runtime to pay")
+        shape = tuple(int(side) for side in target.input_shape[1:4])
+        return Runner(
+            shape, getattr(model, "class_names", None) if target is model else None, "keras", target.predict_on_batch
+        )
     if card is None:
         card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
         runner = compiled_runner(model_path if model_path.is_file() else content, card)

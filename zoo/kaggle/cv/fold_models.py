@@ -69,9 +69,10 @@ def with_head(model: keras.Model, target: Target, y_train: np.ndarray | None) ->
     return regression_head(model, y_train, target.outputs)
 
 
-def fold_runners(folders: Sequence[Path], run_name: str, note: Callable[[str], None]) -> list[Runner]:
+def fold_runners(folders: Sequence[Path], run_name: str, note: Callable[[str], None], images: int) -> list[Runner]:
     """A runner per fold's saved model: the fast runtime (each model converted once, cached by its file's hash and
-    checked against Keras), or Keras with one `note` line where a model does not convert."""
+    checked against Keras, when `images` (test images x views) make the conversion pay or it is cached already), or
+    Keras with one `note` line."""
     from zoo.results.runtime import file_source, open_runner
 
     runners = []
@@ -79,5 +80,5 @@ def fold_runners(folders: Sequence[Path], run_name: str, note: Callable[[str], N
         with warnings.catch_warnings():  # the training optimizer's state is saved too; prediction does not need it
             warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
             source = file_source(folder / "model.keras", f"{run_name}-{folder.name}")
-            runners.append(open_runner(source, "predict", note))
+            runners.append(open_runner(source, "predict", note, images=images))
     return runners

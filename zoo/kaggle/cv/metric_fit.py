@@ -114,7 +114,7 @@ def fit_by_metric(
 
 def fit_inputs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> dict[str, Any]:
     """`fit`'s data: arrays in memory as they are; images of the on-disk store as shuffled batches read from it
-    (Keras' array adapter would copy the whole memory map into one tensor)."""
+    (Keras' array adapter would copy the whole memory map into one tensor; they come shuffled, so fit must not try)."""
     if not isinstance(x, np.memmap):
         return {"x": x, "y": y, "batch_size": batch_size}
-    return {"x": batches(x[np.newaxis], y, batch_size=batch_size, shuffle=True, seed=seed)}
+    return {"x": batches(x[np.newaxis], y, batch_size=batch_size, shuffle=True, seed=seed), "shuffle": False}

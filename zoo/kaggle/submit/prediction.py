@@ -155,7 +155,8 @@ def image_outputs(run_dir: Path, files: list[str], request: PredictSettings, say
     views = view_transforms(request.tta, request.tta_flip)
     failures: list[tuple[str, str]] = []
     with quiet_tensorflow():  # each conversion check (and a Keras fallback) traces one predict function per model
-        runners = fold_runners(fold_dirs(run_dir), run_dir.name, lambda line: say(f"zoo: {line}"))
+        images = len(files) * len(views or [None])
+        runners = fold_runners(fold_dirs(run_dir), run_dir.name, lambda line: say(f"zoo: {line}"), images)
         batches = run_files(runners, files, request.batch_size, failures, views, progress=say is not silent)
         parts = [outputs for _, outputs in batches]
     refuse_unreadable(failures, len(files))
