@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -118,3 +119,15 @@ def test_a_warm_cache_predicts_without_tensorflow(saved, photos):
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "0 []" and lines[0].startswith(image)
+
+
+def test_a_cold_cache_converts_without_tensorflow_start_up_logs(saved, photos, tmp_path):
+    path, _ = saved
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["ZOO_CACHE_DIR"] = str(tmp_path / "cold")
+    command = [sys.executable, "-m", "zoo", "predict", str(path), str(photos / "one" / "a.png")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "converting" in done.stderr  # the cache was cold: TensorFlow was imported
+    noise = [line for line in done.stderr.splitlines() if not line.startswith("zoo: ")]
+    assert noise == [], noise

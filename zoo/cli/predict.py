@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,7 +129,6 @@ def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
     """Runners for MODEL (every fold of a kaggle run), each on the fastest runtime that converts."""
     from zoo.results.runtime import open_runner
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # only a cold cache imports TensorFlow: keep its logs quiet
     sources, config = model_sources(word)
     return [open_runner(source, purpose) for source in sources], config
 
