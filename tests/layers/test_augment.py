@@ -20,7 +20,8 @@ from zoo.layers.augment import (
 
 def test_presets_and_lists_name_their_layers():
     assert augmentation_named("light") == LIGHT == Augmentation()
-    assert STRONG.randaugment and STRONG.mix == "mixup" and STRONG.flip == LIGHT.flip
+    assert STRONG.randaugment and STRONG.mix is None and STRONG.flip == LIGHT.flip  # MixUp cost on digits
+    assert "1 op on 50% of images" in STRONG.describe()
     chosen = augmentation_named("flip, randaugment,cutmix")
     assert (chosen.flip, chosen.rotation, chosen.zoom, chosen.randaugment, chosen.mix) == (
         "horizontal",
@@ -57,6 +58,17 @@ def test_randaugment_draws_its_operations_per_image_and_stays_in_range():
     np.testing.assert_array_equal(RandomOperations(2, seed=3)(images, training=False), images)
 
 
+def test_randaugment_changes_only_its_share_of_the_images():
+    images = ramps(256)
+
+    def changed(share: float) -> int:
+        out = np.asarray(RandomOperations(1, share, seed=5)(images, training=True))
+        return int((np.abs(out - images).reshape(256, -1).max(axis=1) >= 1e-3).sum())
+
+    assert changed(0.0) == 0
+    assert 60 < changed(0.5) < 150 < changed(1.0)  # about 8/9 of the images: the draw holds "none" too
+
+
 def test_randaugment_keeps_to_label_preserving_operations_at_bounded_strength():
     layer = RandomOperations(2, seed=0)
     layer(ramps(2, channels=1), training=True)  # one channel: no saturation change
@@ -64,8 +76,8 @@ def test_randaugment_keeps_to_label_preserving_operations_at_bounded_strength():
     geometric = {"RandomRotation", "RandomShear", "RandomTranslation"}
     colour = {"RandomBrightness", "RandomContrast", "RandomSharpness", "AutoContrast"}
     assert set(kinds) == geometric | colour  # no solarize, posterize, equalize or invert
-    assert max(abs(f) for f in kinds["RandomRotation"].factor) * 360 <= 30
-    assert kinds["RandomTranslation"].height_upper <= 0.15 and kinds["RandomTranslation"].width_lower >= -0.15
+    assert max(abs(f) for f in kinds["RandomRotation"].factor) * 360 <= 15  # digits and objects that fill the frame
+    assert kinds["RandomTranslation"].height_upper <= 0.1 and kinds["RandomTranslation"].width_lower >= -0.1
 
 
 def two_class_batches(shape: tuple[int, ...]) -> tf.data.Dataset:

@@ -124,15 +124,17 @@ def test_single_channel_images_are_not_flipped_and_vectors_not_augmented():
     assert tabular.augmentation is None and "not an image" in tabular.notes[0]
 
 
-def test_strong_augmentation_mixes_cached_features_and_says_so(backbone):
-    strong = make_plan(backbone, 120, epochs=(3, 3), augment="strong")
-    assert strong.augmentation.randaugment and strong.augmentation.mix == "mixup"
-    assert any("mixes cached features" in note for note in strong.notes)
-    assert (strong.mix_in(0), strong.mix_in(1)) == (None, "mixup")  # the head phase trains on unmixed features
-    assert any("starts with the first phase that trains more than the head" in note for note in strong.notes)
-    head_only = make_plan(backbone, 120, epochs=(3, 3), augment="strong", unfreeze="none")
+def test_mixup_mixes_cached_features_and_says_so(backbone):
+    assert make_plan(backbone, 120, epochs=(3, 3), augment="strong").mix_in(1) is None  # strong holds no MixUp
+    mixes = ["flip", "rotation", "randaugment", "mixup"]
+    mixed = make_plan(backbone, 120, epochs=(3, 3), augment=mixes)
+    assert mixed.augmentation.randaugment and mixed.augmentation.mix == "mixup"
+    assert any("mixes cached features" in note for note in mixed.notes)
+    assert (mixed.mix_in(0), mixed.mix_in(1)) == (None, "mixup")  # the head phase trains on unmixed features
+    assert any("starts with the first phase that trains more than the head" in note for note in mixed.notes)
+    head_only = make_plan(backbone, 120, epochs=(3, 3), augment=mixes, unfreeze="none")
     assert [head_only.mix_in(index) for index in range(len(head_only.phases))] == ["mixup"] * len(head_only.phases)
-    assert "MixUp" in str(strong) and "soft labels" in str(strong)
+    assert "MixUp" in str(mixed) and "soft labels" in str(mixed)
     cut = make_plan(backbone, 120, epochs=(3, 3), augment=["flip", "cutmix"])
     assert any("pooled cached features are mixed as MixUp" in note for note in cut.notes)
     digits = make_plan(zoo.load("lenet5", input_shape=(8, 8, 1)), 100, augment="strong")

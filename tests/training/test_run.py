@@ -80,15 +80,18 @@ def test_a_recipe_trains_from_scratch_on_digit_arrays():
 
 
 @pytest.mark.slow
-def test_strong_augmentation_trains_on_cached_features():
+def test_randaugment_and_mixup_train_on_cached_features():
     x, y = shapes(24, size=32, seed=3)
-    result = finetune(lite0(size=32), (x, y), epochs=(2, 1), batch_size=8, augment="strong", views=2, verbose=False)
+    augment = "randaugment,mixup"
+    result = finetune(lite0(size=32), (x, y), epochs=(2, 1), batch_size=8, augment=augment, views=2, verbose=False)
     assert result.plan.phases[0].cache.views == 2 and len(result.history["loss"]) == 3
     assert np.isfinite(result.history["loss"]).all()
 
 
-@pytest.mark.parametrize(("augment", "mix"), [("strong", "mixup"), ("rotation,cutmix", "cutmix")])
-def test_strong_augmentation_trains_on_images(augment, mix):
+@pytest.mark.parametrize(
+    ("augment", "mix"), [("strong", None), ("randaugment,mixup", "mixup"), ("rotation,cutmix", "cutmix")]
+)
+def test_augmentation_trains_on_images(augment, mix):
     x, y = shapes(24, size=16, seed=3)
     result = finetune(
         zoo.load("lenet5", input_shape=(16, 16, 3), num_classes=3), (x, y), epochs=1, augment=augment, verbose=False

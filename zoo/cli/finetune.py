@@ -45,8 +45,8 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--no-augment", action="store_true", help="no augmentation: frozen features are cached once")
     tune.add_argument(
         "--augment",
-        help="light (default: flips, rotation, zoom, contrast), strong (light + RandAugment + MixUp), none, or a "
-        "list such as flip,rotation,randaugment,cutmix",
+        help="light (default: flips, rotation, zoom, contrast), strong (light + RandAugment on half the images), "
+        "none, or a list such as flip,rotation,randaugment,cutmix",
     )
     tune.add_argument("--resume", action="store_true", help="continue a stopped run from its last checkpoint in --out")
     tune.add_argument("--force", action="store_true", help="replace an earlier run's outputs in --out")

@@ -25,9 +25,10 @@ from zoo.errors import BadOverride
 
 MIXUP_ALPHA = 0.2  # Beta(alpha, alpha) mixing share: timm's and Keras' default for MixUp
 RANDAUGMENT_OPS = 1  # operations per image: TrivialAugment's one, at a random strength (2 cost more on digits)
-ROTATION_TURNS = 30 / 360  # RandAugment's top magnitudes as timm sets them (rand-m10): rotation 30 degrees,
-SHEAR = 0.3  # shear 0.3,
-TRANSLATION = 0.15  # shifts of 15% of the side (timm's translate_pct is 0.45 at m10; small objects leave the frame),
+OPERATION_SHARE = 0.5  # share of images that get the operation (the rest keep light's changes only)
+ROTATION_TURNS = 15 / 360  # top magnitudes, half timm's rand-m10 for geometry (objects that fill their frame):
+SHEAR = 0.15  # rotation 15 degrees, shear 0.15,
+TRANSLATION = 0.1  # shifts of 10% of the side (timm's translate_pct is 0.45 at m10; small objects leave the frame),
 COLOUR = 0.4  # brightness, contrast, saturation and sharpness changed by up to 40% (timm: 0.9 at m10)
 MIXES = ("mixup", "cutmix")
 
@@ -48,15 +49,15 @@ class Augmentation:
         parts += [f"RandomRotation({self.rotation})"] if self.rotation else []
         parts += [f"RandomZoom({self.zoom})"] if self.zoom else []
         parts += [f"RandomContrast({self.contrast})"] if self.contrast else []
-        ops = f"{self.randaugment} op{'s' if self.randaugment > 1 else ''}"
-        parts += [f"RandAugment({ops} per image, geometric + colour)"] if self.randaugment else []
+        ops = f"{self.randaugment} op{'s' if self.randaugment > 1 else ''} on {OPERATION_SHARE:.0%} of images"
+        parts += [f"RandAugment({ops}, geometric + colour)"] if self.randaugment else []
         parts += [f"MixUp(alpha {MIXUP_ALPHA}) per batch"] if self.mix == "mixup" else []
         parts += ["CutMix per batch"] if self.mix == "cutmix" else []
         return ", ".join(parts) or "none"
 
 
 LIGHT = Augmentation()
-STRONG = replace(LIGHT, randaugment=RANDAUGMENT_OPS, mix="mixup")
+STRONG = replace(LIGHT, randaugment=RANDAUGMENT_OPS)  # no MixUp: it cost on digits (README, Augmentation)
 NAMES = ("flip", "rotation", "zoom", "contrast", "randaugment", *MIXES)  # what an explicit list may name
 
 
@@ -90,13 +91,13 @@ def augmenter_for(augmentation: Augmentation | None, seed: int) -> keras.Sequent
     if augmentation.contrast:
         layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed + 3))
     if augmentation.randaugment:
-        layers.append(RandomOperations(augmentation.randaugment, seed=seed + 4))
+        layers.append(RandomOperations(augmentation.randaugment, OPERATION_SHARE, seed=seed + 4))
     return keras.Sequential(layers, name="augmentation") if layers else None
 
 
 def randaugment_operations(seed: int, channels: int) -> list[keras.Layer]:
-    """RandAugment's geometric and mild colour operations at timm's top magnitudes (rand-m10), each drawn per image
-    between none and that top; solarize, posterize, equalize and invert are left out (see RandomOperations)."""
+    """RandAugment's geometric and mild colour operations (geometry at half timm's rand-m10 tops), each drawn per
+    image between none and that top; solarize, posterize, equalize and invert are left out (see RandomOperations)."""
     colour = {"value_range": (0, 255)}
     chosen = [
         (keras.layers.RandomRotation, (ROTATION_TURNS,), {}),
@@ -113,13 +114,13 @@ def randaugment_operations(seed: int, channels: int) -> list[keras.Layer]:
 
 
 class RandomOperations(keras.layers.Layer):
-    """RandAugment done per image: each image gets `count` operations, each drawn from randaugment_operations (or
-    none), each at a random magnitude. Keras' own RandAugment draws one choice per batch, not per image, and reads
-    its factor as turns and image fractions (0.5: rotations up to 180 degrees, shifts up to half the image)."""
+    """RandAugment done per image: a `share` of the images gets `count` operations, each drawn from
+    randaugment_operations (or none), each at a random magnitude. Keras' own RandAugment draws one choice per batch,
+    not per image, and reads its factor as turns and image fractions (0.5: rotations up to 180 degrees)."""
 
-    def __init__(self, count: int, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, count: int, share: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.count, self.seed = count, seed
+        self.count, self.share, self.seed = count, share, seed
         self.operations: list[keras.Layer] = []
         self.generator = keras.random.SeedGenerator(seed)
 
@@ -133,6 +134,8 @@ class RandomOperations(keras.layers.Layer):
         images = ops.cast(images, self.compute_dtype)
         for _ in range(self.count):
             choice = keras.random.randint(ops.shape(images)[:1], 0, len(self.operations) + 1, seed=self.generator)
+            skipped = keras.random.uniform(ops.shape(images)[:1], seed=self.generator) >= self.share
+            choice = ops.where(skipped, len(self.operations), choice)
             changed = images  # choice == len(operations): this image unchanged by this draw
             for index, operation in enumerate(self.operations):
                 chosen = ops.reshape(ops.equal(choice, index), (-1, 1, 1, 1))
@@ -144,7 +147,7 @@ class RandomOperations(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "count": self.count, "seed": self.seed}
+        return {**super().get_config(), "count": self.count, "share": self.share, "seed": self.seed}
 
 
 def mixed_batches(dataset: Any, mix: str | None, seed: int) -> Any:

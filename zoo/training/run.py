@@ -156,10 +156,10 @@ def finetune(
         validation: held-out data (same kinds as `data`); None splits it off `data` (stratified, seeded).
         epochs: total epochs (split head / fine-tune), a (head, fine-tune) pair, or None for the defaults (10 + 10).
         batch_size: examples per step on each replica (the global batch is this times the replicas).
-        augment: "light" (= True: flips, rotation, zoom, contrast for images), "strong" (light + RandAugment per
-            image + MixUp once the trunk trains), a list of names (flip, rotation, zoom, contrast, randaugment, and
-            mixup or cutmix), False, or an Augmentation (zoo.layers.augment says how each combines with cached
-            features and soft labels).
+        augment: "light" (= True: flips, rotation, zoom, contrast for images), "strong" (light + RandAugment on
+            half the images), a list of names (flip, rotation, zoom, contrast, randaugment, and mixup or cutmix),
+            False, or an Augmentation (zoo.layers.augment says how each combines with cached features and soft
+            labels).
         seed: seeds Python, NumPy, TensorFlow, the split and the augmentation.
         out: output folder for the model files, plots, report.json, skipped.csv, run_card.json and checkpoints.
         strict: raise on an unreadable file instead of skipping it (and listing it in skipped.csv).
