@@ -37,3 +37,29 @@ def test_a_slowed_pipeline_shows_a_higher_input_wait_share():
 
 def test_no_step_measured_is_none():
     assert InputWait().share() is None
+
+
+def test_the_replicated_loop_measures_the_wait_of_each_batch_it_takes():
+    from zoo.hardware.replicated_loop import replicated_fit
+
+    x = np.random.default_rng(0).normal(size=(BATCH * BATCHES, WIDTH)).astype("float32")
+    y = np.eye(2, dtype="float32")[(x[:, 0] > 0).astype(int)]
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = keras.Sequential(
+            [
+                keras.Input((WIDTH,)),
+                keras.layers.Dense(WIDTH, activation="relu"),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
+        model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())
+    shares = []
+    for data in (dataset.prefetch(1), slowed(dataset, 0.08)):
+        probe = InputWait()
+        replicated_fit(model, strategy, (data, dataset), epochs=1, callbacks=[probe])
+        shares.append(probe.share())
+    fast, slow = shares
+    assert 0.0 <= fast < 0.5 and slow > 0.6, shares
+    assert slow > fast + 0.25, shares

@@ -5,6 +5,7 @@ batches' callbacks does not see the input wait. Instead the training dataset get
 that notes the moment each batch leaves the pipeline (after its prefetch buffer): a step's wait is that moment
 minus the step's start (on_train_batch_begin); its length runs to on_train_batch_end. The share is the summed
 waits over the summed steps of a fit, the first step left out (it traces the function, which is not waiting).
+The replicated loop takes each batch itself, so there the wait is simply the time its next() took (`fetched`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class InputWait(keras.callbacks.Callback):
         options = tf.data.Options()
         options.experimental_optimization.inject_prefetch = False  # a prefetch after the stamp would hide the wait
         return dataset.map(stamp).with_options(options)
+
+    def fetched(self, asked: float, arrived: float) -> None:
+        """For a loop that takes each batch itself (zoo.hardware.replicated_loop): the step began when it asked for
+        the batch and the batch arrived at `arrived` (call after on_train_batch_begin)."""
+        self._begin, self._arrival = asked, arrived
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._first = True

@@ -12,11 +12,13 @@ replicas and workers hold one model. The loss is averaged over the global batch'
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import keras
 import tensorflow as tf
 
+from zoo.hardware.feeding import InputWait
 from zoo.layers.traversal import all_layers, is_batchnorm
 
 SUM = tf.distribute.ReduceOp.SUM
@@ -97,14 +99,23 @@ class ReplicatedSteps:
     def train_epoch(self, dataset: Any, hooks: keras.callbacks.CallbackList) -> dict[str, float]:
         """One pass over the distributed dataset; per-batch logs carry the running mean loss and accuracy."""
         totals = [0.0, 0.0, 0.0]  # summed loss, rows, correct
-        for step, batch in enumerate(dataset):
+        probes = [hook for hook in hooks.callbacks if isinstance(hook, InputWait)]
+        batches, step = iter(dataset), 0
+        while True:
+            asked = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
             hooks.on_train_batch_begin(step)
+            for probe in probes:  # this loop takes each batch itself: its wait is the time next() took
+                probe.fetched(asked, time.perf_counter())
             results = self._train(batch)
             totals = [total + float(value) for total, value in zip(totals, results, strict=True)]
             logs = mean_logs(totals)
             hooks.on_train_batch_end(step, logs)
             if self.trainer.stop_training or not math.isfinite(logs["loss"]):
                 break
+            step += 1
         return mean_logs(totals)
 
     def evaluate(self, dataset: Any) -> dict[str, float]:

@@ -308,7 +308,7 @@ def train_phase(
     the progress, which is checkpointed with the phase's best weights as done."""
     index, phase = progress.phase, run.plan.phases[progress.phase]
     validation = (arrays[1][0], run.val.y)  # what the phase's trainer is scored on (features or images)
-    feeding = InputWait()  # measured on Keras's fit; None on the replicated loop
+    feeding = InputWait()  # the input-wait share, on Keras's fit and on the replicated loop
     callbacks = [*run.guard.callbacks(run.plan, run.model, progress, validation), *run.tensorboard(index), feeding]
     with run.guard.watching(index):
         part, seconds = fit_phase(setup, arrays, run, index, callbacks, progress.epoch)
