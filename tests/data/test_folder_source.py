@@ -156,7 +156,7 @@ def test_a_bare_name_that_is_no_path_and_no_tfds_dataset_fails_fast(tmp_path, mo
     def no_lookup(*args, **kwargs):
         raise AssertionError("a name TFDS does not know must not reach the TFDS reader (a network lookup)")
 
-    monkeypatch.setattr(zoo.data.sources, "from_tfds", no_lookup)
+    monkeypatch.setattr(zoo.data.sources, "tfds_split", no_lookup)
     monkeypatch.chdir(tmp_path)
     started = time.monotonic()
     with pytest.raises(BadData, match="no folder or file named 'nothere', and no TensorFlow Datasets dataset"):

@@ -123,3 +123,12 @@ def test_a_refused_stream_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(BadData, match="HxWx3 or HxWx4; got shape"):
         load_data(tf.data.Dataset.from_generator(pairs, output_signature=spec), image_size=(8, 8))
     assert not list(tmp_path.glob("*/images.u8*"))
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_streaming_a_known_number_of_images_shows_progress_unless_asked_not_to(capsys, progress):
+    images = RNG.integers(0, 256, (240, 4, 4, 3), dtype=np.uint8)  # past MIN_FILES: worth progress lines
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(240) % 2))
+    load_data(dataset, image_size=(4, 4), progress=progress)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "fitting 240 images into the image store" in line]
+    assert (lines[-1].endswith("s") and "240/240 done" in lines[-1]) if progress else lines == [], lines

@@ -22,10 +22,11 @@ from zoo.data.listings.listing import FileListing, list_folder
 from zoo.data.listings.table import TableOptions, is_data_frame, list_csv, list_frame, list_table
 from zoo.data.tensorflow_sources import (
     TFDS_NAME,
+    StreamOrigin,
     from_tf_dataset,
-    from_tfds,
     is_tf_dataset,
     looks_like_tfds_name,
+    tfds_split,
     unknown_name_message,
 )
 from zoo.errors import BadData
@@ -146,7 +147,9 @@ def load_data(
         raise BadData(f"image_size must be (height, width) with both >= 1; got {image_size!r}")
     size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
     if is_tf_dataset(data):
-        return from_tf_dataset(data, image_size=size, channels=channels, class_names=class_names)
+        return from_tf_dataset(
+            data, image_size=size, channels=channels, class_names=class_names, origin=StreamOrigin(progress=progress)
+        )
     arrays = {"image_size": size, "channels": channels, "class_names": class_names}
     if isinstance(data, tuple) and len(data) == 2 and labels is None and not is_path_list(data):
         if not is_path_list(data[0]):
@@ -161,7 +164,9 @@ def load_data(
     if listing is not None:
         return from_listing(listing, image_size=size, channels=channels, strict=strict, progress=progress)
     if isinstance(data, PathLike):
-        return from_tfds(os.fsdecode(data), data_dir=data_dir, split=split, **arrays)
+        dataset, origin, names = tfds_split(os.fsdecode(data), data_dir, split, class_names)
+        origin = replace(origin, progress=progress)
+        return from_tf_dataset(dataset, image_size=size, channels=channels, class_names=names, origin=origin)
     raise BadData(
         f"cannot read data of type {type(data).__name__}: pass a folder of class folders, a CSV path, a DataFrame, "
         "a TFDS name, a tf.data.Dataset of (image, label) or a NumPy tuple (x, y)"

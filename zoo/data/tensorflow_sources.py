@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from zoo.data.decoding.rows import release_pages
 from zoo.data.decoding.scan import image_pixels
 from zoo.data.decoding.store import STORE_FORMAT, finish_store, open_store, store_root
 from zoo.data.labelled import LabelledData
+from zoo.data.progress import progress_meter
 from zoo.errors import BadData
 from zoo.version import __version__
 
@@ -93,19 +95,29 @@ def supervised_pairs(dataset: Any) -> Any:
     return dataset
 
 
+@dataclass(frozen=True)
+class StreamOrigin:
+    """Where a streamed dataset comes from: its name in messages, a key naming data that does not change (so a
+    second run reuses its store; None: a dataset that cannot be recognised again), and whether to show progress."""
+
+    source: str = "the tf.data.Dataset"
+    key: str | None = None
+    progress: bool = True
+
+
 def from_tf_dataset(
     dataset: Any,
     *,
     image_size: tuple[int, int] | None,
     channels: int = 3,
     class_names: Sequence[str] | None = None,
-    source: str = "the tf.data.Dataset",
-    key: str | None = None,
+    origin: StreamOrigin = StreamOrigin(),
 ) -> LabelledData:
     """Read the dataset once. With image_size, each image is fitted as arrays are and written row by row into an
-    image store (never all in memory; `key` names data that does not change, so a second run reuses it); without,
-    the whole dataset is read into memory and treated as arrays."""
-    pairs = labelled_pairs(supervised_pairs(dataset))
+    image store (never all in memory); without, the whole dataset is read into memory and treated as arrays."""
+    source, key = origin.source, origin.key
+    supervised = supervised_pairs(dataset)
+    pairs = labelled_pairs(supervised)
     if image_size is None:
         images, labels = [], []
         for image, label in pairs:
@@ -120,7 +132,7 @@ def from_tf_dataset(
     folder = streamed_store_folder(key, image_size, channels)
     stored, labels = open_store(folder), folder / "labels.npy"
     if stored is None or not labels.exists():
-        stored = stream_into_store(pairs, (*image_size, channels), folder, source)
+        stored = stream_into_store(pairs, (*image_size, channels), folder, origin, known_length(supervised))
     values = label_values(np.load(labels, allow_pickle=False), source)
     ids, names = encode_array_labels(values, source, class_names)
     raise_problems(class_problems(ids, names, source))
@@ -150,8 +162,18 @@ def ensure(folder: Path) -> Path:
     return folder
 
 
-def stream_into_store(pairs: Iterator[tuple[np.ndarray, Any]], row_shape: tuple, folder: Path, source: str) -> Any:
-    """Fit each image (as zoo.data.arrays does) and append it to folder's rows file; labels.npy, then store.json."""
+def known_length(dataset: Any) -> int:
+    """The dataset's number of elements when TensorFlow knows it (a TFDS split does), else 0."""
+    return max(0, int(dataset.cardinality()))
+
+
+def stream_into_store(
+    pairs: Iterator[tuple[np.ndarray, Any]], row_shape: tuple, folder: Path, origin: StreamOrigin, total: int
+) -> Any:
+    """Fit each image (as zoo.data.arrays does) and append it to folder's rows file; labels.npy, then store.json.
+    Progress over `total` images when known (a count of rows otherwise would have no end to show)."""
+    source = origin.source
+    meter = progress_meter(total, f"fitting {total} images into the image store", enabled=origin.progress)
     ensure(folder)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
@@ -165,6 +187,8 @@ def stream_into_store(pairs: Iterator[tuple[np.ndarray, Any]], row_shape: tuple,
                     floats, peak = True, max(peak, float(np.nanmax(image, initial=0.0)))
                 rows.write(image_pixels(array_to_image(image), row_shape[:2], row_shape[2]).tobytes())
                 labels.append(label)
+                meter.update(1)
+        meter.close()
         if not labels or (floats and peak <= 1.0):  # the rule fit_images applies to all the images at once
             raise BadData(f"{source} is empty: it yielded no (image, label) pairs") if not labels else unit_floats()
     except BaseException:  # a refused image or an interrupt: no partial file is left behind
@@ -195,16 +219,11 @@ def offline_message(name: str, builder: Any, data_dir: str | os.PathLike | None)
     )
 
 
-def from_tfds(
-    name: str,
-    *,
-    image_size: tuple[int, int] | None,
-    channels: int = 3,
-    data_dir: str | os.PathLike | None = None,
-    split: str | None = None,
-    class_names: Sequence[str] | None = None,
-) -> LabelledData:
-    """A prepared TFDS dataset's split (default "train") as supervised pairs; class names from its ClassLabel."""
+def tfds_split(
+    name: str, data_dir: str | os.PathLike | None, split: str | None, class_names: Sequence[str] | None
+) -> tuple[Any, StreamOrigin, Sequence[str] | None]:
+    """A prepared TFDS dataset's split (default "train") as supervised pairs, where it came from (its store is named
+    by the prepared files, as they are now: reused until rebuilt), and its class names (from its ClassLabel)."""
     name = name.removeprefix("tfds:")
     builder = tfds_builder(name, data_dir)
     split = split or "train"
@@ -219,9 +238,7 @@ def from_tfds(
         label = builder.info.features[builder.info.supervised_keys[1]]
         class_names = getattr(label, "names", None)
     source = f"TFDS {name} split {split!r} ({builder.data_dir})"
-    key = f"tfds:{split}:{folder_facts(builder.data_dir)}"  # the prepared files, as they are now: reused until rebuilt
-    options = {"image_size": image_size, "channels": channels, "class_names": class_names, "source": source}
-    return from_tf_dataset(dataset, key=key, **options)
+    return dataset, StreamOrigin(source, key=f"tfds:{split}:{folder_facts(builder.data_dir)}"), class_names
 
 
 def folder_facts(folder: str | os.PathLike) -> str:
