@@ -132,3 +132,14 @@ def test_streaming_a_known_number_of_images_shows_progress_unless_asked_not_to(c
     load_data(dataset, image_size=(4, 4), progress=progress)
     lines = [line for line in capsys.readouterr().err.splitlines() if "fitting 240 images into the image store" in line]
     assert (lines[-1].endswith("s") and "240/240 done" in lines[-1]) if progress else lines == [], lines
+
+
+def test_a_stream_that_does_not_fit_the_disk_is_refused_before_writing(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: type("Usage", (), {"free": 10})())
+    dataset = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS))
+    with pytest.raises(BadData, match=f"not enough disk for the image store of the tf.data.Dataset \\({len(IMAGES)}"):
+        load_data(dataset, image_size=(8, 8))
+    assert not list(tmp_path.glob("*/images.u8*"))

@@ -25,7 +25,7 @@ import numpy as np
 from zoo.data.arrays import check_image_row, encode_array_labels, from_arrays, label_values, unit_floats
 from zoo.data.checks import class_problems, raise_problems
 from zoo.data.decoding.images import array_to_image
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import release_pages, require_room
 from zoo.data.decoding.scan import image_pixels
 from zoo.data.decoding.store import STORE_FORMAT, finish_store, open_store, store_root
 from zoo.data.labelled import LabelledData
@@ -173,8 +173,8 @@ def stream_into_store(
     """Fit each image (as zoo.data.arrays does) and append it to folder's rows file; labels.npy, then store.json.
     Progress over `total` images when known (a count of rows otherwise would have no end to show)."""
     source = origin.source
+    require_room(ensure(folder), total * int(np.prod(row_shape)), f"the image store of {source} ({total} images)")
     meter = progress_meter(total, f"fitting {total} images into the image store", enabled=origin.progress)
-    ensure(folder)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
     labels, floats, peak = [], False, 0.0

@@ -9,11 +9,25 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
+from zoo.errors import BadData
+
 CHUNK_BYTES = 4 * 1024**2  # rows copied per round: bounds the memory a copy holds (and its peak)
+
+
+def require_room(folder: Path, needed: int, what: str) -> int:
+    """The free bytes on `folder`'s disk; BadData naming `what` when `needed` bytes do not fit there."""
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise BadData(
+            f"not enough disk for {what} in {folder}: {needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free; free "
+            "space or set ZOO_IMAGE_STORE (or ZOO_CACHE_DIR) to a larger disk"
+        )
+    return free
 
 
 def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -27,6 +41,7 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     shape = (len(rows), *x.shape[1:])
     expected = int(np.prod(shape)) * x.dtype.itemsize
     if not (target.exists() and target.stat().st_size == expected):
+        require_room(target.parent, expected, f"a copy of {len(rows)} rows of {Path(x.filename).name}")
         partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
         copy = np.memmap(partial, dtype=x.dtype, mode="w+", shape=shape)
         step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))

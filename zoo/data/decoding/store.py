@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import release_pages, require_room
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
@@ -119,13 +118,8 @@ def plan_line(count: int, image_size: tuple[int, int], channels: int, folder: Pa
     setting is not a number."""
     needed = count * image_size[0] * image_size[1] * channels
     folder.parent.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder.parent).free
-    if needed > free:
-        raise BadData(
-            f"not enough disk for the image store in {folder.parent}: {count} images at {image_size[0]}x"
-            f"{image_size[1]}x{channels} need {needed / 1e6:.0f} MB, {free / 1e6:.0f} MB free; free space or set "
-            "ZOO_CACHE_DIR to a larger disk"
-        )
+    shape = f"{image_size[0]}x{image_size[1]}x{channels}"
+    free = require_room(folder.parent, needed, f"the image store ({count} images at {shape})")
     budget, cap = memory_budget(), store_cap()  # a bad value of either variable stops here, before decoding
     where = "in RAM (page cache)" if needed <= budget else "streamed from disk"
     return (
