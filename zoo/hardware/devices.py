@@ -7,6 +7,7 @@ Parsing and choosing are pure functions of descriptions, so they are tested with
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -148,7 +149,8 @@ def import_tensorflow_quietly() -> None:
 
     TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
     file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work (0
-    brings the start-up logs back; so does `zoo --verbose`, which does not call this).
+    brings the start-up logs back; so does `zoo --verbose`, which does not call this). TensorFlow's Python logger
+    then keeps only errors: its warnings (tf.function retracing hints) read as problems too.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
@@ -162,3 +164,4 @@ def import_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its Python warnings too (tf.function retracing hints)
