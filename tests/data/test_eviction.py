@@ -89,3 +89,14 @@ def test_a_bad_cap_stops_the_load_before_anything_is_decoded(classes, monkeypatc
     with pytest.raises(BadData, match="ZOO_IMAGE_STORE_MAX_GB must be a number"):
         load_data(classes({"cat": 2, "dog": 2}), image_size=(8, 8), progress=False)
     assert not any(path.name.startswith("images.u8") for path in (tmp_path / "store").rglob("*"))
+
+
+def test_streamed_tfds_stores_count_and_go_but_a_running_streams_folder_stays(tmp_path):
+    old = make_store(tmp_path, "a", 100)
+    streamed = old.rename(tmp_path / f"stream-{'a' * 32}")  # a TFDS split's store, keyed by its prepared files
+    running = tmp_path / "stream-k2j_9x1q"  # a process's unnamed tf.data stream (mkdtemp), removed when it exits
+    running.mkdir()
+    (running / "store.json").write_text("{}", encoding="utf-8")
+    current = make_store(tmp_path, "b", 200)
+    assert [store.path for store in evict_stores(current, cap=0)] == [streamed]
+    assert running.exists() and current.exists()

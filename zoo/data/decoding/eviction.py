@@ -1,9 +1,10 @@
 """The image stores' size cap: least-recently-used finished stores are removed when a new one is written.
 
 Bookkeeping: a store's last use is the modification time of its `store.json`, set when it is written and bumped
-each time a run opens it (`mark_used`). Only folders that are stores are ever touched: a 32-hex-digit name and a
-`store.json` (a finished store). A store being written (no `store.json` yet, or a `images.u8.partial-*` file of a
-process re-decoding it) is never removed, nor the store the calling run uses, nor anything else in the folder.
+each time a run opens it (`mark_used`). Only folders that are stores are ever touched: a 32-hex-digit name (after
+`stream-` for a streamed TFDS split) and a `store.json` (a finished store). A store being written (no `store.json`
+yet, or a `images.u8.partial-*` file of a process re-decoding it) is never removed, nor the store the calling run
+uses, nor anything else in the folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from zoo.errors import BadData
 
 CAP_VAR = "ZOO_IMAGE_STORE_MAX_GB"
 DEFAULT_CAP_GB = 20.0  # a few large datasets at training sizes; a fixed figure is predictable, a disk share is not
-STORE_NAME = re.compile(r"[0-9a-f]{32}")  # store_key's digest
+# store_key's digest, or a TFDS split's streamed store (stream-<digest>); a process's temporary stream folder
+# (stream-<random>, removed when it exits) is not a name of either kind
+STORE_NAME = re.compile(r"(stream-)?[0-9a-f]{32}")
 FINISHED = "store.json"
 
 
