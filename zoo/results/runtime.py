@@ -212,7 +212,7 @@ def convert(
 
     shape = tuple(int(side) for side in target.input_shape[1:4])
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
-    note(f"converting {model.name} to LiteRT once (cached in {paths[0].parent}) ...")
+    note(f"converting {model.name} to LiteRT once (cached as {paths[0]}) ...")  # the name says which fold or run
     with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
         check = export_model(target, Path(scratch), sample, formats=("tflite",))["tflite"]
         content = check.path.read_bytes() if check.path is not None else b""
