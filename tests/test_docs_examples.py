@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = {"python", "pycon", "bash", "console"}
 SHOWN = {"text", "json", "csv", "yaml", "toml"}
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(.*?)\s*-->")
+SAME_AS = re.compile(r"<!--\s*same-as:\s*(\S+)\s*-->")  # a block repeated from a page that runs it
 # The README's set-up commands install the package; .ci/run runs the test command, the main command is a user's.
 SET_UP = {
     "<!-- main-command -->": "the set-up command: it creates a venv and installs the package",
@@ -70,8 +71,10 @@ def blocks(page: Path) -> list[Block]:
         end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
         body = "\n".join(line[len(indent) :] for line in lines[i + 1 : end])
         before = lines[i - 1] if i else ""
-        marker = NOT_RUN.search(before)
+        marker, same = NOT_RUN.search(before), SAME_AS.search(before)
         reason = marker.group(1) if marker else SET_UP.get(before.strip())
+        if same:
+            reason = f"same-as {same.group(1)}"
         found.append(Block(str(page.relative_to(ROOT)), i + 1, language, body, reason))
         i = end + 1
     return found
@@ -89,6 +92,15 @@ def test_every_block_says_what_it_is():
 def test_every_not_run_block_says_why():
     unexplained = [b.where for b in every_block() if b.not_run is not None and len(b.not_run) < 10]
     assert unexplained == [], f"say why these blocks are not run: {unexplained}"
+
+
+def test_repeated_blocks_are_run_where_they_come_from():
+    """A block marked `same-as: PAGE` (the README repeating a guide) must appear in a block that PAGE runs."""
+    for block in every_block():
+        if block.not_run and block.not_run.startswith("same-as "):
+            source = ROOT / block.not_run.removeprefix("same-as ")
+            run_there = [b.body for b in blocks(source) if b.not_run is None and b.language == block.language]
+            assert any(block.body in body for body in run_there), f"{block.where} is not run in {source}"
 
 
 def test_most_examples_run():
@@ -119,7 +131,7 @@ def make_stand_ins(folder: Path) -> None:
     (folder / "empty").mkdir()
     (folder / "notes.txt").write_text("not an image\n")
     kaggle_data = load_helper("docs_kaggle_data", ROOT / "tests" / "kaggle" / "kaggle_data.py")
-    kaggle_data.image_competition(folder, count=120, size=32)
+    kaggle_data.image_competition(folder, count=80, size=32)
 
 
 # ---- running ---------------------------------------------------------------------------------------------------
