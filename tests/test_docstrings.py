@@ -18,11 +18,16 @@ PUBLIC_MODULES = (zoo, zoo.kaggle, zoo.data)
 
 
 def public_functions() -> Iterator[tuple[str, Callable]]:
+    """The functions of the public modules, and the methods zoo adds to the models `zoo.load` returns."""
+    from zoo.loading.model import ZooModel
+
     for module in PUBLIC_MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):
                 yield f"{module.__name__}.{name}", obj
+    for name in ("classify", "embed", "finetune", "lr_find"):
+        yield f"ZooModel.{name}", getattr(ZooModel, name)
 
 
 def field_names(cls: type) -> set[str]:
@@ -31,7 +36,8 @@ def field_names(cls: type) -> set[str]:
 
 def keyword_names(function: Callable) -> set[str]:
     kinds = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-    return {name for name, p in inspect.signature(function).parameters.items() if p.kind not in kinds}
+    parameters = inspect.signature(function).parameters.items()
+    return {name for name, p in parameters if p.kind not in kinds and name != "self"}
 
 
 def forwarded_options() -> dict[str, set[str]]:
