@@ -108,9 +108,22 @@ def info(name: str) -> Entry:
 
 
 def load(name: str, **overrides: Any) -> keras.Model:
-    """A ready, compiled Keras model of catalogue entry `name`; `overrides` replace default hyper-parameters.
+    """A ready, compiled Keras model of catalogue entry `name` (or a saved `.keras` file). Guide: docs/classify.md.
 
-    weights="imagenet" (default), None, or a file; verify=False takes your own backbone weights file, unverified.
+    Keyword options:
+        weights: "imagenet" (default; backbones), None for random initialisation, or a weights file (a backbone's
+            published file, hash-checked; a recipe's own .weights.h5 or .keras).
+        verify: False takes your own backbone weights file, unverified (its sha256 is printed).
+        device: auto, cpu, gpu, gpu:N, all, tpu or a list; builds the model under that placement ($ZOO_DEVICE).
+        precision: auto, float32, mixed_float16 or mixed_bfloat16 (with `device`).
+      `overrides` replace the entry's hyper-parameters (`zoo info NAME` lists them; another key is refused by name):
+        num_classes: a new head with this many classes (backbones keep their pretrained trunk).
+        input_shape: (height, width, channels); 1 or 4 channels keep pretrained weights (the first conv folded).
+        dropout: dropout before the head.
+        learning_rate: Adam's learning rate in the compiled model.
+        include_top, pooling: a backbone's ImageNet head, and the pooling of a headless trunk (avg, max, None).
+        drop_connect_rate: EfficientNet's stochastic depth rate.
+        name: the Keras model's name; the recipes' own (filters, units, hidden_units, code_size, ...): `zoo info`.
     """
     from zoo.loading.assemble import load as load_model
 
@@ -118,7 +131,7 @@ def load(name: str, **overrides: Any) -> keras.Model:
 
 
 def load_saved(path: str) -> keras.Model:
-    """A model saved by this toolkit (`model.save("x.keras")`), reloaded with safe_mode on."""
+    """The model saved at `path` by this toolkit (`model.save("x.keras")`), reloaded with safe_mode on."""
     from zoo.loading.assemble import load_saved as reload
 
     return reload(path)

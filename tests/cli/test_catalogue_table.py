@@ -1,19 +1,19 @@
-"""The README's catalogue table is the one the catalogue generates today."""
+"""The catalogue page's table (docs/catalogue.md) is the one the catalogue generates today."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from zoo.catalogue import default_catalogue
-from zoo.cli.catalogue_table import format_params, markdown_table, readme_section
+from zoo.cli.catalogue_table import format_params, markdown_table, page_section
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CATALOGUE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "catalogue.md"
 
 
-def test_readme_table_is_current():
+def test_catalogue_page_table_is_current():
     expected = markdown_table(default_catalogue())
-    assert readme_section(README.read_text(encoding="utf-8")) == expected, (
-        "README's catalogue table is stale: replace it with the output of `zoo list --markdown`"
+    assert page_section(CATALOGUE_PAGE.read_text(encoding="utf-8")) == expected, (
+        "docs/catalogue.md's table is stale: replace it with the output of `zoo list --markdown`"
     )
 
 

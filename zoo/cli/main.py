@@ -23,8 +23,23 @@ from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
 from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.version import __version__
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+# The guide (docs/, in the repository and on the site) each command's --help points to.
+GUIDES = {
+    "list": "classify.md",
+    "info": "classify.md",
+    "env": "troubleshooting.md",
+    "predict": "predict.md",
+    "embed": "classify.md",
+    "explain": "finetune.md",
+    "doctor": "data.md",
+    "weights": "weights.md",
+    "finetune": "finetune.md",
+    "lr-find": "finetune.md",
+    "kaggle": "kaggle.md",
+}
 TENSORFLOW_COMMANDS = frozenset({"finetune", "lr-find", "kaggle", "explain"})  # these train or run Keras models
 
 
@@ -67,7 +82,12 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="A Keras 3 model zoo and transfer-learning toolkit.")
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="A Keras 3 model zoo and transfer-learning toolkit.",
+        epilog="guides: docs/ (start with README.md); `zoo COMMAND --help` names the one for each command",
+    )
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     parser.add_argument(
         "--verbose",
         action="store_true",
@@ -79,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--family", choices=FAMILIES, help="only this family")
     listing.add_argument("--task", help="only this task (classification, regression, reconstruction, ...)")
     listing.add_argument("--json", action="store_true", help="a JSON list of {name, family, task, params}")
-    listing.add_argument("--markdown", action="store_true", help="a Markdown table (the README's catalogue)")
+    listing.add_argument("--markdown", action="store_true", help="a Markdown table (docs/catalogue.md's)")
     listing.set_defaults(run=cmd_list)
 
     info = sub.add_parser("info", help="everything the catalogue knows about one model")
@@ -102,7 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_weights_parser(sub)
     add_finetune_parser(sub)
     add_kaggle_parser(sub)
+    point_to_guides(sub)
     return parser
+
+
+def point_to_guides(sub: argparse._SubParsersAction) -> None:
+    """Each command's --help (and each `zoo kaggle` or `zoo weights` action's) ends with the guide that explains it."""
+    for name, command in sub.choices.items():
+        guide = f"guide: docs/{GUIDES.get(name, 'index.md')}"  # a command missing from GUIDES fails a test, not the CLI
+        command.epilog = guide
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_command in action.choices.values():
+                    sub_command.epilog = guide
 
 
 def imports_tensorflow(args: argparse.Namespace) -> bool:

@@ -105,7 +105,11 @@ def diagnose(
     progress: bool = True,
     test_images: PathLike | None = None,
 ) -> DoctorReport:
-    """Check a folder, CSV, DataFrame or path list the way training would, and describe it; never trains."""
+    """Check `data` (a folder, CSV, DataFrame or path list) the way training would, and describe it; never trains.
+
+    labels, id_col, label_col, image_dir, extension, class_names: as load_data reads them; progress: lines on
+    stderr; test_images: a folder of test images checked for near-copies of training images.
+    """
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
         raise BadData(f"{printable(data)}: no such file or folder (pass a folder of class sub-folders or a CSV)")
     table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)

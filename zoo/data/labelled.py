@@ -47,13 +47,13 @@ class LabelledData:
 
 
 def printable(path: str | bytes | os.PathLike) -> str:
-    """A file name that can always be printed, written as UTF-8 and hashed: undecodable bytes become \\xNN."""
+    """`path` as a name that can always be printed, written as UTF-8 and hashed: undecodable bytes become \\xNN."""
     raw = os.fsencode(path)
     return raw.decode("utf-8", errors="backslashreplace")
 
 
 def write_skipped_csv(skipped: Iterable[Skipped], path: str | os.PathLike) -> None:
-    """Write the skipped files as a CSV (file, reason), so a long list can be fixed from a spreadsheet."""
+    """Write the `skipped` files to `path` as a CSV (file, reason), so a long list can be fixed from a spreadsheet."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "w", newline="", encoding="utf-8") as handle:

@@ -140,7 +140,11 @@ def load_data(
 ) -> LabelledData:
     """Any supported source as decoded, checked LabelledData; raises BadData before training when it is unusable.
 
-    Unreadable image files are skipped and listed in `.skipped` (strict=True raises instead).
+    data: a folder of class sub-folders, a CSV, a DataFrame, a list of files (with `labels`), (x, y) arrays, a
+    "tfds:NAME" dataset (`data_dir`, `split`) or a tf.data.Dataset. image_size: (height, width) images are fitted to
+    (None: arrays as they are); channels: 1, 3 or 4. Unreadable image files are skipped and listed in `.skipped`
+    (strict=True raises instead). id_col, label_col: a CSV's columns of files (or ids) and labels; image_dir,
+    extension: where ids point and their suffix. class_names: the classes' order; progress: decoding lines on stderr.
     """
     check_channels(channels)
     if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):

@@ -13,8 +13,8 @@ from zoo.errors import BadData
 def stratified_split(
     data: LabelledData, validation_fraction: float = 0.2, seed: int = 0
 ) -> tuple[LabelledData, LabelledData]:
-    """(train, validation) with about `validation_fraction` of each class in validation and at least one per side;
-    rows of one file (listed twice) always land on the same side.
+    """`data` as (train, validation) with about `validation_fraction` of each class in validation and at least one
+    per side, drawn with `seed`; rows of one file (listed twice) always land on the same side.
 
     Raises BadData naming the classes that have fewer than two examples, since no split can then keep them on
     both sides.
@@ -47,7 +47,8 @@ def first_rows(files: Sequence[str] | None, count: int) -> np.ndarray:
     return np.asarray([first.setdefault(file, i) for i, file in enumerate(files)], dtype=np.int64)
 
 def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
-    """Balanced weights n / (k * count) for Keras' `class_weight`; a class with no example gets 1.0 (never used)."""
+    """Balanced weights n / (k * count) of labels `y` over `num_classes` for Keras' `class_weight`; a class with no
+    example gets 1.0 (never used)."""
     labels = np.asarray(y, dtype=np.int64).ravel()
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise BadData(f"class ids must be 0..{num_classes - 1}; got {labels.min()}..{labels.max()}")

@@ -57,7 +57,7 @@ class Augmentation:
 
 
 LIGHT = Augmentation()
-STRONG = replace(LIGHT, randaugment=RANDAUGMENT_OPS)  # no MixUp: it cost on digits (README, Augmentation)
+STRONG = replace(LIGHT, randaugment=RANDAUGMENT_OPS)  # no MixUp: it cost on digits (docs/benchmarks.md)
 NAMES = ("flip", "rotation", "zoom", "contrast", "randaugment", *MIXES)  # what an explicit list may name
 
 

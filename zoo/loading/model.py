@@ -50,14 +50,15 @@ class ZooModel(keras.Model):
         return model
 
     def classify(self, images: Any, top: int = 5, batch_size: int = 32) -> list[list[tuple[str, float]]]:
-        """The `top` (label, probability) pairs, best first, for each image (see `image_batches` for what is accepted:
-        paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded batch by batch)."""
+        """The `top` (label, probability) pairs, best first, for each of `images` (paths, PIL images, arrays in
+        [0, 255] or floats in [0, 1], batches: see `image_batches`), decoded and run `batch_size` at a time."""
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
         return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)
 
     def embed(self, images: Any, batch_size: int = 32) -> np.ndarray:
-        """Pooled trunk features (n, d) of each image: what the classifier layer reads, for scikit-learn or kNN."""
+        """Pooled trunk features (n, d) of `images` (as `classify` takes them, `batch_size` at a time): what the
+        classifier layer reads, for scikit-learn or kNN."""
         return self.run_on_images(features_model(self), images, batch_size)
 
     def run_on_images(self, model: keras.Model, images: Any, batch_size: int) -> np.ndarray:
@@ -69,13 +70,15 @@ class ZooModel(keras.Model):
         return np.concatenate([model.predict_on_batch(batch) for batch in batches])
 
     def finetune(self, data: Any, **options: Any) -> Any:
-        """Fine-tune this model on `data` the careful way (see zoo.training.run.finetune); returns a FinetuneResult."""
+        """Fine-tune this model on `data` the careful way; `options`: every keyword option of zoo.finetune (the
+        guide: docs/finetune.md). Returns a FinetuneResult."""
         from zoo.training.run import finetune
 
         return finetune(self, data, **options)
 
     def lr_find(self, data: Any, **options: Any) -> Any:
-        """Learning-rate range test on `data` (see zoo.training.lr_find.lr_find); the model is left as it was."""
+        """Learning-rate range test on `data`; `options`: every keyword option of zoo.lr_find. The model is left as
+        it was."""
         from zoo.training.lr_find import lr_find
 
         return lr_find(self, data, **options)

@@ -43,7 +43,7 @@ RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict)
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
 # Pixels (images x views x height x width) a cold pass must hold for its conversion to pay, where a pass may stay in
 # Keras (finetune's frozen trunk, zoo kaggle predict; zoo predict converts on first use, for every later call).
-# Measured on a busy 2-core CPU with efficientnet_lite0 (README, "cached lower-trunk features"): converting its trunk
+# Measured on a busy 2-core CPU with efficientnet_lite0 (docs/benchmarks.md, frozen trunk): converting its trunk
 # took 36-48 s at 64-224 px; at 224 px its lower trunk ran at ~25 images/s in LiteRT against ~15 in Keras
 # (augmentation included), 0.027 s saved per image (0.05 megapixels): ~0.5 s per megapixel.
 CONVERT_SECONDS = 40.0
