@@ -27,14 +27,27 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
         "fold_K/model.keras, oof.csv, cv.json and run_card.json to --out.",
     )
     train.add_argument("--train-csv", required=True, type=Path, help="the competition's train.csv")
-    train.add_argument("--images", type=Path, help="folder of training images named by id (else: tabular features)")
-    train.add_argument("--id-col", required=True, help="column of ids (image file names, with or without extension)")
+    train.add_argument(
+        "--images", type=Path, help="folder of training images named by id (else: pixel columns, or tabular features)"
+    )
+    train.add_argument(
+        "--id-col",
+        help="column of ids, any case (image file names, with or without extension); default: a column called id, "
+        "else rows numbered 1..N",
+    )
     train.add_argument(
         "--target-col",
         required=True,
         type=columns,
-        help="target column; several, comma-separated, for multi-label 0/1 columns",
+        help="target column, any case; several, comma-separated, for multi-label 0/1 columns",
     )
+    train.add_argument(
+        "--pixel-cols",
+        metavar="PREFIX",
+        help="columns PREFIX0..PREFIXN hold pixels read as images (default: pixel0..pixelN when present)",
+    )
+    train.add_argument("--pixel-shape", metavar="HxW[xC]", help="the pixels' image shape when their count is no square")
+    train.add_argument("--tabular", action="store_true", help="read pixel columns as tabular features, not as images")
     train.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder")
     train.add_argument("--model", help="catalogue name (default: efficientnet_lite0 for images, mlp_tabular else)")
     train.add_argument("--task", choices=KINDS, help="target kind (default: inferred from the values and the metric)")
