@@ -27,7 +27,7 @@ from zoo.kaggle.submit.submission import (
     submission_rows,
     write_submission,
 )
-from zoo.kaggle.submit.test_ids import TestRows, template_target, test_rows
+from zoo.kaggle.submit.submission_ids import SubmissionRows, read_test_rows, template_target
 from zoo.kaggle.submit.tta import tta_views, view_transforms
 from zoo.kaggle.task.image_files import refuse_unreadable
 from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, row_files
@@ -65,7 +65,7 @@ def predict(run: str | Path, *, force: bool = False, verbose: bool = True, **opt
     metric = metric_for(config["metric"], target.kind)
     out = Path(request.out)
     refuse_existing(out, force)  # before any work: a refused write should not cost a prediction pass
-    rows = test_rows(request.test_csv, request.template, request.id_col, settings.id_col, say)
+    rows = read_test_rows(request.test_csv, request.template, request.id_col, settings.id_col, say)
     target = target if request.target_col else template_target(target, rows.header, say)
     header = rows.header or default_header(rows.id_col, target, metric)
     check_header(header, rows.id_col, target, metric)
@@ -91,7 +91,7 @@ def submitted_target(config: dict[str, Any], target_col: tuple[str, ...] | None)
     return replace(target, columns=tuple(target_col))
 
 
-def run_outputs(run_dir: Path, request: PredictSettings, rows: TestRows, say: Any) -> np.ndarray:
+def run_outputs(run_dir: Path, request: PredictSettings, rows: SubmissionRows, say: Any) -> np.ndarray:
     """One run's fold models averaged over the test rows (and views), calibrated as the run's calibration.json says."""
     config = read_config(run_dir)
     settings, spec = RunSettings.from_json(config["settings"]), InputSpec.from_json(config["input"])

@@ -15,7 +15,7 @@ from zoo.kaggle.task.targets import Target
 
 
 @dataclass(frozen=True)
-class TestRows:
+class SubmissionRows:
     """The test rows (or the template when there is no test CSV), each one's id, the submission's id column, the
     template's header (None without one), the test row of each submission row, and the line ending to write."""
 
@@ -41,13 +41,13 @@ def named_column(table: Table, name: str | None, given: bool) -> str | None:
     return None
 
 
-def test_rows(
+def read_test_rows(
     test_csv: str | Path | None,
     template: str | Path | None,
     given_id: str | None,
     train_id: str | None,
     say: Callable[[str], None],
-) -> TestRows:
+) -> SubmissionRows:
     """The test rows and their ids (see the module docstring); `given_id` is --id-col, `train_id` train.csv's."""
     from zoo.kaggle.submit.submission import template_order
 
@@ -60,14 +60,14 @@ def test_rows(
         column = named_column(test, name, given_id is not None)
         if column is not None:
             ids = test.ids(column)
-            return TestRows(test, ids, column, None, list(range(len(ids))))
+            return SubmissionRows(test, ids, column, None, list(range(len(ids))))
         say(f"{test.source} has no id column: rows are numbered 1..{len(test)} ({name or IMPLICIT_ID})")
-        return TestRows(test, test.row_ids(), name or IMPLICIT_ID, None, list(range(len(test))))
+        return SubmissionRows(test, test.row_ids(), name or IMPLICIT_ID, None, list(range(len(test))))
     column = named_column(templated, name, given_id is not None) or templated.columns[0]
     header, newline = list(templated.columns), line_ending(template)
     if test is templated or test.has(column):
         ids = test.ids(test.resolve(column, "--id-col"))
-        return TestRows(test, ids, column, header, template_order(templated, column, ids, test.source), newline)
+        return SubmissionRows(test, ids, column, header, template_order(templated, column, ids, test.source), newline)
     ids = templated.ids(column)
     if len(ids) != len(test):
         raise BadData(
@@ -76,7 +76,7 @@ def test_rows(
             "sample submission of the same competition (or --id-col, the test CSV's id column)"
         )
     say(f"{test.source} has no column {column!r}: the template's {len(ids)} ids are matched to its rows by order")
-    return TestRows(test, ids, column, header, list(range(len(ids))), newline)
+    return SubmissionRows(test, ids, column, header, list(range(len(ids))), newline)
 
 
 def template_target(target: Target, header: list[str] | None, say: Callable[[str], None]) -> Target:
