@@ -1,0 +1,43 @@
+"""`zoo finetune train.csv` on a Digit-Recognizer-format CSV: the pixel columns are the images, the label column
+their classes, through the same listing, store and checks as image files."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from zoo.data import load_data
+from zoo.errors import BadData
+
+
+def write_pixel_csv(path, count: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    digits = load_digits()
+    pixels, labels = digits.data[:count] / 16 * scale, digits.target[:count]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Label", *[f"pixel{j}" for j in range(64)]])
+        writer.writerows([[int(y), *(f"{v:g}" for v in row)] for y, row in zip(labels, pixels, strict=True)])
+    return pixels, labels
+
+
+@pytest.mark.parametrize("scale", [255, 1])
+def test_pixel_columns_load_as_grey_images_with_their_labels(tmp_path, scale):
+    pixels, labels = write_pixel_csv(tmp_path / "train.csv", 30, scale)
+    data = load_data(str(tmp_path / "train.csv"), image_size=(8, 8), channels=1, progress=False)
+    assert data.x.shape == (30, 8, 8, 1) and data.class_names == tuple(str(c) for c in range(10))
+    assert data.y.tolist() == labels.tolist()
+    expected = np.rint(pixels / scale * 255).reshape(30, 8, 8, 1)
+    assert np.abs(data.x.astype(float) - expected).max() <= 1
+    assert "pixel0..pixel63 read as 8x8 grey images" in data.origin
+
+
+def test_a_pixel_csv_with_text_in_a_pixel_cell_is_refused_by_cell(tmp_path):
+    write_pixel_csv(tmp_path / "train.csv", 5, 255)
+    text = (tmp_path / "train.csv").read_text().splitlines()
+    text[3] = text[3].replace(",0,", ",x,", 1)
+    (tmp_path / "train.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(BadData, match="row 3 holds 'x', not a number"):
+        load_data(str(tmp_path / "train.csv"), image_size=(8, 8), channels=1, progress=False)
