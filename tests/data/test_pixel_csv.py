@@ -41,3 +41,18 @@ def test_a_pixel_csv_with_text_in_a_pixel_cell_is_refused_by_cell(tmp_path):
     (tmp_path / "train.csv").write_text("\n".join(text) + "\n")
     with pytest.raises(BadData, match="row 3 holds 'x', not a number"):
         load_data(str(tmp_path / "train.csv"), image_size=(8, 8), channels=1, progress=False)
+
+
+def test_pixel_columns_given_by_prefix_and_shape(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(12, 4 * 16))
+    with open(tmp_path / "train.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class", *[f"px{j + 1}" for j in range(64)]])
+        writer.writerows([["ab"[i % 2], *row] for i, row in enumerate(pixels)])
+    with pytest.raises(BadData, match="64 pixelN columns|no columns"):
+        load_data(str(tmp_path / "train.csv"), image_size=(4, 16), channels=1, progress=False, pixel_cols="pixel")
+    data = load_data(
+        str(tmp_path / "train.csv"), image_size=(4, 16), channels=1, progress=False, pixel_cols="px", pixel_shape="4x16"
+    )
+    assert data.class_names == ("a", "b") and np.array_equal(data.x[:, :, :, 0], pixels.reshape(12, 4, 16))

@@ -133,6 +133,8 @@ def load_data(
     label_col: str | None = None,
     image_dir: PathLike | None = None,
     extension: str | None = None,
+    pixel_cols: str | None = None,
+    pixel_shape: str | None = None,
     data_dir: PathLike | None = None,
     split: str | None = None,
     class_names: Sequence[str] | None = None,
@@ -140,7 +142,8 @@ def load_data(
 ) -> LabelledData:
     """Any supported source as decoded, checked LabelledData; raises BadData before training when it is unusable.
 
-    Unreadable image files are skipped and listed in `.skipped` (strict=True raises instead).
+    Unreadable image files are skipped and listed in `.skipped` (strict=True raises instead). A CSV of pixel
+    columns (pixel0..pixelN, or `pixel_cols` PREFIX with `pixel_shape` "HxW[xC]") is read as images.
     """
     check_channels(channels)
     if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
@@ -159,7 +162,7 @@ def load_data(
         if labels is None:
             raise BadData("an array of inputs needs its labels: pass (x, y) or labels=y")
         return from_arrays(data, labels, **arrays)
-    table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
+    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is not None:
         return from_listing(listing, image_size=size, channels=channels, strict=strict, progress=progress)

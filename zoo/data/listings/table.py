@@ -37,6 +37,8 @@ class TableOptions:
     label_col: str | None = None
     image_dir: str | os.PathLike | None = None
     extension: str | None = None
+    pixel_cols: str | None = None  # prefix of pixel columns read as images (None: pixel0..pixelN when present)
+    pixel_shape: str | None = None  # HxW or HxWxC of the pixel columns when their count is not a square
 
     @property
     def suffix(self) -> str:
@@ -245,7 +247,8 @@ def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None
     columns, table, lines = read_csv(path)
     options = replace(options, image_dir=options.image_dir or str(Path(path).parent))
     rows, source = [f"line {line}" for line in lines], f"CSV {printable(path)}"
-    layout = find_layout(columns, lambda names: [table[name] for name in names]) if lines else None
+    cells = lambda names: [table[name] for name in names]  # noqa: E731 (read only when pixel columns are found)
+    layout = find_layout(columns, cells, options.pixel_cols, options.pixel_shape) if lines else None
     if layout is None:
         return list_table(columns, table, source=source, row_names=rows, options=options, class_names=class_names)
     files = pixel_files([table[name] for name in layout.columns], layout, store_root())
