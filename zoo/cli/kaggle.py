@@ -98,12 +98,18 @@ def add_predict_parser(kaggle: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--run", dest="run_dir", required=True, type=Path, help="the --out of a `zoo kaggle train` run"
     )
-    predict.add_argument("--test-csv", type=Path, help="test.csv: ids (and tabular features)")
+    predict.add_argument("--test-csv", type=Path, help="test.csv: ids, pixel columns or tabular features")
     predict.add_argument("--template", type=Path, help="sample_submission.csv: header, columns and id order to copy")
     predict.add_argument("--images", type=Path, help="folder of test images named by id")
-    predict.add_argument("--id-col", help="id column of the test CSV and template (default: train.csv's)")
     predict.add_argument(
-        "--target-col", type=columns, help="the template's target column(s), e.g. Label (default: train.csv's)"
+        "--id-col",
+        help="id column of the test CSV and template, any case (default: train.csv's, else the template's first "
+        "column; a test CSV without it is matched to the template's ids by row order, or numbered 1..N)",
+    )
+    predict.add_argument(
+        "--target-col",
+        type=columns,
+        help="the template's target column(s), e.g. Label (default: train.csv's, as the template spells it)",
     )
     predict.add_argument("--extension", help="extension of the test images when the ids lack it (default: found)")
     predict.add_argument("--tta", type=int, default=1, help="views per image: 1 none, 2 + flip, 3 + centre crop, ... 8")
