@@ -64,10 +64,11 @@ def test_a_given_shape_and_prefix_read_rgb_columns(tmp_path, monkeypatch):
 
 def test_pixel_values_outside_the_range_and_gaps_are_refused(tmp_path):
     write_csv(tmp_path / "a.csv", ["label", "pixel0", "pixel1", "pixel3"], [[0, 1, 2, 3]])
+    assert layout_of(tmp_path / "a.csv") is None  # three pixelN columns found alone are features, not an image
     with pytest.raises(BadData, match="without gaps.*--tabular"):
-        layout_of(tmp_path / "a.csv")
-    write_csv(tmp_path / "b.csv", ["label", *[f"pixel{j}" for j in range(4)]], [[0, 1, 2, 3, 300]])
-    with pytest.raises(BadData, match="'pixel3' row 1 holds 300, outside 0-255"):
+        layout_of(tmp_path / "a.csv", "pixel")
+    write_csv(tmp_path / "b.csv", ["label", *[f"pixel{j}" for j in range(16)]], [[0, *range(15), 300]])
+    with pytest.raises(BadData, match="'pixel15' row 1 holds 300, outside 0-255"):
         layout_of(tmp_path / "b.csv")
     write_csv(tmp_path / "c.csv", ["label", "f0"], [[0, 1]])
     assert layout_of(tmp_path / "c.csv") is None
@@ -77,7 +78,7 @@ def test_pixel_values_outside_the_range_and_gaps_are_refused(tmp_path):
 
 def test_a_damaged_png_folder_is_written_again(tmp_path):
     write_csv(tmp_path / "t.csv", [f"pixel{j}" for j in range(4)], [[0, 64, 128, 255], [1, 2, 3, 4]])
-    layout = layout_of(tmp_path / "t.csv")
+    layout = layout_of(tmp_path / "t.csv", "pixel")
     cells = [read_table(tmp_path / "t.csv").cells[c] for c in layout.columns]
     files = pixel_files(cells, layout, tmp_path / "store")
     written = [open(f, "rb").read() for f in files]

@@ -25,6 +25,7 @@ import numpy as np
 from zoo.errors import BadData
 
 AUTO_PREFIX = "pixel"  # the Kaggle convention, matched case-insensitively
+AUTO_MINIMUM = 16  # pixel columns found without --pixel-cols are images from 4x4 up
 FINISHED = "pixels.json"
 PIXELS_FORMAT = 1  # bump when the PNGs written for the same values would differ
 
@@ -52,10 +53,13 @@ class PixelLayout:
         return f"{first}..{last} read as {height}x{width} {colour} images, values 0-{self.scale}"
 
 
-def numbered_columns(columns: Sequence[str], prefix: str) -> list[str]:
-    """Columns named prefix + a number (case-insensitive), in number order; refused unless numbered 0..N-1 or 1..N."""
+def numbered_columns(columns: Sequence[str], prefix: str, minimum: int = 1) -> list[str]:
+    """Columns named prefix + a number (case-insensitive), in number order (none when fewer than `minimum`);
+    refused unless numbered 0..N-1 or 1..N."""
     pattern = re.compile(re.escape(prefix) + r"(\d+)", re.IGNORECASE)
     numbered = sorted((int(m.group(1)), name) for name in columns if (m := pattern.fullmatch(name)))
+    if len(numbered) < minimum:
+        return []
     numbers = [number for number, _ in numbered]
     if numbers and numbers != list(range(numbers[0], numbers[0] + len(numbers))) or numbers[:1] not in ([], [0], [1]):
         raise BadData(
@@ -99,7 +103,9 @@ def find_layout(
 ) -> PixelLayout | None:
     """The pixel layout of a CSV's header (None: no pixel columns, and no prefix was given); `values(names)` returns
     those columns' cells, read to tell the value range."""
-    chosen = numbered_columns(columns, prefix or AUTO_PREFIX)
+    # a few pixelN columns found without being asked for are more likely features than a tiny image
+    found_alone = prefix is None and shape is None
+    chosen = numbered_columns(columns, prefix or AUTO_PREFIX, AUTO_MINIMUM if found_alone else 1)
     if not chosen:
         if prefix is not None:
             raise BadData(
