@@ -20,6 +20,9 @@ def test_a_test_csv_without_ids_and_without_a_template_numbers_its_rows(tmp_path
     rows = read_test_rows(tmp_path / "test.csv", None, None, None, said.append)
     assert rows.ids == ["1", "2", "3"] and rows.id_col == "id" and rows.header is None and rows.order == [0, 1, 2]
     assert said == [f"CSV {tmp_path / 'test.csv'} has no id column: rows are numbered 1..3 (id)"]
+    write_csv(tmp_path / "ided.csv", ["ID", "pixel0"], [["x", 1], ["y", 2]])
+    rows = read_test_rows(tmp_path / "ided.csv", None, None, None, said.append)
+    assert (rows.ids, rows.id_col) == (["x", "y"], "ID")  # a column called id is the id, as in train.csv
 
 
 def test_template_ids_absent_from_the_test_csv_are_matched_by_order(tmp_path):

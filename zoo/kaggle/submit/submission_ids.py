@@ -55,7 +55,7 @@ def read_test_rows(
     test = read_table(test_csv) if test_csv is not None else templated
     if test is None:
         raise BadData("pass the test rows: --test-csv test.csv, or --template sample_submission.csv")
-    name = given_id or train_id
+    name = given_id or train_id or (IMPLICIT_ID if test.has(IMPLICIT_ID) else None)  # as train.csv's id is found
     if templated is None:
         column = named_column(test, name, given_id is not None)
         if column is not None:
