@@ -56,3 +56,19 @@ def test_pixel_columns_given_by_prefix_and_shape(tmp_path):
         str(tmp_path / "train.csv"), image_size=(4, 16), channels=1, progress=False, pixel_cols="px", pixel_shape="4x16"
     )
     assert data.class_names == ("a", "b") and np.array_equal(data.x[:, :, :, 0], pixels.reshape(12, 4, 16))
+
+
+@pytest.mark.slow  # about 40 s on 2 busy cores: TensorFlow's start, a model build and one epoch
+def test_zoo_finetune_trains_on_pixel_columns_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from zoo.cli.main import main
+
+    (tmp_path / "data").mkdir()
+    write_pixel_csv(tmp_path / "data" / "train.csv", 80, 255)
+    out = tmp_path / "run"
+    argv = ["finetune", "mlp_digits", str(tmp_path / "data" / "train.csv"), "--epochs", "1", "--export", "keras"]
+    assert main([*argv, "--batch-size", "16", "--out", str(out)]) == 0
+    assert "pixel0..pixel63 read as 8x8 grey images, values 0-255" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    assert report["classes"] == [str(c) for c in range(10)] and (out / "model.keras").is_file()
