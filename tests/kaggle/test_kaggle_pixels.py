@@ -129,3 +129,13 @@ def test_digit_recognizer_format_from_csvs_to_a_template_exact_submission(tmp_pa
     short.write_text("ImageId,Label\n1,0\n2,0\n")
     assert main([*predict, "--template", str(short), "--out", str(tmp_path / "s2.csv")]) == 2
     assert "has 2 rows and the test data 100" in capsys.readouterr().err
+
+
+def test_test_rows_without_the_runs_pixel_columns_are_refused_with_the_fix(tmp_path):
+    from zoo.data.decoding.pixel_columns import PixelLayout
+    from zoo.kaggle.task.inputs import InputSpec, row_files
+
+    write_csv(tmp_path / "sample_submission.csv", ["ImageId", "Label"], [[1, 0]])
+    spec = InputSpec("images", (8, 8, 1), pixels=PixelLayout(tuple(f"pixel{j}" for j in range(64)), (8, 8, 1), 255))
+    with pytest.raises(BadData, match="lacks 64 of the run's pixel columns .* pass the test CSV that holds them"):
+        row_files(spec, read_table(tmp_path / "sample_submission.csv"), ["1"], None)

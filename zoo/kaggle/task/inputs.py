@@ -88,7 +88,12 @@ def row_files(spec: InputSpec, table: Table, ids: Sequence[str], options: TableO
     """Each row's image file: its pixel columns written as a PNG (pixel runs), or the file its id names."""
     if spec.pixels is None:
         return image_files(ids, options, table.source)
-    table.require(list(spec.pixels.columns), "the run's pixel columns")
+    missing = [name for name in spec.pixels.columns if name not in table.cells]
+    if missing:
+        raise BadData(
+            f"{table.source} lacks {len(missing)} of the run's pixel columns ({missing[0]} ...): this run reads "
+            f"{spec.pixels.describe()}; pass the test CSV that holds them (--test-csv)"
+        )
     return pixel_files([table.cells[name] for name in spec.pixels.columns], spec.pixels, store_root())
 
 
