@@ -70,6 +70,8 @@ def test_an_id_column_is_found_or_left_implicit_and_the_command_says_so(tmp_path
     assert "--id-col" not in train_argv(implicit) and "--tabular" in train_argv(
         RunSettings("b", "r", None, (), tabular=True)
     )
+    with pytest.raises(BadData, match="no column 'ImageId'; its columns are .* or leave --id-col out to number"):
+        resolved_settings(RunSettings("b", "r", "ImageId", ("label",)), read_table(tmp_path / "b.csv"), print)
     with pytest.raises(BadData, match="--images names each row's image by its id: pass --id-col"):
         resolved_settings(RunSettings("b", "r", None, ("label",), images="x"), read_table(tmp_path / "b.csv"), print)
 

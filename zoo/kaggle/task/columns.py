@@ -23,6 +23,11 @@ def taken(table: Table, name: str, flag: str, say: Callable[[str], None]) -> str
 def id_column(settings: RunSettings, table: Table, say: Callable[[str], None]) -> str | None:
     """The id column: the one given, else a column called id (any case), else None (rows numbered 1..N); image
     files are named by id, so an image run without one is refused."""
+    if settings.id_col is not None and not table.has(settings.id_col) and settings.images is None:
+        raise BadData(
+            f"{table.source} has no column {settings.id_col!r}; {table.suggest([settings.id_col], '--id-col')}, "
+            f"or leave --id-col out to number the rows 1..{len(table)}"
+        )
     if settings.id_col is not None:
         return taken(table, settings.id_col, "--id-col", say)
     found = [column for column in table.columns if column.lower() == IMPLICIT_ID]
