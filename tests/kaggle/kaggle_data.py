@@ -88,3 +88,21 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     return rows[0], rows[1:]
+
+
+def pixel_competition(
+    root: Path, count: int | None = None, seed: int = 0, *, scale: int = 255, prefix: str = "pixel"
+) -> Competition:
+    """Digit Recognizer's format: train.csv label,pixel0..63 (0-255, or 0-1 with scale=1), test.csv the pixels only
+    (no id column), sample_submission.csv ImageId,Label with ImageId 1..N in test row order."""
+    images, labels, _, train, test = digits_split(count, seed)
+    flat = images.reshape(len(images), -1) / 16 * scale
+    cells = np.rint(flat).astype(int).astype(str) if scale == 255 else np.char.mod("%.4f", flat)
+    columns = [f"{prefix}{j}" for j in range(flat.shape[1])]
+    root.mkdir(parents=True, exist_ok=True)
+    write_csv(root / "train.csv", ["label", *columns], [[int(labels[i]), *cells[i]] for i in train])
+    write_csv(root / "test.csv", columns, [list(cells[i]) for i in test])
+    image_ids = [str(n) for n in range(1, len(test) + 1)]
+    write_csv(root / "sample_submission.csv", ["ImageId", "Label"], [[n, 0] for n in image_ids])
+    csvs = (root / "train.csv", root / "test.csv", root / "sample_submission.csv")
+    return Competition(root, *csvs, None, None, image_ids, [str(labels[i]) for i in test])

@@ -196,10 +196,13 @@ def test_predict_fills_a_template_whose_columns_are_named_otherwise(image_run, i
     template.write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in images.test_ids))
     argv = ["kaggle", "predict", "--run", str(image_run.run_dir), "--template", str(template)]
     argv += ["--images", str(images.test_images), "--out", str(tmp_path / "s.csv")]
-    assert main(argv) == 2
-    assert "has no column 'id' (--id-col); its columns are ['ImageId', 'Label']" in capsys.readouterr().err
-    assert main([*argv, "--id-col", "ImageId", "--target-col", "Label"]) == 0
+    assert main(argv) == 0  # the template's first column holds the ids; its Label is the run's label
+    assert "target column 'label': written as the template's 'Label'" in capsys.readouterr().out
     header, rows = read_rows(tmp_path / "s.csv")
     assert header == ["ImageId", "Label"] and accuracy(rows, images) >= IMAGE_TEST_BAR
+    assert main([*argv, "--id-col", "imageid", "--target-col", "Label", "--force"]) == 0
+    assert read_rows(tmp_path / "s.csv") == (header, rows)
+    assert main([*argv, "--id-col", "Image", "--force"]) == 2
+    assert "has no column 'Image'; it could mean 'ImageId': pass --id-col ImageId" in capsys.readouterr().err
     assert main([*argv, "--id-col", "ImageId", "--target-col", "Label,Other", "--force"]) == 2
     assert "--target-col names 2 column(s)" in capsys.readouterr().err

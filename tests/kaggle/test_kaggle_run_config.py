@@ -67,8 +67,8 @@ def test_json_round_trip():
 def test_bad_settings_are_refused():
     with pytest.raises(BadData, match="folds must be a positive whole number; got 0"):
         RunSettings("/t.csv", "/run", "id", ("y",), folds=0)
-    with pytest.raises(BadData, match="image_size applies to image runs"):
-        RunSettings("/t.csv", "/run", "id", ("y",), image_size=32)
+    with pytest.raises(BadData, match="--tabular reads every column as a feature: leave out --images"):
+        RunSettings("/t.csv", "/run", "id", ("y",), images="/images", tabular=True)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,11 @@ def test_cli_errors_say_what_exists_before_any_training(tmp_path, capsys):
     train_csv.write_text("id,label\n" + "".join(f"r{i},{i % 2}\n" for i in range(10)))
     argv = ["kaggle", "train", "--train-csv", str(train_csv), "--id-col", "id", "--out", str(tmp_path / "run")]
     assert main([*argv, "--target-col", "target"]) == 2
-    assert "has no column 'target' (--target-col); its columns are ['id', 'label']" in capsys.readouterr().err
+    assert "has no column 'target'; its columns are ['id', 'label']: pass --target-col" in capsys.readouterr().err
+    assert main([*argv, "--target-col", "labels"]) == 2
+    assert "has no column 'labels'; it could mean 'label': pass --target-col label" in capsys.readouterr().err
+    assert main([*argv, "--target-col", "label", "--image-size", "16"]) == 2
+    assert "--image-size applies to images" in capsys.readouterr().err
     assert main([*argv, "--target-col", "label", "--metric", "mape"]) == 2
     assert "unknown metric 'mape': known metrics are accuracy, log_loss" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing written for a refused run

@@ -46,7 +46,7 @@ def test_space_separated_tags_when_asked_for():
 
 
 def test_errors_name_the_rows_and_columns():
-    with pytest.raises(BadData, match=r"no column 'target' \(--target-col\); its columns are \['id', 'label'\]"):
+    with pytest.raises(BadData, match=r"no column 'target'; its columns are \['id', 'label'\]: pass --target-col"):
         read_target(table(id=["a"], label=["1"]), ("target",))
     with pytest.raises(BadData, match="1 rows of CSV train.csv have no 'label': line 3"):
         read_target(table(label=["1", "", "2"]), ("label",))

@@ -11,11 +11,20 @@ if TYPE_CHECKING:
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
-    """--id-col, --label-col, --image-dir, --extension: the TableOptions zoo.data.load_data reads a CSV source with."""
+    """--id-col, --label-col, --image-dir, --extension, --pixel-cols, --pixel-shape: the TableOptions
+    zoo.data.load_data reads a CSV source with."""
     parser.add_argument("--id-col", help="CSV column holding file names or ids (default: id, image_id, file, ...)")
     parser.add_argument("--label-col", help="CSV column holding labels (default: label, class, category, ...)")
     parser.add_argument("--image-dir", help="folder the CSV's file names are relative to (default: the CSV's folder)")
     parser.add_argument("--extension", help="extension appended to CSV ids that lack it, e.g. .jpg")
+    parser.add_argument(
+        "--pixel-cols",
+        metavar="PREFIX",
+        help="a CSV whose columns PREFIX0..PREFIXN hold pixels: read as images (default: pixel0..pixelN when present)",
+    )
+    parser.add_argument(
+        "--pixel-shape", metavar="HxW[xC]", help="the pixels' image shape when their count is no square"
+    )
 
 
 def csv_options(args: argparse.Namespace) -> TableOptions:

@@ -27,14 +27,27 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
         "fold_K/model.keras, oof.csv, cv.json and run_card.json to --out.",
     )
     train.add_argument("--train-csv", required=True, type=Path, help="the competition's train.csv")
-    train.add_argument("--images", type=Path, help="folder of training images named by id (else: tabular features)")
-    train.add_argument("--id-col", required=True, help="column of ids (image file names, with or without extension)")
+    train.add_argument(
+        "--images", type=Path, help="folder of training images named by id (else: pixel columns, or tabular features)"
+    )
+    train.add_argument(
+        "--id-col",
+        help="column of ids, any case (image file names, with or without extension); default: a column called id, "
+        "else rows numbered 1..N",
+    )
     train.add_argument(
         "--target-col",
         required=True,
         type=columns,
-        help="target column; several, comma-separated, for multi-label 0/1 columns",
+        help="target column, any case; several, comma-separated, for multi-label 0/1 columns",
     )
+    train.add_argument(
+        "--pixel-cols",
+        metavar="PREFIX",
+        help="columns PREFIX0..PREFIXN hold pixels read as images (default: pixel0..pixelN when present)",
+    )
+    train.add_argument("--pixel-shape", metavar="HxW[xC]", help="the pixels' image shape when their count is no square")
+    train.add_argument("--tabular", action="store_true", help="read pixel columns as tabular features, not as images")
     train.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder")
     train.add_argument("--model", help="catalogue name (default: efficientnet_lite0 for images, mlp_tabular else)")
     train.add_argument("--task", choices=KINDS, help="target kind (default: inferred from the values and the metric)")
@@ -85,12 +98,18 @@ def add_predict_parser(kaggle: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--run", dest="run_dir", required=True, type=Path, help="the --out of a `zoo kaggle train` run"
     )
-    predict.add_argument("--test-csv", type=Path, help="test.csv: ids (and tabular features)")
+    predict.add_argument("--test-csv", type=Path, help="test.csv: ids, pixel columns or tabular features")
     predict.add_argument("--template", type=Path, help="sample_submission.csv: header, columns and id order to copy")
     predict.add_argument("--images", type=Path, help="folder of test images named by id")
-    predict.add_argument("--id-col", help="id column of the test CSV and template (default: train.csv's)")
     predict.add_argument(
-        "--target-col", type=columns, help="the template's target column(s), e.g. Label (default: train.csv's)"
+        "--id-col",
+        help="id column of the test CSV and template, any case (default: train.csv's, else the template's first "
+        "column; a test CSV without it is matched to the template's ids by row order, or numbered 1..N)",
+    )
+    predict.add_argument(
+        "--target-col",
+        type=columns,
+        help="the template's target column(s), e.g. Label (default: train.csv's, as the template spells it)",
     )
     predict.add_argument("--extension", help="extension of the test images when the ids lack it (default: found)")
     predict.add_argument("--tta", type=int, default=1, help="views per image: 1 none, 2 + flip, 3 + centre crop, ... 8")

@@ -101,6 +101,8 @@ def diagnose(
     label_col: str | None = None,
     image_dir: PathLike | None = None,
     extension: str | None = None,
+    pixel_cols: str | None = None,
+    pixel_shape: str | None = None,
     class_names: Sequence[str] | None = None,
     progress: bool = True,
     test_images: PathLike | None = None,
@@ -112,7 +114,7 @@ def diagnose(
     """
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
         raise BadData(f"{printable(data)}: no such file or folder (pass a folder of class sub-folders or a CSV)")
-    table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
+    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is None:
         raise BadData(

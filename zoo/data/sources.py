@@ -133,6 +133,8 @@ def load_data(
     label_col: str | None = None,
     image_dir: PathLike | None = None,
     extension: str | None = None,
+    pixel_cols: str | None = None,
+    pixel_shape: str | None = None,
     data_dir: PathLike | None = None,
     split: str | None = None,
     class_names: Sequence[str] | None = None,
@@ -144,7 +146,9 @@ def load_data(
     "tfds:NAME" dataset (`data_dir`, `split`) or a tf.data.Dataset. image_size: (height, width) images are fitted to
     (None: arrays as they are); channels: 1, 3 or 4. Unreadable image files are skipped and listed in `.skipped`
     (strict=True raises instead). id_col, label_col: a CSV's columns of files (or ids) and labels; image_dir,
-    extension: where ids point and their suffix. class_names: the classes' order; progress: decoding lines on stderr.
+    extension: where ids point and their suffix. pixel_cols, pixel_shape: a CSV's pixel columns (auto-detected as
+    pixel0..pixelN, or this PREFIX) and their "HxW[xC]" shape, read as images. class_names: the classes' order;
+    progress: decoding lines on stderr.
     """
     check_channels(channels)
     if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
@@ -163,7 +167,7 @@ def load_data(
         if labels is None:
             raise BadData("an array of inputs needs its labels: pass (x, y) or labels=y")
         return from_arrays(data, labels, **arrays)
-    table = TableOptions(id_col=id_col, label_col=label_col, image_dir=image_dir, extension=extension)
+    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is not None:
         return from_listing(listing, image_size=size, channels=channels, strict=strict, progress=progress)

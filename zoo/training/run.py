@@ -214,6 +214,7 @@ def finetune(
     with worker_output(out_folder, placement.cluster) as out_dir, call.owned(out_dir, model, data):
         seed_everything(seed, call.run.deterministic)
         train, val, load_seconds = loaded_data(model, data, call)
+        call.say(f"data: {train.origin}")  # where the examples came from (pixel columns read as images say so)
         model = head_for(model, train.class_names, call.say)
         plan = plan_for(model, train, val, call, placement)
         announce(plan, placement, call)

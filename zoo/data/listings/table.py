@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.decoding.pixel_columns import find_layout, pixel_files
+from zoo.data.decoding.store import store_root
 from zoo.data.labelled import printable
 from zoo.data.listings.labels import encode_labels, is_missing, quote_rows
 from zoo.data.listings.listing import FileListing, is_ignored
@@ -35,6 +37,8 @@ class TableOptions:
     label_col: str | None = None
     image_dir: str | os.PathLike | None = None
     extension: str | None = None
+    pixel_cols: str | None = None  # prefix of pixel columns read as images (None: pixel0..pixelN when present)
+    pixel_shape: str | None = None  # HxW or HxWxC of the pixel columns when their count is not a square
 
     @property
     def suffix(self) -> str:
@@ -238,13 +242,24 @@ class TableRows:
 
 
 def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:
-    """A CSV file's rows; image_dir defaults to the CSV's own folder."""
+    """A CSV file's rows; image_dir defaults to the CSV's own folder. Pixel columns (pixel0..pixelN) are images:
+    each row's pixels are written as a PNG (zoo.data.decoding.pixel_columns) and listed as its file."""
     columns, table, lines = read_csv(path)
     options = replace(options, image_dir=options.image_dir or str(Path(path).parent))
-    rows = [f"line {line}" for line in lines]
-    return list_table(
-        columns, table, source=f"CSV {printable(path)}", row_names=rows, options=options, class_names=class_names
+    rows, source = [f"line {line}" for line in lines], f"CSV {printable(path)}"
+    cells = lambda names: [table[name] for name in names]  # noqa: E731 (read only when pixel columns are found)
+    layout = find_layout(columns, cells, options.pixel_cols, options.pixel_shape) if lines else None
+    if layout is None:
+        return list_table(columns, table, source=source, row_names=rows, options=options, class_names=class_names)
+    files = pixel_files([table[name] for name in layout.columns], layout, store_root())
+    rest = [column for column in columns if column not in set(layout.columns)]
+    label_col = pick_column(rest, options.label_col, LABEL_COLUMNS, "label", source)
+    options = replace(options, id_col="file", label_col=label_col, image_dir=os.path.dirname(files[0]))
+    pixels = {"file": files, label_col: table[label_col]}
+    listing = list_table(
+        ["file", label_col], pixels, source=source, row_names=rows, options=options, class_names=class_names
     )
+    return replace(listing, notes=[f"pixel columns {layout.describe()}", *listing.notes])
 
 
 def list_frame(frame: Any, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:

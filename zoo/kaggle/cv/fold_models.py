@@ -44,7 +44,7 @@ def build_model(
     if "num_classes" not in entry.hparams:
         raise BadData(f"{entry.name} has no classifier head to replace (it is a {entry.task} model): pick a classifier")
     overrides: dict = {"num_classes": target.outputs}
-    if settings.images is None:
+    if len(input_shape) == 1:  # tabular features (image files and pixel columns are height x width x channels)
         check_tabular_model(entry)
         overrides["num_features"] = int(input_shape[0])
     elif "input_shape" in entry.hparams:

@@ -47,7 +47,7 @@ def output_names(target: Target) -> list[str]:
 def write_oof_csv(run_dir: Path, data: RunData, oof: np.ndarray) -> Path:
     """oof.csv: id, fold, the true target as in train.csv, then each fold model's output on the rows it did not see."""
     target = data.target
-    header = [data.settings.id_col, "fold", *target.columns, *output_names(target)]
+    header = [data.settings.id_name, "fold", *target.columns, *output_names(target)]
     rows = (
         [identifier, int(data.folds[row]), *(data.table.cells[column][row] for column in target.columns)]
         + [f"{value:.8g}" for value in oof[row]]
@@ -68,7 +68,7 @@ def class_extras(run_dir: Path, data: RunData, oof: np.ndarray, say: Any) -> dic
     write_json(run_dir / CALIBRATION_FILE, calibration)
     found = rank_suspects(data.y, oof)
     names = data.target.names
-    write_suspects(run_dir / SUSPECTS_FILE, data.settings.id_col, data.ids, names, found)
+    write_suspects(run_dir / SUSPECTS_FILE, data.settings.id_name, data.ids, names, found)
     grid = write_grid(run_dir / GRID_FILE, data.files, names, found) if data.files else None
     say(f"calibration: {calibration_line(calibration)}")
     written = SUSPECTS_FILE + (f" and {GRID_FILE}" if grid else "")

@@ -17,11 +17,13 @@ import numpy as np
 
 from zoo.data.decoding.rows import discard_copy
 from zoo.kaggle.cv.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
+from zoo.kaggle.task.columns import resolved_settings
 from zoo.kaggle.task.folds import write_folds_csv
 from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, RunData, fold_arrays, read_run_data
 from zoo.kaggle.task.metrics import Metric
 from zoo.kaggle.task.run_config import RunSettings, absolute, train_command, write_config
 from zoo.kaggle.task.run_folders import check_folder, take_folder
+from zoo.kaggle.task.tables import read_table
 from zoo.kaggle.task.targets import Target
 
 
@@ -40,7 +42,7 @@ def train(
     train_csv: str | Path,
     *,
     out: str | Path,
-    id_col: str,
+    id_col: str | None = None,
     target_col: str | Sequence[str],
     force: bool = False,
     verbose: bool = True,
@@ -48,8 +50,9 @@ def train(
 ) -> KaggleRun:
     """Cross-validate a model on a competition's training data and keep every fold's model in `out`.
 
-    `target_col`: one column, or several (multi-label 0/1 columns, multi-target regression). `options`: the other
-    RunSettings fields (images, model, task, metric, group_col, folds, seed, epochs, batch_size, image_size, ...).
+    `id_col`: None finds a column called id, else numbers the rows 1..N. `target_col`: one column, or several
+    (multi-label 0/1 columns, multi-target regression). `options`: the other RunSettings fields
+    (images, pixel_cols, pixel_shape, tabular, model, task, metric, group_col, folds, seed, epochs, image_size, ...).
     """
     columns = (target_col,) if isinstance(target_col, str) else tuple(target_col)
     for name in ("features", "categorical"):
@@ -70,9 +73,11 @@ def run_training(settings: RunSettings, *, force: bool = False, verbose: bool = 
     from zoo.results.run_folder import locked
 
     started, say, run_dir = now(), print if verbose else silent, Path(settings.out)
+    table = read_table(settings.train_csv)
+    settings = resolved_settings(settings, table, say)  # column names as train.csv spells them
     fingerprint = settings.to_json()
-    check_folder(run_dir, "kaggle", fingerprint, force, [settings.images])  # before reading: refusals cost nothing
-    data = read_run_data(settings, progress=verbose)
+    check_folder(run_dir, "kaggle", fingerprint, force, [settings.images])  # before any work: refusals cost nothing
+    data = read_run_data(settings, progress=verbose, table=table, say=say)
     with locked(run_dir, say):
         take_folder(run_dir, "kaggle", settings.model_name, fingerprint, say)
         return write_run(data, run_dir, started, say)
@@ -90,7 +95,7 @@ def write_run(data: RunData, run_dir: Path, started: str, say: Any) -> KaggleRun
     )
     config = run_config(settings, target, metric, data.spec)
     write_config(run_dir, config)
-    write_folds_csv(run_dir / "folds.csv", settings.id_col, data.ids, data.folds)
+    write_folds_csv(run_dir / "folds.csv", settings.id_name, data.ids, data.folds)
     oof = np.zeros((len(data.ids), target.outputs), dtype=np.float32)
     records = []
     for fold in range(settings.folds):

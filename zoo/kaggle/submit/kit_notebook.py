@@ -54,7 +54,11 @@ def paths_cell(kit: str, competition: str, images: bool) -> str:
             f"KIT = {kit}  # this kit (uploaded as a dataset)",
             f'TEST_CSV = "{data}/test.csv"  # the test ids (and tabular features); None: the template\'s ids',
             f'TEMPLATE = "{data}/sample_submission.csv"  # header, columns and id order to copy; or None',
-            (f'IMAGES = "{data}/test"  # the test images, named by id' if images else "IMAGES = None  # tabular run"),
+            (
+                f'IMAGES = "{data}/test"  # the test images, named by id'
+                if images
+                else "IMAGES = None  # tabular or pixel-column run"
+            ),
             'OUT = "submission.csv"',
         ]
     )

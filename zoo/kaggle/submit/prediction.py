@@ -25,15 +25,15 @@ from zoo.kaggle.submit.submission import (
     default_header,
     refuse_existing,
     submission_rows,
-    template_order,
     write_submission,
 )
+from zoo.kaggle.submit.submission_ids import SubmissionRows, read_test_rows, template_target
 from zoo.kaggle.submit.tta import tta_views, view_transforms
-from zoo.kaggle.task.image_files import image_files, refuse_unreadable
-from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec
+from zoo.kaggle.task.image_files import refuse_unreadable
+from zoo.kaggle.task.inputs import TRANSFORM_FILE, InputSpec, row_files
 from zoo.kaggle.task.metrics import metric_for
 from zoo.kaggle.task.run_config import RunSettings, read_config
-from zoo.kaggle.task.tables import Table, read_table
+from zoo.kaggle.task.tables import Table
 from zoo.kaggle.task.tabular import TabularTransform
 from zoo.kaggle.task.targets import Target
 
@@ -63,17 +63,18 @@ def predict(run: str | Path, *, force: bool = False, verbose: bool = True, **opt
     config = read_config(runs[0])
     settings, target = RunSettings.from_json(config["settings"]), submitted_target(config, request.target_col)
     metric = metric_for(config["metric"], target.kind)
-    out, id_col = Path(request.out), request.id_col or settings.id_col
+    out = Path(request.out)
     refuse_existing(out, force)  # before any work: a refused write should not cost a prediction pass
-    test, ids, header, order = test_rows(request.test_csv, request.template, id_col)
-    header = header or default_header(id_col, target, metric)
-    check_header(header, id_col, target, metric)
-    outputs = [run_outputs(member, request, test, id_col, say) for member in runs]
+    rows = read_test_rows(request.test_csv, request.template, request.id_col, settings.id_col, say)
+    target = target if request.target_col else template_target(target, rows.header, say)
+    header = rows.header or default_header(rows.id_col, target, metric)
+    check_header(header, rows.id_col, target, metric)
+    outputs = [run_outputs(member, request, rows, say) for member in runs]
     blended = combine(outputs, weights, method) if len(runs) > 1 else outputs[0]
-    values = column_values(target, metric, blended[order])
-    rows = submission_rows(header, id_col, [ids[i] for i in order], values)
-    path = write_submission(out, header, rows, force)
-    say(f"wrote {path}: {len(rows)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")
+    values = column_values(target, metric, blended[rows.order])
+    cells = submission_rows(header, rows.id_col, [rows.ids[i] for i in rows.order], values)
+    path = write_submission(out, header, cells, force, rows.newline)
+    say(f"wrote {path}: {len(cells)} rows, columns {header} ({metric.submits}: the metric is {metric.name})")
     return path
 
 
@@ -90,40 +91,22 @@ def submitted_target(config: dict[str, Any], target_col: tuple[str, ...] | None)
     return replace(target, columns=tuple(target_col))
 
 
-def run_outputs(run_dir: Path, request: PredictSettings, test: Table, id_col: str, say: Any) -> np.ndarray:
+def run_outputs(run_dir: Path, request: PredictSettings, rows: SubmissionRows, say: Any) -> np.ndarray:
     """One run's fold models averaged over the test rows (and views), calibrated as the run's calibration.json says."""
     config = read_config(run_dir)
     settings, spec = RunSettings.from_json(config["settings"]), InputSpec.from_json(config["input"])
     if spec.kind == "tabular" and request.tta > 1:
         raise BadData("--tta applies to images; this run trains on tabular features: leave --tta out")
     if spec.kind == "images":
-        if request.images is None:
+        if request.images is None and spec.pixels is None:
             raise BadData("this run trains on images: pass the folder of test images (--images)")
         extension = request.extension or settings.extension
-        table = TableOptions(id_col=id_col, image_dir=request.images, extension=extension)
-        files = image_files(test.ids(id_col), table, test.source)
+        table = TableOptions(id_col=rows.id_col, image_dir=request.images, extension=extension)
+        files = row_files(spec, rows.table, rows.ids, table)
         outputs = image_outputs(run_dir, files, request, say)
     else:
-        outputs = tabular_outputs(run_dir, test, request.batch_size, say)
+        outputs = tabular_outputs(run_dir, rows.table, request.batch_size, say)
     return apply_saved(run_dir, Target.from_json(config["target"]).classifies, outputs)
-
-
-def test_rows(
-    test_csv: str | Path | None, template: str | Path | None, id_col: str
-) -> tuple[Table, list[str], list[str] | None, list[int]]:
-    """(test table, its ids, the template's header or None, the test row of each submission row in order).
-
-    The ids come from the test CSV, else from the template; with a template, its layout and id order are kept
-    and its ids must be the test ids.
-    """
-    templated = read_table(template) if template is not None else None
-    test = read_table(test_csv) if test_csv is not None else templated
-    if test is None:
-        raise BadData("pass the test rows: --test-csv test.csv, or --template sample_submission.csv")
-    ids = test.ids(id_col)
-    if templated is None:
-        return test, ids, None, list(range(len(ids)))
-    return test, ids, list(templated.columns), template_order(templated, id_col, ids, test.source)
 
 
 @contextmanager

@@ -58,10 +58,17 @@ def check_header(header: Sequence[str], id_col: str, target: Target, metric: Met
     unknown = [column for column in header if column != id_col and column not in known]
     if id_col not in header or unknown:
         problem = f"no id column {id_col!r}" if id_col not in header else f"columns it cannot fill: {unknown}"
+        fix = (
+            f"pass --target-col {','.join(unknown)} to write the run's target {list(target.columns)} there"
+            if unknown and len(unknown) == len(target.columns) and metric.submits != "probabilities"
+            else "pass the competition's sample submission, or train with the metric it is scored by "
+            "(probabilities need a column per class)"
+        )
+        if id_col not in header:
+            fix = f"pass --id-col with the template's id column (one of {list(header)})"
         raise BadData(
             f"the template's header {list(header)} does not fit this run ({problem}); for {metric.name} it writes "
-            f"{metric.submits} into {known}: pass the competition's sample submission, or train with the metric "
-            "it is scored by (probabilities need a column per class)"
+            f"{metric.submits} into {known}: {fix}"
         )
 
 
@@ -94,12 +101,14 @@ def refuse_existing(path: Path, force: bool) -> None:
         raise OutputExists(f"{printable(path)} exists: pass --force to replace it, or another --out")
 
 
-def write_submission(path: Path, header: Sequence[str], rows: list[list[str]], force: bool) -> Path:
-    """Write the CSV (refused over an existing file unless `force`)."""
+def write_submission(
+    path: Path, header: Sequence[str], rows: list[list[str]], force: bool, newline: str = "\n"
+) -> Path:
+    """Write the CSV with `newline` line endings (the template's); refused over an existing file unless `force`."""
     refuse_existing(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, lineterminator=newline)
         writer.writerow(header)
         writer.writerows(rows)
     return path

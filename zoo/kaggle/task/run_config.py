@@ -18,6 +18,7 @@ from zoo.errors import BadData
 from zoo.training.preflight import check_augment
 
 CONFIG_FILE = "config.json"
+IMPLICIT_ID = "id"  # the header of row-order ids (1..N) when the CSV has no id column
 IMAGE_MODEL, TABULAR_MODEL = "efficientnet_lite0", "mlp_tabular"  # defaults: bundled weights (offline); the FFN
 
 
@@ -27,7 +28,7 @@ class RunSettings:
 
     train_csv: str
     out: str
-    id_col: str
+    id_col: str | None  # None: no id column, rows numbered 1..N in row order
     target_cols: tuple[str, ...]
     images: str | None = None  # image folder; None: the CSV's other columns are tabular features
     extension: str | None = None
@@ -46,6 +47,9 @@ class RunSettings:
     features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
     categorical: tuple[str, ...] = ()  # tabular columns one-hot encoded even when they hold numbers
     weights: str | None = None  # a backbone's weights file (else $ZOO_WEIGHTS_DIR, the cache, bundled packages)
+    pixel_cols: str | None = None  # prefix of pixel columns read as images; None: pixel0..pixelN when present
+    pixel_shape: str | None = None  # HxW or HxWxC of the pixel columns when their count is not a square
+    tabular: bool = False  # pixel columns read as tabular features, as before they were images
 
     def __post_init__(self) -> None:
         for name in ("folds", "batch_size", "patience"):
@@ -55,13 +59,18 @@ class RunSettings:
             raise BadData(f"epochs must be a positive whole number or None; got {self.epochs!r}")
         if isinstance(self.augment, str):
             object.__setattr__(self, "augment", augment_setting(self.augment))
-        if self.image_size is not None and self.images is None:
-            raise BadData("image_size applies to image runs: pass the image folder too (--images)")
+        if self.tabular and (self.images or self.pixel_cols or self.pixel_shape):
+            raise BadData("--tabular reads every column as a feature: leave out --images, --pixel-cols, --pixel-shape")
 
     @property
     def images_table(self) -> TableOptions:
         """How train.csv's ids name their images: the files in `images`, with `extension` when the ids lack it."""
         return TableOptions(id_col=self.id_col, image_dir=self.images, extension=self.extension)
+
+    @property
+    def id_name(self) -> str:
+        """The id column's header in folds.csv, oof.csv and a template-less submission."""
+        return self.id_col or IMPLICIT_ID
 
     @property
     def model_name(self) -> str:
@@ -90,10 +99,11 @@ def absolute(path: str | Path | None) -> str | None:
 
 def train_argv(settings: RunSettings) -> list[str]:
     """The `zoo kaggle train` arguments that reproduce `settings` (defaults left out)."""
-    argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv, "--id-col", settings.id_col]
+    argv = ["zoo", "kaggle", "train", "--train-csv", settings.train_csv]
+    argv += ["--id-col", settings.id_col] if settings.id_col else []
     argv += ["--target-col", ",".join(settings.target_cols)]
     defaults = RunSettings("", "", "", ())
-    placed = ("train_csv", "out", "id_col", "target_cols", "augment", "group_duplicates")  # flags: placed below
+    placed = ("train_csv", "out", "id_col", "target_cols", "augment", "group_duplicates", "tabular")  # flags: below
     for name in [field.name for field in fields(RunSettings) if field.name not in placed]:
         value = getattr(settings, name)
         if value != getattr(defaults, name) and value is not None:
@@ -104,6 +114,8 @@ def train_argv(settings: RunSettings) -> list[str]:
         argv += ["--augment", settings.augment]
     if not settings.group_duplicates:
         argv.append("--no-group-duplicates")
+    if settings.tabular:
+        argv.append("--tabular")
     return [*argv, "--out", settings.out]
 
 

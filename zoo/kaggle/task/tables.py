@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,39 @@ class Table:
         return len(self.lines)
 
     def require(self, names: list[str] | tuple[str, ...], flag: str) -> None:
-        """Every column in `names` exists; otherwise one error naming the missing ones and the existing ones."""
+        """Every column in `names` exists; otherwise one error naming the missing ones, the columns they could mean
+        and the flag that picks one."""
         missing = [name for name in names if name not in self.cells]
         if missing:
-            raise BadData(
-                f"{self.source} has no column {', '.join(map(repr, missing))} ({flag}); "
-                f"its columns are {list(self.columns)}"
-            )
+            raise BadData(f"{self.source} has no column {', '.join(map(repr, missing))}; {self.suggest(missing, flag)}")
+
+    def suggest(self, names: list[str] | tuple[str, ...], flag: str) -> str:
+        """'it could mean X or Y: pass --flag X' (or the columns it has, shortened), for an error about a column."""
+        lowered = {column.lower(): column for column in self.columns}
+        close = [
+            lowered[match]
+            for name in names
+            for match in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+        ]
+        close = list(dict.fromkeys(close))
+        if close:
+            return f"it could mean {' or '.join(map(repr, close))}: pass {flag} {close[0]}"
+        shown = list(self.columns[:12]) + ([f"... ({len(self.columns)} in all)"] if len(self.columns) > 12 else [])
+        return f"its columns are {shown}: pass {flag} with one of them"
+
+    def resolve(self, name: str, flag: str) -> str:
+        """The column `name` as the CSV spells it: exact, else the one column equal to it ignoring case."""
+        if name in self.cells:
+            return name
+        same = [column for column in self.columns if column.lower() == name.lower()]
+        if len(same) == 1:
+            return same[0]
+        self.require([name], flag)
+        return name
+
+    def has(self, name: str) -> bool:
+        """Whether a column equals `name` ignoring case."""
+        return any(column.lower() == name.lower() for column in self.columns)
 
     def column(self, name: str, flag: str) -> list[Any]:
         self.require([name], flag)
@@ -48,6 +75,10 @@ class Table:
 
     def where(self, row: int) -> str:
         return f"line {self.lines[row]}"
+
+    def row_ids(self) -> list[str]:
+        """Row-order ids 1..N, for a CSV without an id column (Digit Recognizer's ImageId counts the same way)."""
+        return [str(row) for row in range(1, len(self) + 1)]
 
     def ids(self, id_col: str) -> list[str]:
         """The id column as text; rows without an id or repeated ids are refused (a submission needs unique ids)."""
