@@ -109,7 +109,8 @@ def diagnose(
 ) -> DoctorReport:
     """Check `data` (a folder, CSV, DataFrame or path list) the way training would, and describe it; never trains.
 
-    labels, id_col, label_col, image_dir, extension, class_names: as load_data reads them; progress: lines on
+    labels, id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, class_names: as load_data reads them;
+    progress: lines on
     stderr; test_images: a folder of test images checked for near-copies of training images.
     """
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):

@@ -24,7 +24,7 @@ def train(train_csv: str | Path, **options: Any) -> KaggleRun:
 
     Keyword options:
         out: the run folder (new, empty or an earlier zoo kaggle run). Required.
-        id_col: the id column (also the image file names). Required.
+        id_col: the id column (also the image file names); None: a column named id (any case), else row numbers 1..N.
         target_col: the target column, or a list of them (multi-label 0/1 columns, multi-target regression). Required.
         images: folder of the images named by id; None: the other columns are tabular features.
         extension: the suffix added to ids without one (None: found).
@@ -40,6 +40,9 @@ def train(train_csv: str | Path, **options: Any) -> KaggleRun:
         group_duplicates: keep near-duplicate images in one fold (True).
         features: tabular feature columns (None: every column but id, targets and group).
         categorical: tabular columns one-hot encoded even when they hold numbers.
+        pixel_cols: prefix of pixel columns read as images (None: pixel0..pixelN when present).
+        pixel_shape: "HxW" or "HxWxC" of those columns, where the count is not a square (or 3x a square).
+        tabular: read pixel columns as tabular features instead of images (False).
         weights: a backbone's weights file (else $ZOO_WEIGHTS_DIR, the cache, bundled packages).
         force: replace an earlier run with other settings (only zoo's own files). verbose: print progress (True).
     """

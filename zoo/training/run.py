@@ -200,6 +200,8 @@ def finetune(
         label_col: a CSV's column of labels.
         image_dir: folder the CSV's file names are relative to.
         extension: added to ids that have none (".png").
+        pixel_cols: a CSV's pixel-column prefix, read as images (None: pixel0..pixelN when present).
+        pixel_shape: "HxW" or "HxWxC" of those columns where the count is not a square (or 3x a square).
         data_dir: TensorFlow Datasets' data folder, for a TFDS name.
         split: the TFDS split of `data` (e.g. "train").
         validation_split: the TFDS split of `validation` when it is a TFDS name.
