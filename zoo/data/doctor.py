@@ -110,8 +110,7 @@ def diagnose(
     """Check `data` (a folder, CSV, DataFrame or path list) the way training would, and describe it; never trains.
 
     labels, id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, class_names: as load_data reads them;
-    progress: lines on
-    stderr; test_images: a folder of test images checked for near-copies of training images.
+    progress: lines on stderr; test_images: a folder of test images checked for near-copies of training images.
     """
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
         raise BadData(f"{printable(data)}: no such file or folder (pass a folder of class sub-folders or a CSV)")
