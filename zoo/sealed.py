@@ -1,0 +1,129 @@
+"""Sealed files: every file zoo caches and reads back carries a digest written with it and checked when opened.
+
+A sealed file `F` has a seal `F.seal` beside it (JSON: sha256, bytes, a stat fingerprint, and what made it), written
+after F itself, each to a temporary name and renamed: a killed write leaves no seal, or a seal that does not match.
+Opening checks the seal: a file up to FULL_CHECK_BYTES is hashed every time; a bigger one (an image store's pixels, a
+feature cache) is hashed when its stat fingerprint differs from the seal's (any write through the file system
+changes its ctime, which cannot be set back), and always by `zoo cache verify`. Damage raises BrokenSeal (one line):
+callers rebuild the file, or fall back to a path that needs no cache. Any kind of file can be sealed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from zoo.errors import BrokenSeal
+
+SEAL_SUFFIX = ".seal"
+FULL_CHECK_BYTES = 64 << 20  # hashed on every open up to this size: 64 MB take ~0.15 s on a busy 2-core CPU
+CHUNK_BYTES = 1 << 20
+
+
+def seal_path(path: Path) -> Path:
+    return path.with_name(path.name + SEAL_SUFFIX)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(path: Path) -> list[int]:
+    """What changes whenever the file's bytes may have: size, times and identity (ctime cannot be set back)."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def _replace_with(path: Path, payload: bytes) -> None:
+    """Write `payload` to a temporary name beside `path`, flush it to disk, rename it to `path`."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_seal(path: Path, sha256: str, made_by: str) -> None:
+    seal = {"sha256": sha256, "bytes": path.stat().st_size, "stat": fingerprint(path), "made_by": made_by}
+    _replace_with(seal_path(path), json.dumps(seal).encode())
+
+
+def write_sealed(path: Path, payload: bytes, made_by: str = "") -> None:
+    """Write `payload` to `path` and its seal (the old seal removed first: a crash in between leaves no seal)."""
+    seal_path(path).unlink(missing_ok=True)
+    _replace_with(path, payload)
+    _write_seal(path, hashlib.sha256(payload).hexdigest(), made_by)
+
+
+def seal_written(temporary: Path, path: Path, made_by: str = "") -> None:
+    """Seal a file written in place under a temporary name (a memory map) and rename it to `path`."""
+    seal_path(path).unlink(missing_ok=True)
+    sha256 = sha256_of(temporary)
+    os.replace(temporary, path)
+    _write_seal(path, sha256, made_by)
+
+
+def read_seal(path: Path) -> dict:
+    """The seal of `path`; BrokenSeal when it is missing or unreadable."""
+    try:
+        seal = json.loads(seal_path(path).read_text(encoding="utf-8"))
+        if isinstance(seal, dict) and isinstance(seal.get("sha256"), str) and isinstance(seal.get("bytes"), int):
+            return seal
+    except FileNotFoundError:
+        raise BrokenSeal(f"{path} has no seal ({seal_path(path).name}): it was not finished, or not made by zoo")
+    except (OSError, ValueError) as error:
+        raise BrokenSeal(f"{path}'s seal {seal_path(path).name} is unreadable ({error})") from None
+    raise BrokenSeal(f"{path}'s seal {seal_path(path).name} is malformed")
+
+
+def check_sealed(path: Path, full: bool = False) -> None:
+    """Raise BrokenSeal unless `path` matches its seal: its size, then its sha256 (see the module's note on large
+    files; `full` hashes any size)."""
+    seal = read_seal(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise BrokenSeal(f"{path} cannot be read ({error.strerror or error})") from None
+    if size != seal["bytes"]:
+        raise BrokenSeal(f"{path} is {size} bytes, its seal says {seal['bytes']} (truncated or rewritten)")
+    if not full and size > FULL_CHECK_BYTES and seal.get("stat") == fingerprint(path):
+        return
+    actual = sha256_of(path)
+    if actual != seal["sha256"]:
+        raise BrokenSeal(f"{path} does not match its seal (sha256 {actual[:12]}..., sealed {seal['sha256'][:12]}...)")
+    if seal.get("stat") != fingerprint(path):
+        try:  # moved or copied, bytes intact: remember the new fingerprint (a read-only cache just hashes again)
+            _write_seal(path, actual, seal.get("made_by", ""))
+        except OSError:
+            pass
+
+
+def read_sealed(path: Path) -> bytes:
+    """The bytes of `path`, read once and checked against its seal; BrokenSeal when they do not match."""
+    seal = read_seal(path)
+    try:
+        payload = path.read_bytes()
+    except OSError as error:
+        raise BrokenSeal(f"{path} cannot be read ({error.strerror or error})") from None
+    if len(payload) != seal["bytes"] or hashlib.sha256(payload).hexdigest() != seal["sha256"]:
+        raise BrokenSeal(f"{path} does not match its seal ({len(payload)} bytes, sealed {seal['bytes']})")
+    return payload
+
+
+def remove_sealed(path: Path) -> None:
+    """Remove a file and its seal (a damaged entry before its rebuild); a read-only folder leaves them."""
+    for each in (seal_path(path), path):
+        try:
+            each.unlink(missing_ok=True)
+        except OSError:
+            pass
