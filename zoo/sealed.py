@@ -80,7 +80,8 @@ def read_seal(path: Path) -> dict:
         if isinstance(seal, dict) and isinstance(seal.get("sha256"), str) and isinstance(seal.get("bytes"), int):
             return seal
     except FileNotFoundError:
-        raise BrokenSeal(f"{path} has no seal ({seal_path(path).name}): it was not finished, or not made by zoo")
+        missing = f"{path} has no seal ({seal_path(path).name}): it was not finished, or not made by zoo"
+        raise BrokenSeal(missing) from None
     except (OSError, ValueError) as error:
         raise BrokenSeal(f"{path}'s seal {seal_path(path).name} is unreadable ({error})") from None
     raise BrokenSeal(f"{path}'s seal {seal_path(path).name} is malformed")
