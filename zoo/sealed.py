@@ -73,6 +73,11 @@ def seal_written(temporary: Path, path: Path, made_by: str = "") -> None:
     _write_seal(path, sha256, made_by)
 
 
+def seal_in_place(path: Path, made_by: str = "") -> None:
+    """Seal a finished file another program wrote where it stays (OpenVINO's compiled models)."""
+    _write_seal(path, sha256_of(path), made_by)
+
+
 def read_seal(path: Path) -> dict:
     """The seal of `path`; BrokenSeal when it is missing or unreadable."""
     try:

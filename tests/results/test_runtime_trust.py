@@ -125,3 +125,18 @@ def test_a_read_only_cache_runs_keras_with_one_line_and_the_same_answers(cache, 
         np.testing.assert_allclose(again.run(X), before, rtol=1e-4, atol=1e-5)
     finally:
         folder.chmod(0o755)
+
+
+def test_a_damaged_compiled_openvino_model_is_one_line_and_compiled_again(cache, model):
+    source, before = warm(model)
+    blobs = list((cached_paths(source, "predict")[0].parent / "openvino").rglob("*.blob"))
+    assert blobs, "OpenVINO cached no compiled model"
+    for blob in blobs:
+        check_sealed(blob)
+        keep_mtime(blob, flip_bytes)
+    notes: list[str] = []
+    again = open_runner(source, "predict", notes.append)
+    np.testing.assert_allclose(again.run(X), before, rtol=1e-5, atol=1e-6)
+    assert len(notes) == len(blobs) and all("compiling again" in line for line in notes), notes
+    for blob in blobs:
+        check_sealed(blob)  # compiled again and sealed

@@ -30,9 +30,11 @@ from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_ve
 from zoo.results.runtime_cache import (
     cached_paths,
     checked_entry,
+    compiled_folder,
     conversion_lock,
     discard,
     last_line,
+    seal_compiled,
     store,
     writable,
 )
@@ -179,32 +181,25 @@ def open_runner(
 def readable_runner(paths: tuple[Path, Path], card: dict, note: Callable[[str], None]) -> Runner | None:
     """compiled_runner on the entry; a file the runtime cannot read is one line and the entry removed (None)."""
     try:
-        return compiled_runner(paths[0], card)
+        return compiled_runner(paths[0], card, note)
     except Exception as error:  # OpenVINO's RuntimeError, LiteRT's ValueError: whatever the runtime raises
         discard(paths, note, f"the runtime cannot read {paths[0].name}: {last_line(error)}")
         return None
 
 
-def compiled_runner(model: Path, card: dict) -> Runner | None:
+def compiled_runner(model: Path, card: dict, note: Callable[[str], None]) -> Runner | None:
     """The first runtime of RUNTIMES that is installed and passed the card's check; None when there is none."""
     if not card["converted"]:
         return None
     ok = {name for name, check in card["runtimes"].items() if check.get("ok")}
     if "openvino" in ok and has_openvino():
-        call = OpenVINOCall(model, compiled_cache(model.parent))
+        compiled = compiled_folder(model, note)
+        call = OpenVINOCall(model, compiled)
+        seal_compiled(compiled)
         return Runner(tuple(card["input_shape"]), card["class_names"], "openvino", call)
     if "litert" in ok and has_litert():
         return litert_runner(str(model), card)
     return None
-
-
-def compiled_cache(folder: Path) -> Path | None:
-    """runtime/openvino, where OpenVINO keeps its compiled models; None when it cannot be made (compiled each time)."""
-    try:
-        (folder / "openvino").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder / "openvino"
 
 
 def features_of(model: Any) -> Any:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import BrokenSeal
-from zoo.sealed import check_sealed, read_sealed, remove_sealed, write_sealed
+from zoo.sealed import check_sealed, read_sealed, remove_sealed, seal_in_place, seal_path, write_sealed
 from zoo.version import __version__
 from zoo.weights.resolve import cache_dir
 
@@ -96,6 +96,34 @@ def discard(paths: tuple[Path, Path], note: Callable[[str], None], why: str) -> 
     note(f"the cached runtime file is damaged ({why}): converting again")
     for path in reversed(paths):
         remove_sealed(path)
+
+
+def compiled_folder(model: Path, note: Callable[[str], None]) -> Path | None:
+    """runtime/openvino/<entry>, where OpenVINO keeps the entry's compiled model, each blob checked against its seal
+    first (a damaged or unsealed one is removed with one line: OpenVINO compiles again); None when it cannot be made
+    (compiled each time)."""
+    folder = model.parent / "openvino" / model.stem
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    for blob in sorted(folder.glob("*.blob")):
+        try:
+            check_sealed(blob)
+        except BrokenSeal as error:
+            note(f"OpenVINO's compiled model is damaged ({error}): compiling again")
+            remove_sealed(blob)
+    return folder
+
+
+def seal_compiled(folder: Path | None) -> None:
+    """Seal the blobs OpenVINO just wrote into `folder` (a read-only cache is left as it is)."""
+    for blob in sorted(folder.glob("*.blob")) if folder is not None else ():
+        if not seal_path(blob).exists():
+            try:
+                seal_in_place(blob, made_by=f"openvino {package_version('openvino')} compiled model")
+            except OSError:
+                return
 
 
 def writable(folder: Path) -> bool:
