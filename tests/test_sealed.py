@@ -58,7 +58,8 @@ def test_a_large_file_is_checked_by_fingerprint_and_hashed_once_it_changed(tmp_p
         check_sealed(path)
 
 
-def test_a_copied_file_is_hashed_again_and_accepted(tmp_path):
+def test_a_copied_large_file_is_hashed_again_and_accepted(tmp_path, monkeypatch):
+    monkeypatch.setattr(sealed, "FULL_CHECK_BYTES", 2)
     path = tmp_path / "a.bin"
     write_sealed(path, b"payload")
     moved = tmp_path / "b.bin"
