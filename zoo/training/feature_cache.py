@@ -12,6 +12,7 @@ files or waits on a collective. Training on the cached features (a small model) 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -24,6 +25,7 @@ import numpy as np
 from zoo.data.decoding.rows import release_pages
 from zoo.data.progress import progress_meter
 from zoo.data.tensorflow_sources import model_feed
+from zoo.sealed import check_sealed, seal_written
 
 if TYPE_CHECKING:
     import keras
@@ -79,8 +81,9 @@ def feature_array(
 ) -> np.ndarray:
     """(views, n, *feature shape) float32: the extractor's output for every image, once per augmented view.
 
-    `path` puts the array on disk (a .npy memory map) for sets too big for memory; otherwise it lives in memory.
-    Views after the first differ only when `augmenter` is given (its random layers draw anew on each call).
+    `path` puts the array on disk (a .npy memory map, written under a temporary name, sealed, then opened read-only
+    and checked against its seal) for sets too big for memory; otherwise it lives in memory. Views after the first
+    differ only when `augmenter` is given (its random layers draw anew on each call).
     """
     import tensorflow as tf
 
@@ -90,7 +93,8 @@ def feature_array(
     if path is None:
         store = np.empty(shape, dtype=np.float32)
     else:
-        store = np.lib.format.open_memmap(Path(path), mode="w+", dtype=np.float32, shape=shape)
+        partial = Path(path).with_name(f"{Path(path).name}.partial-{os.getpid()}")
+        store = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
     # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
     source = model_feed(images, batch_size)
     if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more
@@ -106,9 +110,18 @@ def feature_array(
             release_pages(store)
             meter.update(1)
     meter.close()
-    if path is not None:
-        store.flush()
-    return store
+    if path is None:
+        return store
+    store.flush()
+    del store
+    return sealed_features(partial, Path(path))
+
+
+def sealed_features(partial: Path, path: Path) -> np.memmap:
+    """Seal a written feature cache under its name, then open it read-only, checked (BrokenSeal if it changed)."""
+    seal_written(partial, path, made_by="zoo feature cache")
+    check_sealed(path)
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
