@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.errors import BrokenSeal
@@ -135,3 +136,33 @@ def remove_sealed(path: Path) -> None:
             each.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+TEMPORARY_NAMES = (".tmp", ".lock", ".partial-", ".probe-", ".evicted-", ".marker-")  # a write under way, a lock
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """One file of a cache folder, hashed in full: good, bad (with why) or unsealed (unfinished, or not zoo's)."""
+
+    path: Path
+    state: str
+    detail: str = ""
+
+
+def check_tree(folder: Path) -> list[SealCheck]:
+    """Every file under `folder` (seals, locks and writes under way left out) checked against its seal in full."""
+    checks = []
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        inside = str(path.relative_to(folder))
+        if not path.is_file() or path.name.endswith(SEAL_SUFFIX) or any(n in inside for n in TEMPORARY_NAMES):
+            continue
+        if not seal_path(path).exists():
+            checks.append(SealCheck(path, "unsealed", "no seal: unfinished, or written by an older zoo"))
+            continue
+        try:
+            check_sealed(path, full=True)
+            checks.append(SealCheck(path, "good"))
+        except BrokenSeal as error:
+            checks.append(SealCheck(path, "bad", str(error)))
+    return checks
