@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import release_pages, removed_unless_finished, reserve_disk
 from zoo.data.progress import progress_meter
 from zoo.data.tensorflow_sources import model_feed
 from zoo.sealed import check_sealed, seal_written
@@ -85,20 +85,29 @@ def feature_array(
     and checked against its seal) for sets too big for memory; otherwise it lives in memory. Views after the first
     differ only when `augmenter` is given (its random layers draw anew on each call).
     """
-    import tensorflow as tf
-
     part = extractor if isinstance(extractor, Extractor) else Extractor(extractor)
     compiled = extractor_function(None if part.runtime else part.model, augmenter, images)
     shape = (views, len(images), *(int(d) for d in part.model.output.shape[1:]))
     if path is None:
-        store = np.empty(shape, dtype=np.float32)
-    else:
-        partial = Path(path).with_name(f"{Path(path).name}.partial-{os.getpid()}")
+        return fill(np.empty(shape, dtype=np.float32), part, compiled, images, batch_size)
+    partial = Path(path).with_name(f"{Path(path).name}.partial-{os.getpid()}")
+    with removed_unless_finished(partial):  # an error, a full disk or Ctrl-C leaves no partial file
         store = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
+        fill(store, part, compiled, images, batch_size).flush()
+        del store
+        return sealed_features(partial, Path(path))
+
+
+def fill(store: np.ndarray, part: Extractor, compiled: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Write the features of every image into `store`, once per view (its first axis); returns `store`."""
+    import tensorflow as tf
+
     # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
     source = model_feed(images, batch_size)
     if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more
         source = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    views = len(store)
     meter = progress_meter(views * steps(len(images), batch_size), "computing the cached features", min_items=20)
     for view in range(views):
         start = 0
@@ -110,11 +119,7 @@ def feature_array(
             release_pages(store)
             meter.update(1)
     meter.close()
-    if path is None:
-        return store
-    store.flush()
-    del store
-    return sealed_features(partial, Path(path))
+    return store
 
 
 def sealed_features(partial: Path, path: Path) -> np.memmap:

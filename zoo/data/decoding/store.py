@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.rows import release_pages, require_room
+from zoo.data.decoding.rows import release_pages, removed_unless_finished, require_room, reserve_disk
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
@@ -162,24 +162,26 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
-    rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
     usable, skipped = [], []
     bar = progress_meter(len(files), f"checking {len(files)} images", enabled=progress)
-    with warnings.catch_warnings(), ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
+    with removed_unless_finished(partial), warnings.catch_warnings():
+        rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
+        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # decode_image refuses those files itself
-        for start in range(0, len(files), CHUNK):
-            for offset, scan in enumerate(pool.map(scan_file, files[start : start + CHUNK], repeat(options))):
-                if scan.reason is not None:
-                    skipped.append(Skipped(printable(scan.file), scan.reason))
-                else:
-                    rows[len(usable)] = scan.pixels
-                    usable.append(start + offset)
-                bar.update(1)
-            release_pages(rows)
-    bar.close()
-    rows.flush()
-    del rows
-    return finish_store(folder, partial, row_shape, usable, skipped)
+        with ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
+            for start in range(0, len(files), CHUNK):
+                for offset, scan in enumerate(pool.map(scan_file, files[start : start + CHUNK], repeat(options))):
+                    if scan.reason is not None:
+                        skipped.append(Skipped(printable(scan.file), scan.reason))
+                    else:
+                        rows[len(usable)] = scan.pixels
+                        usable.append(start + offset)
+                    bar.update(1)
+                release_pages(rows)
+        bar.close()
+        rows.flush()
+        del rows
+        return finish_store(folder, partial, row_shape, usable, skipped)
 
 
 def finish_store(
