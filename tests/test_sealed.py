@@ -47,19 +47,19 @@ def test_damage_is_refused_in_one_line(tmp_path, damage):
         assert str(path) in str(raised.value) and "\n" not in str(raised.value)
 
 
-def test_a_large_file_is_checked_by_fingerprint_and_hashed_once_it_changed(tmp_path, monkeypatch):
-    monkeypatch.setattr(sealed, "FULL_CHECK_BYTES", 10)
+def test_an_unchanged_file_is_checked_by_fingerprint_and_hashed_once_it_changed(tmp_path, monkeypatch):
     temporary, path = tmp_path / "rows.partial", tmp_path / "rows.u8"
     temporary.write_bytes(bytes(1000))
     seal_written(temporary, path)
-    check_sealed(path)  # unchanged: its fingerprint vouches
+    with monkeypatch.context() as patch:
+        patch.setattr(sealed, "sha256_of", pytest.fail)
+        check_sealed(path)  # unchanged: its fingerprint vouches, nothing is hashed
     flip(path)  # same size, mtime restored: ctime still moved, so it is hashed, and refused
     with pytest.raises(BrokenSeal, match="does not match its seal"):
         check_sealed(path)
 
 
-def test_a_copied_large_file_is_hashed_again_and_accepted(tmp_path, monkeypatch):
-    monkeypatch.setattr(sealed, "FULL_CHECK_BYTES", 2)
+def test_a_copied_file_is_hashed_again_and_accepted(tmp_path):
     path = tmp_path / "a.bin"
     write_sealed(path, b"payload")
     moved = tmp_path / "b.bin"
