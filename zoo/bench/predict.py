@@ -227,7 +227,7 @@ def render(result: dict[str, Any]) -> str:
         ("cold start / TensorFlow import (goal <= 0.3)", f"{result['cold_start_vs_tensorflow_import']:.2f}"),
         ("seal checks of the cached files, warm open", f"{result['seal_check_s'] * 1000:.1f} ms"),
         ("every cached file hashed in full instead", f"{result['full_hash_s'] * 1000:.1f} ms"),
-        ("seal checks / cold `zoo predict` (goal <= 0.05)", f"{result['seal_check_vs_warm_predict']:.3f}"),
+        ("seal checks / cold `zoo predict` (goal <= 0.05)", f"{result['seal_check_vs_warm_predict']:.4f}"),
     ]
     width = max(len(name) for name, _ in rows)
     setting = result["setting"]
