@@ -45,8 +45,8 @@ def fingerprint(path: Path) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
 
 
-def _replace_with(path: Path, payload: bytes) -> None:
-    """Write `payload` to a temporary name beside `path`, flush it to disk, rename it to `path`."""
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write to a temporary name beside `path`, flush to disk, then rename: a reader sees the old file or the new."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:
@@ -60,13 +60,13 @@ def _replace_with(path: Path, payload: bytes) -> None:
 
 def _write_seal(path: Path, sha256: str, made_by: str) -> None:
     seal = {"sha256": sha256, "bytes": path.stat().st_size, "stat": fingerprint(path), "made_by": made_by}
-    _replace_with(seal_path(path), json.dumps(seal).encode())
+    write_atomic(seal_path(path), json.dumps(seal).encode())
 
 
 def write_sealed(path: Path, payload: bytes, made_by: str = "") -> None:
     """Write `payload` to `path` and its seal (the old seal removed first: a crash in between leaves no seal)."""
     seal_path(path).unlink(missing_ok=True)
-    _replace_with(path, payload)
+    write_atomic(path, payload)
     _write_seal(path, hashlib.sha256(payload).hexdigest(), made_by)
 
 

@@ -10,26 +10,23 @@ import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.loading.model import ZooModel
 from zoo.sealed import check_tree
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "results"))
+from test_runtime import tiny_model  # noqa: E402
+
 pytestmark = pytest.mark.slow  # each case converts a model in fresh processes that import TensorFlow
 
 
 @pytest.fixture(scope="module")
 def model_and_image(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
-    outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
-    ZooModel(inputs, outputs, class_names=["a", "b", "c"], classifier="predictions").save(folder / "m.keras")
+    tiny_model().save(folder / "m.keras")
     pixels = np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(folder / "x.png")
     return folder / "m.keras", folder / "x.png"
