@@ -12,7 +12,11 @@ from zoo.bench.__main__ import main
 from zoo.loading.model import ZooModel
 
 FIGURES = (
-    "keras_images_per_s", "runtime_images_per_s", "zoo_images_per_s", "cold_start_s", "tensorflow_import_s",
+    "keras_images_per_s",
+    "runtime_images_per_s",
+    "zoo_images_per_s",
+    "cold_start_s",
+    "tensorflow_import_s",
     "seal_check_s",
 )
 
@@ -21,7 +25,9 @@ def test_ratios_are_the_goals_and_the_table_shows_them():
     figures = dict(zip(FIGURES, (20.0, 50.0, 45.0, 0.5, 10.0, 0.01), strict=True))
     ratios = bench.ratios(figures)
     assert ratios == {
-        "zoo_vs_runtime": 0.9, "zoo_vs_keras": 2.25, "cold_start_vs_tensorflow_import": 0.05,
+        "zoo_vs_runtime": 0.9,
+        "zoo_vs_keras": 2.25,
+        "cold_start_vs_tensorflow_import": 0.05,
         "seal_check_vs_warm_predict": 0.02,
     }
     setting = {"model": "m", "images": 4, "batch_size": 2, "repeats": 1}

@@ -143,16 +143,18 @@ def open_runner(
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
     paths = cached_paths(source, purpose)
     card = checked_entry(paths, note)
-    runner = readable_runner(paths, card, note) if card else None
-    if runner is not None:
-        return runner
+    if card is not None and card["converted"]:
+        runner = readable_runner(paths, card, note)
+        if runner is not None:
+            return runner
+        card = checked_entry(paths, note)  # None when the runtime could not read the file (removed: convert again)
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
     target = features_of(model) if purpose == "embed" else model
     keras_runner = Runner(
-        tuple(int(side) for side in target.input_shape[1:4]),
+        shape_of(target),
         getattr(model, "class_names", None) if target is model else None,
         "keras",
         target.predict_on_batch,
@@ -160,22 +162,27 @@ def open_runner(
     if card is not None and not card["converted"]:
         note(f"{source.label} runs in Keras, not LiteRT: {card['reason']}")
         return keras_runner
-    if images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
+    if card is None and images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
         note(f"{source.label} runs in Keras: {images} images are too few for a conversion to the fast runtime to pay")
         return keras_runner
-    if not writable(paths[0].parent):
+    if card is None and not writable(paths[0].parent):
         note(f"{source.label} runs in Keras: the runtime cache {paths[0].parent} cannot be written (set ZOO_CACHE_DIR)")
         return keras_runner
-    with conversion_lock(paths):  # another process converting it: wait, then use its entry
-        card = checked_entry(paths, note) or convert(target, model, paths, note, relative=purpose != "predict")
+    if card is None:
+        with conversion_lock(paths):  # another process converting it: wait, then use its entry
+            card = checked_entry(paths, note) or convert(target, model, paths, note, relative=purpose != "predict")
     runner = readable_runner(paths, card, lambda line: None) if card["converted"] else None
     if runner is not None:
         return runner
     why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
     if card["converted"] and (has_openvino() or has_litert()):
-        why = f"the converted file is not in the cache ({paths[0].parent})"
+        why = f"the converted file could not be cached in, or read back from, {paths[0].parent}"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
     return keras_runner
+
+
+def shape_of(model: Any) -> tuple[int, int, int]:
+    return tuple(int(side) for side in model.input_shape[1:4])
 
 
 def readable_runner(paths: tuple[Path, Path], card: dict, note: Callable[[str], None]) -> Runner | None:
@@ -215,7 +222,7 @@ def convert(
     against Keras (features: `relative` to their largest value); cache the file and the card."""
     from zoo.results.export import export_model
 
-    shape = tuple(int(side) for side in target.input_shape[1:4])
+    shape = shape_of(target)
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
     note(f"converting {model.name} to LiteRT once (cached as {paths[0]}) ...")  # the name says which fold or run
     with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
