@@ -87,6 +87,7 @@ def test_a_store_on_a_disk_that_fills_after_the_door_is_one_os_error_and_no_part
     assert not [path for path in (small_disk / "stores").rglob("*") if path.is_file()]  # no partial file left
 
 
+@pytest.mark.slow  # a fresh process that imports TensorFlow; the OSError itself is tested above, in-process
 def test_the_cli_says_a_full_disk_in_one_line_when_the_store_cannot_be_written(tmp_path, small_disk, capsys):
     big = shape_folder(tmp_path / "big", per_class=250, size=28)  # lenet5 reads 32x32x1: 750 KB, the disk 600 KB
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOO_IMAGE_STORE": str(small_disk / "stores")}
