@@ -13,7 +13,7 @@ RANK = {
     "recipes": 1, "layers": 1, "weights": 1, "data": 1, "hardware": 1,
     "loading": 2, "training": 3, "results": 3, "kaggle": 4, "bench": 4, "cli": 5,
 }
-LEAVES = {"version": 0, "errors": 0, "entry": 0, "catalogue": 0.5, "__main__": 10}
+LEAVES = {"version": 0, "errors": 0, "entry": 0, "sealed": 0, "catalogue": 0.5, "__main__": 10}
 # The one allowed upward call: ZooModel.finetune / lr_find delegate to zoo.training.
 DELEGATES = {("zoo.loading.model", "zoo.training.run"), ("zoo.loading.model", "zoo.training.lr_find")}
 # Public entry points whose keywords are the user's options; recipe builders (build_*) take hyper-parameters.

@@ -89,6 +89,10 @@ class PackagingFailed(ZooError, RuntimeError):
     """A wheel `zoo kaggle bundle` could not build or download: names the package and the fix."""
 
 
+class BrokenSeal(ZooError, ValueError):
+    """A cached file that does not match the digest written with it (damaged, truncated, unfinished): rebuilt."""
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an operating-system refusal: what failed, on which file, and what to do."""
     where = f" ({error.filename})" if error.filename else ""

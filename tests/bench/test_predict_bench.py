@@ -11,22 +11,35 @@ from zoo.bench import predict as bench
 from zoo.bench.__main__ import main
 from zoo.loading.model import ZooModel
 
-FIGURES = ("keras_images_per_s", "runtime_images_per_s", "zoo_images_per_s", "cold_start_s", "tensorflow_import_s")
+FIGURES = (
+    "keras_images_per_s",
+    "runtime_images_per_s",
+    "zoo_images_per_s",
+    "cold_start_s",
+    "tensorflow_import_s",
+    "seal_check_s",
+)
 
 
 def test_ratios_are_the_goals_and_the_table_shows_them():
-    figures = dict(zip(FIGURES, (20.0, 50.0, 45.0, 0.5, 10.0), strict=True))
+    figures = dict(zip(FIGURES, (20.0, 50.0, 45.0, 0.5, 10.0, 0.01), strict=True))
     ratios = bench.ratios(figures)
-    assert ratios == {"zoo_vs_runtime": 0.9, "zoo_vs_keras": 2.25, "cold_start_vs_tensorflow_import": 0.05}
+    assert ratios == {
+        "zoo_vs_runtime": 0.9,
+        "zoo_vs_keras": 2.25,
+        "cold_start_vs_tensorflow_import": 0.05,
+        "seal_check_vs_warm_predict": 0.02,
+    }
     setting = {"model": "m", "images": 4, "batch_size": 2, "repeats": 1}
     extra = {"runtime": "openvino", "keras_batch_size": 16, "setting": setting, "cpus": 2}
-    extra |= {"litert_images_per_s": 40.0, "zoo_litert_images_per_s": 30.0}
+    extra |= {"litert_images_per_s": 40.0, "zoo_litert_images_per_s": 30.0, "full_hash_s": 0.1}
     result = {**figures, **ratios, **extra}
     table = bench.render(result)
     lines = {line.split("  ")[0]: line.split()[-1] for line in table.splitlines()}
     assert lines["zoo / Keras (goal >= 2)"] == "2.25" and lines["zoo / raw runtime (goal >= 0.9)"] == "0.90"
     assert "raw openvino (zoo's runtime), preloaded arrays" in lines
     assert "Keras predict, preloaded arrays (batch 16)" in lines
+    assert lines["seal checks / cold `zoo predict` (goal <= 0.05)"] == "0.0200"
     assert set(json.loads(bench.as_json(result))) >= set(FIGURES)
 
 
@@ -46,3 +59,4 @@ def test_a_real_run_on_a_tiny_model(tmp_path, monkeypatch):
     result = bench.run(bench.Setting(str(tmp_path / "m.keras"), images=4, batch_size=2, repeats=1))
     assert all(result[key] > 0 for key in FIGURES) and result["runtime"] == "openvino"
     assert result["zoo_vs_keras"] == pytest.approx(result["zoo_images_per_s"] / result["keras_images_per_s"])
+    assert result["seal_check_vs_warm_predict"] == pytest.approx(result["seal_check_s"] / result["cold_start_s"])

@@ -11,6 +11,7 @@ from weights_server import WeightsServer, isolate, record, weight_bytes, write_m
 
 from zoo.cli.weights import add_weights_parser
 from zoo.errors import CorruptWeights, UnknownWeightsFile
+from zoo.sealed import write_sealed
 
 DATA = weight_bytes(40_000)
 NOTOP = weight_bytes(20_000, seed=3)
@@ -149,9 +150,9 @@ def test_verify_checks_converted_files(manifest_path, capsys, cache):
     converted.mkdir(parents=True)
     good, bad = converted / "mini.top-0123456789ab.weights.h5", converted / "mini.notop-0123456789ab.weights.h5"
     for path in (good, bad):
-        path.write_bytes(b"converted weights")
-        path.with_name(path.name + ".sha256").write_text(hashlib.sha256(b"converted weights").hexdigest() + "\n")
-    bad.write_bytes(b"converted weightz")
+        write_sealed(path, b"converted weights")
+    with open(bad, "r+b") as handle:
+        handle.write(b"C")
     assert zoo("weights", "verify", "--manifest", str(manifest_path)) == 1
     out = capsys.readouterr().out
     assert f"good          mini.top    {good}" in out and f"bad           mini.notop  {bad}" in out

@@ -107,3 +107,36 @@ def test_a_row_copy_that_does_not_fit_the_disk_is_refused_before_writing(tmp_pat
     with pytest.raises(store.BadData, match="not enough disk for a copy of 3 rows of images.u8 in .*: 0 MB needed"):
         take_rows(x, np.array([5, 0, 3]))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["images.u8"]
+
+
+def test_a_file_rewritten_in_place_with_its_mtime_restored_decodes_anew(classes, counted):
+    root = classes({"cat": 2, "dog": 2})
+    path = write_image(root / "dog" / "same.bmp", (12, 10), seed=5, fmt="BMP")  # BMP: same size for any pixels
+    before = load(root)
+    stat = path.stat()
+    write_image(path, (12, 10), seed=6, fmt="BMP")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # what `cp -p`, rsync or an editor may leave
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    after = load(root)
+    row = before.files.index(str(path))
+    assert not np.array_equal(np.asarray(before.x[row]), np.asarray(after.x[row]))  # not the stale pixels
+
+
+@pytest.mark.parametrize("damaged", ["images.u8", "store.json"])
+def test_a_store_that_does_not_match_its_seal_is_decoded_anew(classes, counted, damaged):
+    root = classes({"cat": 2, "dog": 2})
+    before = load(root)
+    expected = np.array(before.x)  # a copy: before.x maps the file damaged below
+    (folder,) = [path for path in store.store_root().iterdir() if path.is_dir()]
+    target = folder / damaged
+    stat = target.stat()
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF if damaged == "images.u8" else 0  # store.json: "usable" rows re-ordered instead
+    if damaged == "store.json":
+        data = bytearray(bytes(data).replace(b"[0, 1, 2, 3]", b"[1, 0, 2, 3]"))
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = load(root)
+    assert len(counted) == 8  # decoded again, not served from the damaged store
+    np.testing.assert_array_equal(np.asarray(after.x), expected)
+    assert after.files == before.files

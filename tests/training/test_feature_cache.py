@@ -8,7 +8,10 @@ import pytest
 from finetune_data import shapes
 
 from zoo.data import LabelledData
+from zoo.errors import BrokenSeal
 from zoo.results.evaluation import evaluate_classifier
+from zoo.sealed import check_sealed
+from zoo.training import feature_cache
 from zoo.training.feature_cache import batches, feature_array, one_hot
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.plan import Augmentation
@@ -47,6 +50,27 @@ def test_a_disk_cache_equals_the_memory_one(extractor, images, tmp_path):
     on_disk = feature_array(extractor, images, path=path)
     assert isinstance(on_disk, np.memmap) and path.exists()
     np.testing.assert_allclose(np.load(path), feature_array(extractor, images), rtol=1e-6)
+    assert not on_disk.flags.writeable
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, f"{path.name}.seal"]  # no partial file left
+    check_sealed(path)  # sealed when written, as a later reader checks it
+
+
+def test_a_feature_cache_changed_before_it_is_opened_is_refused(tmp_path):
+    partial, path = tmp_path / "features.npy.partial-1", tmp_path / "features.npy"
+    with open(partial, "wb") as handle:
+        np.save(handle, np.ones((1, 3, 2), np.float32))
+    with pytest.MonkeyPatch.context() as patch:  # a write that lands between sealing and opening
+        real = feature_cache.seal_written
+
+        def seal_then_damage(*args, **kwargs):
+            real(*args, **kwargs)
+            with open(path, "r+b") as handle:
+                handle.seek(-4, 2)
+                handle.write(b"\xff\xff\xff\xff")
+
+        patch.setattr(feature_cache, "seal_written", seal_then_damage)
+        with pytest.raises(BrokenSeal, match="does not match its seal"):
+            feature_cache.sealed_features(partial, path)
 
 
 def test_images_in_a_memory_map_are_read_in_slices(extractor, images, tmp_path):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zoo.catalogue import default_catalogue
+from zoo.cli.cache import add_cache_parser
 from zoo.cli.catalogue_table import format_params, markdown_table
 from zoo.cli.doctor import add_doctor_parser
 from zoo.cli.embed import add_embed_parser
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_explain_parser(sub)
     add_doctor_parser(sub)
     add_weights_parser(sub)
+    add_cache_parser(sub)
     add_finetune_parser(sub)
     add_kaggle_parser(sub)
     point_to_guides(sub)

@@ -9,6 +9,7 @@ import atexit
 import difflib
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -30,7 +31,8 @@ from zoo.data.decoding.scan import image_pixels
 from zoo.data.decoding.store import STORE_FORMAT, finish_store, open_store, store_root
 from zoo.data.labelled import LabelledData
 from zoo.data.progress import progress_meter
-from zoo.errors import BadData
+from zoo.errors import BadData, BrokenSeal
+from zoo.sealed import read_sealed, write_sealed
 from zoo.version import __version__
 
 # A TFDS name: "mnist", "mnist:3.*.*", "imagenette/160px", "tfds:cats_vs_dogs"; no path separators beyond the
@@ -130,14 +132,27 @@ def from_tf_dataset(
         labels = np.asarray(labels)
         return from_arrays(images, labels, image_size=None, channels=channels, class_names=class_names, source=source)
     folder = streamed_store_folder(key, image_size, channels)
-    stored, labels = open_store(folder), folder / "labels.npy"
-    if stored is None or not labels.exists():
+    stored, labels = open_store(folder), stored_labels(folder)
+    if stored is None or labels is None:
         stored = stream_into_store(pairs, (*image_size, channels), folder, origin, known_length(supervised))
-    values = label_values(np.load(labels, allow_pickle=False), source)
+        labels = stored_labels(folder)
+    values = label_values(labels, source)
     ids, names = encode_array_labels(values, source, class_names)
     raise_problems(class_problems(ids, names, source))
     shape = "x".join(str(d) for d in stored.x.shape)
     return LabelledData(stored.x, ids, names, None, (), f"{source}: {shape} uint8, {len(names)} classes")
+
+
+def stored_labels(folder: Path) -> np.ndarray | None:
+    """A streamed store's labels as sealed, or None when there are none; damaged ones are one line (streamed anew)."""
+    path = folder / "labels.npy"
+    if not path.exists():
+        return None
+    try:
+        return np.load(io.BytesIO(read_sealed(path)), allow_pickle=False)
+    except (BrokenSeal, ValueError, OSError) as error:
+        print(f"image store: the labels in {folder} are damaged ({error}): streaming again", file=sys.stderr)
+        return None
 
 
 def labelled_pairs(dataset: Any) -> Iterator[tuple[np.ndarray, Any]]:
@@ -194,7 +209,9 @@ def stream_into_store(
     except BaseException:  # a refused image or an interrupt: no partial file is left behind
         partial.unlink(missing_ok=True)
         raise
-    np.save(folder / "labels.npy", label_values(np.asarray(labels), source), allow_pickle=False)
+    array = io.BytesIO()
+    np.save(array, label_values(np.asarray(labels), source), allow_pickle=False)
+    write_sealed(folder / "labels.npy", array.getvalue(), made_by="zoo image store labels")
     return finish_store(folder, partial, row_shape, list(range(len(labels))), [])
 
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.sealed import seal_written
+from zoo.weights import restricted_pickle, torch_legacy
 from zoo.weights.restricted_pickle import load_numpy_pickle
 from zoo.weights.torch_legacy import load_torch_legacy
 
@@ -160,8 +162,9 @@ def convert(entry_name: str, source: str | Path, model: keras.Model) -> None:
         weights[path].assign(value.astype(weights[path].dtype))
 
 
-def convert_and_save(entry_name: str, source: str | Path, model: keras.Model, dest: str | Path) -> str:
-    """`convert`, then write the model's weights to `dest` (a .weights.h5) atomically; returns its sha256."""
+def convert_and_save(entry_name: str, source: str | Path, model: keras.Model, dest: str | Path) -> None:
+    """`convert`, then write the model's weights to `dest` (a .weights.h5) under a temporary name, sealed (its
+    sha256 recorded beside it: zoo.sealed) and renamed: readers see the old file or the whole new one."""
     dest = Path(dest)
     if not dest.name.endswith(".weights.h5"):
         raise ValueError(f"dest must end in .weights.h5 (Keras's weights format), got {dest.name!r}")
@@ -171,8 +174,14 @@ def convert_and_save(entry_name: str, source: str | Path, model: keras.Model, de
     os.close(handle)
     try:
         model.save_weights(tmp)
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-        os.replace(tmp, dest)  # readers see the old file or the whole new one, never a partial write
+        seal_written(Path(tmp), dest, made_by=f"zoo conversion of {entry_name}'s package weights")
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return digest
+
+
+def conversion_digest() -> str:
+    """sha256 of the code that decides a converted file's content: this module (the tables) and its readers."""
+    digest = hashlib.sha256()
+    for module in (__file__, restricted_pickle.__file__, torch_legacy.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()

@@ -6,7 +6,6 @@ fails in a fraction of a second; this module imports Keras only through the mode
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.entry import Entry
-from zoo.errors import BadOverride, CacheNotWritable, WeightsDoNotFit, WeightsNotFound
+from zoo.errors import BadOverride, BrokenSeal, CacheNotWritable, WeightsDoNotFit, WeightsNotFound
+from zoo.sealed import check_sealed, remove_sealed
 from zoo.weights.manifest import load_manifest
 from zoo.weights.resolve import ResolvedWeights, converted_dir, resolve_checked
 from zoo.weights.verify import digest_file
@@ -98,25 +98,26 @@ def weights_must_fit(path: Path, target: str, fix: str) -> Iterator[None]:
 
 
 def load_converted(entry: Entry, key: str, source: Path, model: keras.Model) -> None:
-    """Convert a package's pickle to a cached `.weights.h5` once (its sha256 kept beside it), then load that."""
-    from zoo.loading.converted import convert, convert_and_save
+    """Convert a package's pickle to a cached, sealed `.weights.h5` once, then load that. Its name holds the
+    package file's digest and zoo's conversion code's (zoo.loading.converted), so other code converts anew; a
+    damaged file is one line and converted again; a read-only cache converts in memory each time."""
+    from zoo.loading.converted import conversion_digest, convert, convert_and_save
 
     source_digest = digest_file(source)["sha256"]
-    converted = converted_dir() / f"{key}-{source_digest[:12]}.weights.h5"
-    digest_file_path = converted.with_name(converted.name + ".sha256")
-    if converted.is_file() and digest_file_path.is_file():
-        if digest_file(converted)["sha256"] == digest_file_path.read_text().strip():
+    converted = converted_dir() / f"{key}-{source_digest[:12]}-{conversion_digest()[:8]}.weights.h5"
+    if converted.exists():
+        try:
+            check_sealed(converted)
             model.load_weights(converted)
             return
+        except BrokenSeal as error:
+            print(f"zoo: the converted weights are damaged ({error}): converting again", file=sys.stderr)
+            remove_sealed(converted)
     try:
         converted.parent.mkdir(parents=True, exist_ok=True)
-        digest = convert_and_save(entry.name, source, model, converted)
+        convert_and_save(entry.name, source, model, converted)
     except (OSError, CacheNotWritable):
         convert(entry.name, source, model)  # cache read-only: convert in memory, every time
-        return
-    temporary = digest_file_path.with_suffix(".tmp")
-    temporary.write_text(digest + "\n")
-    os.replace(temporary, digest_file_path)
 
 
 def copy_shared_layers(source: keras.Model, target: keras.Model) -> None:

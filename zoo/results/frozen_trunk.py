@@ -1,9 +1,10 @@
 """A frozen part of a model held in memory (the trunk finetune caches features of) on the fast CPU runtime.
 
-The converted file is named by a digest of the part's weights, its cut, input and output shapes (and zoo's version,
-as every runtime file), so a rerun, a resume and every kaggle fold that starts from the same pretrained trunk reuse
-one conversion, and any change of weights converts anew. Converting costs seconds, so a cold cache converts only
-for a pass big enough to win them back (CONVERSION_PAYS); a warm one is always used.
+The converted file is named by a digest of the part's weights, its cut, input and output shapes (and, as every
+runtime file, zoo's conversion code and the converter's version: zoo.results.runtime_cache), so a rerun, a
+resume and every kaggle fold that starts from the same pretrained trunk reuse one conversion, and any change of
+weights converts anew. Converting costs seconds, so a cold cache converts only for a pass big enough to win them
+back (CONVERSION_PAYS); a warm one is always used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.results.runtime import CONVERSION_PAYS, ModelSource, Runner, cached_paths, open_runner, read_card, say
+from zoo.results.runtime import CONVERSION_PAYS, ModelSource, Runner, open_runner, say
+from zoo.results.runtime_cache import cached_paths, checked_entry
 
 PURPOSE = "features"
 
@@ -41,7 +43,7 @@ def trunk_runner(
     """`extractor` (images -> the trunk up to `cut`, None: all of it) on the fast runtime, or None for Keras: when a
     cold conversion would not pay for a pass over `pixels`, or the part does not convert (one `note` line says why)."""
     source = memory_source(extractor, f"trunk-{cut or 'all'}", key=f"cut={cut}")
-    warm = read_card(cached_paths(source, PURPOSE)[1]) is not None
+    warm = checked_entry(cached_paths(source, PURPOSE), note) is not None  # a damaged entry: removed, one line
     if not warm and pixels < CONVERSION_PAYS:
         return None
     runner: Runner = open_runner(source, PURPOSE, note)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import OutputExists, RunLocked
+from zoo.sealed import write_atomic
 
 MARKER = "zoo-run.json"
 LOCK = ".zoo-run.lock"
@@ -49,19 +50,6 @@ class RunMarker:
 
     def write(self, folder: Path) -> None:
         write_atomic(folder / MARKER, json.dumps(asdict(self), indent=2, default=str).encode())
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write to a temporary name beside `path`, flush to disk, then rename: a reader sees the old file or the new."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_json(path: Path, content: Any) -> Path:

@@ -2,17 +2,15 @@
 runtime that gives Keras' answers: OpenVINO (which reads the LiteRT file), else LiteRT's interpreter (XNNPACK).
 
 The converted file and a small card (input shape, class names, each runtime's check) live in zoo's cache folder,
-named by a digest of the weights (or saved model), the input size, the purpose (predict or embed) and the zoo
-version. With a warm cache nothing here imports TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the
-work. A model that does not convert, or converts to different answers, runs in Keras, with one line saying why.
+sealed and named by what fixes them (zoo.results.runtime_cache): the weights (or saved model), the input size, the
+purpose, zoo's conversion code and the converter's and runtimes' versions. With a warm cache nothing here imports
+TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the work. A model that does not convert, or converts
+to different answers, runs in Keras, with one line saying why.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -29,14 +27,22 @@ from zoo.errors import BadData
 from zoo.hardware.devices import import_tensorflow_quietly
 from zoo.results.litert import native_stderr_silenced
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
-from zoo.results.run_folder import write_atomic
+from zoo.results.runtime_cache import (
+    cached_paths,
+    checked_entry,
+    compiled_folder,
+    conversion_lock,
+    discard,
+    last_line,
+    seal_compiled,
+    store,
+    writable,
+)
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import cache_dir
 from zoo.weights.verify import digest_file
 
-RUNTIME_FOLDER = "runtime"
 PURPOSES = ("predict", "embed", "features")  # features: the model's own outputs, checked as embeddings are
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
@@ -122,19 +128,6 @@ def run_files(
     progress_line.close()
 
 
-def runtime_folder() -> Path:
-    """$ZOO_CACHE_DIR/runtime, else the user cache's zoo/runtime (beside the weights folder)."""
-    return cache_dir().parent / RUNTIME_FOLDER
-
-
-def cached_paths(source: ModelSource, purpose: str) -> tuple[Path, Path]:
-    """(converted .tflite, its card .json) for `source` used for `purpose`."""
-    key = hashlib.sha256(f"{source.digest}|{purpose}|{__version__}".encode()).hexdigest()[:24]
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.label).stem)[:40] or "model"
-    base = runtime_folder() / f"{stem}-{purpose}-{key}"
-    return Path(f"{base}.tflite"), Path(f"{base}.json")
-
-
 def say(line: str) -> None:
     print(f"zoo: {line}", file=sys.stderr)
 
@@ -143,58 +136,77 @@ def open_runner(
     source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say, images: int | None = None
 ) -> Runner:
     """The fastest runner of `source` that gives Keras' answers: OpenVINO or LiteRT on the cached file (converted on
-    first use and checked against Keras then), else Keras with one line saying why. With `images` (what the caller
-    will run), a cold cache converts only when they hold CONVERSION_PAYS pixels; fewer run in Keras."""
+    first use and checked against Keras then; checked against its seal on every open), else Keras with one line
+    saying why. With `images` (what the caller will run), a cold cache converts only when they hold CONVERSION_PAYS
+    pixels; fewer run in Keras. A damaged entry, or one the runtime cannot read, is one line and a rebuild."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
-    model_path, card_path = cached_paths(source, purpose)
-    card = read_card(card_path)
-    if card and card["converted"] and not model_path.is_file():
-        card = None  # the converted file was removed: convert again
-    runner = compiled_runner(model_path, card) if card else None
-    if runner is not None:
-        return runner
+    paths = cached_paths(source, purpose)
+    card = checked_entry(paths, note)
+    if card is not None and card["converted"]:
+        runner = readable_runner(paths, card, note)
+        if runner is not None:
+            return runner
+        card = checked_entry(paths, note)  # None when the runtime could not read the file (removed: convert again)
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
     target = features_of(model) if purpose == "embed" else model
+    keras_runner = Runner(
+        shape_of(target),
+        getattr(model, "class_names", None) if target is model else None,
+        "keras",
+        target.predict_on_batch,
+    )
+    if card is not None and not card["converted"]:
+        note(f"{source.label} runs in Keras, not LiteRT: {card['reason']}")
+        return keras_runner
     if card is None and images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
         note(f"{source.label} runs in Keras: {images} images are too few for a conversion to the fast runtime to pay")
-        shape = tuple(int(side) for side in target.input_shape[1:4])
-        return Runner(
-            shape, getattr(model, "class_names", None) if target is model else None, "keras", target.predict_on_batch
-        )
+        return keras_runner
+    if card is None and not writable(paths[0].parent):
+        note(f"{source.label} runs in Keras: the runtime cache {paths[0].parent} cannot be written (set ZOO_CACHE_DIR)")
+        return keras_runner
     if card is None:
-        card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
-        runner = compiled_runner(model_path if model_path.is_file() else content, card)
-        if runner is not None:
-            return runner
+        with conversion_lock(paths):  # another process converting it: wait, then use its entry
+            card = checked_entry(paths, note) or convert(target, model, paths, note, relative=purpose != "predict")
+    runner = readable_runner(paths, card, lambda line: None) if card["converted"] else None
+    if runner is not None:
+        return runner
     why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
+    if card["converted"] and (has_openvino() or has_litert()):
+        why = f"the converted file could not be cached in, or read back from, {paths[0].parent}"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
-    return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
+    return keras_runner
 
 
-def compiled_runner(model: Path | bytes, card: dict) -> Runner | None:
+def shape_of(model: Any) -> tuple[int, int, int]:
+    return tuple(int(side) for side in model.input_shape[1:4])
+
+
+def readable_runner(paths: tuple[Path, Path], card: dict, note: Callable[[str], None]) -> Runner | None:
+    """compiled_runner on the entry; a file the runtime cannot read is one line and the entry removed (None)."""
+    try:
+        return compiled_runner(paths[0], card, note)
+    except Exception as error:  # OpenVINO's RuntimeError, LiteRT's ValueError: whatever the runtime raises
+        discard(paths, note, f"the runtime cannot read {paths[0].name}: {last_line(error)}")
+        return None
+
+
+def compiled_runner(model: Path, card: dict, note: Callable[[str], None]) -> Runner | None:
     """The first runtime of RUNTIMES that is installed and passed the card's check; None when there is none."""
     if not card["converted"]:
         return None
     ok = {name for name, check in card["runtimes"].items() if check.get("ok")}
-    if "openvino" in ok and isinstance(model, Path) and has_openvino():
-        call = OpenVINOCall(model, compiled_cache(model.parent))
+    if "openvino" in ok and has_openvino():
+        compiled = compiled_folder(model, note)
+        call = OpenVINOCall(model, compiled)
+        seal_compiled(compiled)
         return Runner(tuple(card["input_shape"]), card["class_names"], "openvino", call)
     if "litert" in ok and has_litert():
-        return litert_runner(str(model) if isinstance(model, Path) else model, card)
+        return litert_runner(str(model), card)
     return None
-
-
-def compiled_cache(folder: Path) -> Path | None:
-    """runtime/openvino, where OpenVINO keeps its compiled models; None when it cannot be made (compiled each time)."""
-    try:
-        (folder / "openvino").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder / "openvino"
 
 
 def features_of(model: Any) -> Any:
@@ -205,12 +217,12 @@ def features_of(model: Any) -> Any:
 
 def convert(
     target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None], relative: bool = False
-) -> tuple[dict, bytes]:
+) -> dict:
     """Convert `target` through zoo.results.export's TFLite path; check LiteRT's and OpenVINO's answers on the file
     against Keras (features: `relative` to their largest value); cache the file and the card."""
     from zoo.results.export import export_model
 
-    shape = tuple(int(side) for side in target.input_shape[1:4])
+    shape = shape_of(target)
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
     note(f"converting {model.name} to LiteRT once (cached as {paths[0]}) ...")  # the name says which fold or run
     with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
@@ -234,7 +246,7 @@ def convert(
         "zoo": __version__,
     }
     store(paths, content if litert_ok else None, card, note)
-    return card, content
+    return card
 
 
 def openvino_check(path: Path, sample: np.ndarray, reference: np.ndarray, limit: float) -> dict:
@@ -244,28 +256,6 @@ def openvino_check(path: Path, sample: np.ndarray, reference: np.ndarray, limit:
     except Exception as error:  # a model OpenVINO cannot read or compile simply stays on LiteRT
         return {"ok": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
     return {"ok": bool(diff <= limit), "max_abs_diff": diff, "runtime": f"openvino {openvino_version()}"}
-
-
-def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
-    """Write the converted file, then its card (each to a temporary name, renamed); an unwritable cache is a note."""
-    try:
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-        if content is not None:
-            write_atomic(paths[0], content)
-        write_atomic(paths[1], json.dumps(card, indent=1).encode())
-    except OSError as error:
-        note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
-
-
-def read_card(path: Path) -> dict | None:
-    """The cached card, or None when absent, unreadable (a truncated card only costs a new conversion) or written
-    before OpenVINO was checked (converted again, so that it can run on OpenVINO)."""
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    keys = ("input_shape", "class_names", "converted", "reason", "runtimes")
-    return card if isinstance(card, dict) and all(key in card for key in keys) else None
 
 
 def has_litert() -> bool:

@@ -12,6 +12,7 @@ files or waits on a collective. Training on the cached features (a small model) 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -21,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import release_pages, removed_unless_finished, reserve_disk
 from zoo.data.progress import progress_meter
 from zoo.data.tensorflow_sources import model_feed
+from zoo.sealed import check_sealed, seal_written
 
 if TYPE_CHECKING:
     import keras
@@ -79,22 +81,33 @@ def feature_array(
 ) -> np.ndarray:
     """(views, n, *feature shape) float32: the extractor's output for every image, once per augmented view.
 
-    `path` puts the array on disk (a .npy memory map) for sets too big for memory; otherwise it lives in memory.
-    Views after the first differ only when `augmenter` is given (its random layers draw anew on each call).
+    `path` puts the array on disk (a .npy memory map, written under a temporary name, sealed, then opened read-only
+    and checked against its seal) for sets too big for memory; otherwise it lives in memory. Views after the first
+    differ only when `augmenter` is given (its random layers draw anew on each call).
     """
-    import tensorflow as tf
-
     part = extractor if isinstance(extractor, Extractor) else Extractor(extractor)
     compiled = extractor_function(None if part.runtime else part.model, augmenter, images)
     shape = (views, len(images), *(int(d) for d in part.model.output.shape[1:]))
     if path is None:
-        store = np.empty(shape, dtype=np.float32)
-    else:
-        store = np.lib.format.open_memmap(Path(path), mode="w+", dtype=np.float32, shape=shape)
+        return fill(np.empty(shape, dtype=np.float32), part, compiled, images, batch_size)
+    partial = Path(path).with_name(f"{Path(path).name}.partial-{os.getpid()}")
+    with removed_unless_finished(partial):  # an error, a full disk or Ctrl-C leaves no partial file
+        store = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
+        fill(store, part, compiled, images, batch_size).flush()
+        del store
+        return sealed_features(partial, Path(path))
+
+
+def fill(store: np.ndarray, part: Extractor, compiled: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Write the features of every image into `store`, once per view (its first axis); returns `store`."""
+    import tensorflow as tf
+
     # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
     source = model_feed(images, batch_size)
     if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more
         source = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    views = len(store)
     meter = progress_meter(views * steps(len(images), batch_size), "computing the cached features", min_items=20)
     for view in range(views):
         start = 0
@@ -106,9 +119,14 @@ def feature_array(
             release_pages(store)
             meter.update(1)
     meter.close()
-    if path is not None:
-        store.flush()
     return store
+
+
+def sealed_features(partial: Path, path: Path) -> np.memmap:
+    """Seal a written feature cache under its name, then open it read-only, checked (BrokenSeal if it changed)."""
+    seal_written(partial, path, made_by="zoo feature cache")
+    check_sealed(path)
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:

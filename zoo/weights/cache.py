@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.errors import CacheNotWritable, CorruptWeights, UnknownWeightsFile, WeightsNotFound
+from zoo.errors import BrokenSeal, CacheNotWritable, CorruptWeights, UnknownWeightsFile, WeightsNotFound
+from zoo.sealed import check_sealed
 from zoo.weights.fetch import ensure_writable, open_temp_beside
 from zoo.weights.manifest import Manifest, WeightsRecord, load_manifest
 from zoo.weights.resolve import CACHE_DIR_VAR, cache_dir, converted_dir, local_places, verified_markers
@@ -204,21 +205,17 @@ def verify_cache(*, manifest: Manifest | None = None) -> list[WeightsCheck]:
 
 
 def _check_converted(path: Path) -> WeightsCheck:
-    """A converted file against the sha256 written beside it when it was made."""
-    key = path.name.rsplit("-", 1)[0]
-    digest_path = path.with_name(path.name + ".sha256")
+    """A converted file hashed in full against the seal written beside it when it was made."""
+    key = path.name.split("-", 1)[0]
     try:
-        expected = digest_path.read_text(encoding="utf-8").strip()
-    except OSError:
-        expected = ""
-    actual = digest_file(path)["sha256"]
-    if actual == expected:
-        return WeightsCheck(key, path.name, "good", path, "converted")
-    detail = (
-        f"converted file {path}: its sha256 is {actual}, {digest_path.name} says {expected or '(missing)'}. "
-        f"Delete it (rm '{path}'): it is converted again from its package on next use."
-    )
-    return WeightsCheck(key, path.name, "bad", path, detail)
+        check_sealed(path, full=True)
+    except BrokenSeal as error:
+        detail = (
+            f"converted file {error} Delete it (rm '{path}' '{path}.seal'): it is converted again from its package "
+            "on next use."
+        )
+        return WeightsCheck(key, path.name, "bad", path, detail)
+    return WeightsCheck(key, path.name, "good", path, "converted")
 
 
 def weights_status(*, manifest: Manifest | None = None) -> list[WeightsStatus]:

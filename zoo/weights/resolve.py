@@ -199,5 +199,5 @@ def not_found_message(record: WeightsRecord, places: list[Place], download: str)
 
 
 def converted_dir() -> Path:
-    """Where zoo.loading.converted keeps package pickles converted to .weights.h5, each with a .sha256 beside it."""
+    """Where zoo.loading.converted keeps package pickles converted to .weights.h5, each sealed (zoo.sealed)."""
     return cache_dir() / "converted"

@@ -6,15 +6,19 @@ would then not fit. The chosen rows are copied on disk instead, once per distinc
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mmap
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import BadData
+from zoo.errors import BadData, BrokenSeal
+from zoo.sealed import check_sealed, remove_sealed, seal_written
 
 CHUNK_BYTES = 4 * 1024**2  # rows copied per round: bounds the memory a copy holds (and its peak)
 
@@ -40,19 +44,56 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     target = Path(x.filename).parent / f"rows-{digest[:24]}.u8"  # discard_copy knows copies by this prefix
     shape = (len(rows), *x.shape[1:])
     expected = int(np.prod(shape)) * x.dtype.itemsize
-    if not (target.exists() and target.stat().st_size == expected):
+    if not intact(target):
         require_room(target.parent, expected, f"a copy of {len(rows)} rows of {Path(x.filename).name}")
         partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-        copy = np.memmap(partial, dtype=x.dtype, mode="w+", shape=shape)
-        step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
-        for start in range(0, len(rows), step):
-            copy[start : start + step] = x[rows[start : start + step]]
-            release_pages(x)
-            release_pages(copy)
-        copy.flush()
-        del copy
-        os.replace(partial, target)
+        with removed_unless_finished(partial):
+            copy = np.memmap(partial, dtype=x.dtype, mode="w+", shape=shape)
+            reserve_disk(partial)
+            step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
+            for start in range(0, len(rows), step):
+                copy[start : start + step] = x[rows[start : start + step]]
+                release_pages(x)
+                release_pages(copy)
+            copy.flush()
+            del copy
+            seal_written(partial, target, made_by="zoo image store rows")
     return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)
+
+
+def intact(path: Path) -> bool:
+    """True when `path` exists and matches its seal; a damaged one is removed (made again)."""
+    if not path.exists():
+        return False
+    try:
+        check_sealed(path)
+        return True
+    except BrokenSeal:
+        remove_sealed(path)
+        return False
+
+
+def reserve_disk(path: Path) -> None:
+    """Allocate a new (sparse) file's blocks now: a full disk is then an OSError (ENOSPC) here, not a SIGBUS when a
+    memory-mapped page is first written. File systems without fallocate are left as they are."""
+    if not hasattr(os, "posix_fallocate"):
+        return
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+
+
+@contextmanager
+def removed_unless_finished(partial: Path) -> Iterator[None]:
+    """Remove `partial` (a file being written) when the block does not finish: an error, a full disk, Ctrl-C."""
+    try:
+        yield
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def discard_copy(x: np.ndarray) -> None:
@@ -60,7 +101,7 @@ def discard_copy(x: np.ndarray) -> None:
     data on disk); anything else, a store included, is left alone. An open map keeps working until it is closed."""
     name = getattr(x, "filename", None)
     if isinstance(x, np.memmap) and name is not None and Path(name).name.startswith("rows-"):
-        Path(name).unlink(missing_ok=True)
+        remove_sealed(Path(name))
 
 
 def release_pages(x: np.ndarray) -> None:

@@ -1,9 +1,11 @@
 """The image store: every listed file decoded and fitted once, kept on disk as a memory-mapped uint8 array.
 
-A store is keyed by the listing's fingerprint (paths, sizes, modification times), the image size and the channels,
-so a second run on the same data skips decoding and a changed file decodes anew. Rows are written one by one while
-decoding (memory never holds all images) into a temporary name, renamed when complete; `store.json`, written last,
-marks a finished store, so a killed decode leaves nothing that is reused.
+A store is keyed by the listing's fingerprint (paths, sizes, modification and change times, inodes), the image size
+and the channels, so a second run on the same data skips decoding and a changed file decodes anew (even one rewritten
+in place with its mtime put back: its ctime cannot be). Rows are written one by one while decoding (memory never
+holds all images) into a temporary name, renamed when complete; `store.json`, written last, marks a finished store,
+so a killed decode leaves nothing that is reused. Both files are sealed (zoo.sealed) and checked when the store is
+opened: a damaged store is one line and decoded anew.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.rows import release_pages, require_room
+from zoo.data.decoding.rows import release_pages, removed_unless_finished, require_room, reserve_disk
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
-from zoo.errors import BadData
+from zoo.errors import BadData, BrokenSeal
+from zoo.sealed import check_sealed, read_sealed, seal_written, write_sealed
 from zoo.version import __version__
 
-STORE_FORMAT = 1  # bump when the stored pixels would differ for the same files (a decoder or resize change)
+STORE_FORMAT = 2  # bump when the stored files would differ for the same files (a decoder or resize change; 2: sealed)
 CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
 STORE_VAR = "ZOO_IMAGE_STORE"  # where stores go; ZOO_CACHE_DIR (the weights' cache variable) moves it too
 BUDGET_VAR = "ZOO_MEMORY_BUDGET_MB"
@@ -62,12 +65,13 @@ def store_root() -> Path:
 
 
 def store_key(files: Sequence[str], image_size: tuple[int, int], channels: int) -> str:
-    """A digest of what the decoded rows depend on: each file's path, size and mtime, the size and channels."""
+    """A digest of what the decoded rows depend on: each file's path, size, mtime, ctime and inode (os.utime can put
+    an mtime back, not a ctime), the size and channels."""
     digest = hashlib.sha256(json.dumps([STORE_FORMAT, __version__, list(image_size), channels]).encode())
     for file in files:
         try:
             stat = os.stat(file)
-            facts = f"{stat.st_size}:{stat.st_mtime_ns}"
+            facts = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
         except OSError:
             facts = "missing"  # decoding will skip it; if it appears later the key changes
         digest.update(os.fsencode(file) + b"\0" + facts.encode() + b"\0")
@@ -98,19 +102,26 @@ def available_memory() -> int:
 
 
 def open_store(folder: Path) -> StoredImages | None:
-    """The finished store in `folder`, or None when there is none (or only a partial or damaged one)."""
+    """The finished store in `folder`, or None when there is none (or only a partial one); a store that does not
+    match its seals is one line and None (decoded anew)."""
+    meta_path = folder / "store.json"
+    if not meta_path.exists():
+        return None
     try:
-        meta = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+        meta = json.loads(read_sealed(meta_path))
         shape = tuple(meta["shape"])
         path = folder / "images.u8"
+        check_sealed(path)
         if path.stat().st_size != int(np.prod(shape)):
-            return None
+            raise BrokenSeal(f"{path} does not hold the {shape} rows {meta_path.name} says")
         x = np.memmap(path, dtype=np.uint8, mode="r", shape=shape) if shape[0] else np.zeros(shape, np.uint8)
-    except (OSError, ValueError, KeyError, TypeError):
+        skipped = tuple(Skipped(file, reason) for file, reason in meta["skipped"])
+        usable = np.asarray(meta["usable"], dtype=np.int64)
+    except (BrokenSeal, OSError, ValueError, KeyError, TypeError) as error:
+        print(f"image store: the store in {folder} is damaged ({error}): decoding again", file=sys.stderr)
         return None
-    skipped = tuple(Skipped(file, reason) for file, reason in meta["skipped"])
     mark_used(folder)  # the eviction's least-recently-used order (zoo.data.decoding.eviction)
-    return StoredImages(x, np.asarray(meta["usable"], dtype=np.int64), skipped, folder, reused=True)
+    return StoredImages(x, usable, skipped, folder, reused=True)
 
 
 def plan_line(count: int, image_size: tuple[int, int], channels: int, folder: Path) -> str:
@@ -151,24 +162,26 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
-    rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
     usable, skipped = [], []
     bar = progress_meter(len(files), f"checking {len(files)} images", enabled=progress)
-    with warnings.catch_warnings(), ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
+    with removed_unless_finished(partial), warnings.catch_warnings():
+        rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
+        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # decode_image refuses those files itself
-        for start in range(0, len(files), CHUNK):
-            for offset, scan in enumerate(pool.map(scan_file, files[start : start + CHUNK], repeat(options))):
-                if scan.reason is not None:
-                    skipped.append(Skipped(printable(scan.file), scan.reason))
-                else:
-                    rows[len(usable)] = scan.pixels
-                    usable.append(start + offset)
-                bar.update(1)
-            release_pages(rows)
-    bar.close()
-    rows.flush()
-    del rows
-    return finish_store(folder, partial, row_shape, usable, skipped)
+        with ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
+            for start in range(0, len(files), CHUNK):
+                for offset, scan in enumerate(pool.map(scan_file, files[start : start + CHUNK], repeat(options))):
+                    if scan.reason is not None:
+                        skipped.append(Skipped(printable(scan.file), scan.reason))
+                    else:
+                        rows[len(usable)] = scan.pixels
+                        usable.append(start + offset)
+                    bar.update(1)
+                release_pages(rows)
+        bar.close()
+        rows.flush()
+        del rows
+        return finish_store(folder, partial, row_shape, usable, skipped)
 
 
 def finish_store(
@@ -176,11 +189,9 @@ def finish_store(
 ) -> StoredImages:
     """Move a written rows file (`partial`, in `folder`) into place, then write store.json: the store is finished."""
     os.truncate(partial, len(usable) * int(np.prod(row_shape)))  # rows past the last usable one were never written
-    os.replace(partial, folder / "images.u8")
+    seal_written(partial, folder / "images.u8", made_by=f"zoo {__version__} image store")
     meta = {"shape": [len(usable), *row_shape], "usable": usable, "skipped": [[s.file, s.reason] for s in skipped]}
-    temporary = folder / f"store.json.partial-{os.getpid()}"
-    temporary.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(temporary, folder / "store.json")
+    write_sealed(folder / "store.json", json.dumps(meta).encode(), made_by=f"zoo {__version__} image store")
     evict_stores(folder)  # the stores' size cap, oldest first, never this one
     stored = open_store(folder)
     if stored is None:

@@ -1,0 +1,167 @@
+"""The runtime cache's entries: where a converted model and its card live, named by everything that fixes them, and
+how they are written (sealed: zoo.sealed) and read back (checked: damage is one line, the entry removed, rebuilt).
+
+An entry's key digests the model (weights or saved file, input size), the purpose, zoo's version, the versions of
+the converter and of both runtimes, and the bytes of zoo's own conversion code (CONVERSION_MODULES): a file made by
+other code or other versions is never found, so never reused. Two processes converting one model take turns on a
+lock, the second finding the first's entry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import BrokenSeal
+from zoo.sealed import check_sealed, read_sealed, remove_sealed, seal_in_place, seal_path, write_sealed
+from zoo.version import __version__
+from zoo.weights.resolve import cache_dir
+
+RUNTIME_FOLDER = "runtime"
+# zoo.results modules whose code decides what a conversion writes: their bytes are part of every key (a test
+# checks that each module of zoo.results they import is listed). A new conversion route adds its module here.
+CONVERSION_MODULES = ("runtime.py", "runtime_cache.py", "export.py", "litert.py", "openvino_runtime.py")
+CONVERTER_PACKAGES = ("tensorflow", "ai-edge-litert", "openvino")  # the converter and both runtimes
+CARD_KEYS = ("input_shape", "class_names", "converted", "reason", "runtimes")
+
+
+def runtime_folder() -> Path:
+    """$ZOO_CACHE_DIR/runtime, else the user cache's zoo/runtime (beside the weights folder)."""
+    return cache_dir().parent / RUNTIME_FOLDER
+
+
+def package_version(name: str) -> str:
+    """An installed distribution's version, read from its metadata (nothing is imported); "absent" if none."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+@lru_cache(maxsize=1)
+def conversion_identity() -> str:
+    """A digest of zoo's conversion code, zoo's version and the converter's and runtimes' versions."""
+    digest = hashlib.sha256(__version__.encode())
+    folder = Path(__file__).parent
+    for name in CONVERSION_MODULES:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    for package in CONVERTER_PACKAGES:
+        digest.update(f"{package}={package_version(package)}\0".encode())
+    return digest.hexdigest()
+
+
+def cached_paths(source: Any, purpose: str) -> tuple[Path, Path]:
+    """(converted .tflite, its card .json) of `source` (a zoo.results.runtime.ModelSource) used for `purpose`."""
+    key = hashlib.sha256(f"{source.digest}|{purpose}|{conversion_identity()}".encode()).hexdigest()[:24]
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.label).stem)[:40] or "model"
+    base = runtime_folder() / f"{stem}-{purpose}-{key}"
+    return Path(f"{base}.tflite"), Path(f"{base}.json")
+
+
+def read_card(path: Path) -> dict | None:
+    """The card as sealed, or None when there is none; BrokenSeal when it is damaged or not a card."""
+    if not path.exists() and not path.with_name(path.name + ".seal").exists():
+        return None
+    card = json.loads(read_sealed(path))
+    if not isinstance(card, dict) or not all(key in card for key in CARD_KEYS):
+        raise BrokenSeal(f"{path} is not a runtime card")
+    return card
+
+
+def checked_entry(paths: tuple[Path, Path], note: Callable[[str], None]) -> dict | None:
+    """The entry's card when the card and its converted file match their seals; a damaged entry is removed with one
+    `note` line (None: convert again)."""
+    try:
+        card = read_card(paths[1])
+        if card is not None and card["converted"]:
+            check_sealed(paths[0])
+        return card
+    except BrokenSeal as error:
+        discard(paths, note, str(error))
+        return None
+
+
+def discard(paths: tuple[Path, Path], note: Callable[[str], None], why: str) -> None:
+    """Remove a damaged entry (card first: a half-removed entry is unfinished, never trusted), saying why."""
+    note(f"the cached runtime file is damaged ({why}): converting again")
+    for path in reversed(paths):
+        remove_sealed(path)
+
+
+def compiled_folder(model: Path, note: Callable[[str], None]) -> Path | None:
+    """runtime/openvino/<entry>, where OpenVINO keeps the entry's compiled model, each blob checked against its seal
+    first (a damaged or unsealed one is removed with one line: OpenVINO compiles again); None when it cannot be made
+    (compiled each time)."""
+    folder = model.parent / "openvino" / model.stem
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    for blob in sorted(folder.glob("*.blob")):
+        try:
+            check_sealed(blob)
+        except BrokenSeal as error:
+            note(f"OpenVINO's compiled model is damaged ({error}): compiling again")
+            remove_sealed(blob)
+    return folder
+
+
+def seal_compiled(folder: Path | None) -> None:
+    """Seal the blobs OpenVINO just wrote into `folder` (a read-only cache is left as it is)."""
+    for blob in sorted(folder.glob("*.blob")) if folder is not None else ():
+        if not seal_path(blob).exists():
+            try:
+                seal_in_place(blob, made_by=f"openvino {package_version('openvino')} compiled model")
+            except OSError:
+                return
+
+
+def writable(folder: Path) -> bool:
+    """True when files can be created in `folder` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def conversion_lock(paths: tuple[Path, Path]) -> Iterator[None]:
+    """Hold the entry's lock while it is converted: a second process waits, then finds the first one's entry."""
+    lock = paths[1].with_suffix(".lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
+    """Write the converted file, then its card, each sealed; an unwritable cache is a note."""
+    try:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        if content is not None:
+            write_sealed(paths[0], content, made_by=f"zoo {__version__} runtime conversion")
+        write_sealed(paths[1], json.dumps(card, indent=1).encode(), made_by=f"zoo {__version__} runtime card")
+    except OSError as error:
+        note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
+
+
+def last_line(error: BaseException) -> str:
+    """An error's last non-empty line (OpenVINO's first lines name its C++ source file, the last one the fault)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {(lines or [''])[-1][:200]}"
