@@ -37,6 +37,7 @@ GUIDES = {
     "explain": "finetune.md",
     "doctor": "data.md",
     "weights": "weights.md",
+    "cache": "data.md",
     "finetune": "finetune.md",
     "lr-find": "finetune.md",
     "kaggle": "kaggle.md",
