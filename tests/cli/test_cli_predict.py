@@ -18,6 +18,7 @@ from PIL import Image
 from zoo.cli.main import main
 from zoo.cli.predict import input_files
 from zoo.loading.model import ZooModel
+from zoo.results.run_folder import RunMarker
 
 CLASSES = ["apple", "bean", "corn"]
 
@@ -92,7 +93,7 @@ def test_run_folders_kaggle_folds_and_embed(capsys, saved, photos):
     for fold in (0, 1):
         (kaggle / f"fold_{fold}").mkdir(parents=True)
         shutil.copy(path, kaggle / f"fold_{fold}" / "model.keras")
-    config = {"input": {"kind": "images"}, "target": {"names": ["x", "y", "z"]}}
+    config = {"input": {"kind": "images"}, "target": {"kind": "multiclass", "columns": ["c"], "names": ["x", "y", "z"]}}
     (kaggle / "config.json").write_text(json.dumps(config))
     assert main(["predict", str(kaggle), image, "--json"]) == 0
     by_folds = json.loads(capsys.readouterr().out)[0]["top"]
@@ -131,3 +132,36 @@ def test_a_cold_cache_converts_without_tensorflow_start_up_logs(saved, photos, t
     assert "converting" in done.stderr  # the cache was cold: TensorFlow was imported
     noise = [line for line in done.stderr.splitlines() if not line.startswith("zoo: ")]
     assert noise == [], noise
+
+
+@pytest.mark.parametrize("command", ["predict", "embed"])
+def test_a_run_folder_without_its_model_is_an_error_not_a_folder_of_inputs(capsys, photos, command):
+    run = photos / "run1"
+    run.mkdir()
+    RunMarker("finetune", "m").write(run)
+    (run / "checkpoints").mkdir()
+    Image.new("RGB", (12, 12)).save(run / "confusion.png")  # a run's own PNG: never an input
+    extra = ["--out", str(photos / "f.npy")] if command == "embed" else []
+    assert main([command, str(run), str(photos / "one" / "a.png"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "finetune run folder without model.keras" in err and "--resume" in err, err
+
+
+def test_a_kaggle_run_without_fold_models_names_the_command_that_trains_it(capsys, photos):
+    run = photos / "kaggle_run"
+    run.mkdir()
+    RunMarker("kaggle", "lenet5").write(run)
+    config = {"input": {"kind": "images"}, "command": "zoo kaggle train train.csv --out kaggle_run"}
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["predict", str(run), str(photos / "one" / "a.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "without fold models" in err and "zoo kaggle train train.csv" in err, err
+
+
+def test_a_folder_marked_only_by_its_marker_is_a_run(capsys, photos):
+    run = photos / "lr"
+    run.mkdir()
+    RunMarker("lr-find", "m").write(run)
+    Image.new("RGB", (12, 12)).save(run / "lr_find.png")
+    assert main(["predict", str(run)]) == 2
+    assert "lr-find folder, which holds no model" in capsys.readouterr().err
