@@ -105,6 +105,8 @@ def test_system_refusals_are_one_line_with_the_file(monkeypatch, capsys, number,
         (["lr-find", "mlp", "data"], True),
         (["kaggle", "predict", "--run", "r", "--test-csv", "t.csv", "--out", "o.csv"], True),
         (["explain", "mlp", "a.png"], True),
+        (["weights", "import", "f.h5", "--as", "k.top", "--trust"], True),
+        (["weights", "import", "f.h5"], False),
     ],
 )
 def test_every_command_that_imports_tensorflow_silences_it_first(args, imports):
@@ -141,3 +143,12 @@ def test_tensorflow_start_up_logs_are_silenced_unless_asked(tmp_path):
         pytest.skip("this TensorFlow prints nothing at start-up: nothing to silence")
     quiet = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_a_users_tf_cpp_min_log_level_above_0_does_not_bring_tensorflows_start_up_lines_back():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    script = "from zoo.hardware.devices import import_tensorflow_quietly as s; s(); import tensorflow as tf; "
+    script += "import os; tf.constant(1); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    quiet = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr[-2000:]  # absl's I0000 port.cc lines showed
+    assert quiet.stdout.strip() == "3"  # the user's level is kept

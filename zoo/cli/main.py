@@ -110,6 +110,8 @@ def imports_tensorflow(args: argparse.Namespace) -> bool:
     predict and embed import it only on the runtime's cold path, which silences it itself (zoo.results.runtime)."""
     if args.command == "env":
         return not (args.no_devices or args.clear_image_store)
+    if args.command == "weights":
+        return bool(getattr(args, "trust", False))  # import --trust loads the file into its architecture
     return args.command in TENSORFLOW_COMMANDS
 
 

@@ -148,13 +148,14 @@ def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
 
     TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
-    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work (0
-    brings the start-up logs back; so does `zoo --verbose`, which does not call this). TensorFlow's Python logger
-    then keeps only errors: its warnings (tf.function retracing hints) read as problems too.
+    file descriptor is pointed at /dev/null for the import, whatever TF_CPP_MIN_LOG_LEVEL says (absl's "I0000 ...
+    port.cc" lines show even at 3) unless it is 0: a user's 0 brings the start-up logs back, as `zoo --verbose` does
+    (it does not call this). A user's level is kept for later logs. TensorFlow's Python logger then keeps only
+    errors: its warnings (tf.function retracing hints) read as problems too.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0" or "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
