@@ -17,7 +17,8 @@ from zoo.data.listings.table import TableOptions
 from zoo.data.progress import progress_meter, silent
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
-from zoo.kaggle.submit.blend import combine, members
+from zoo.kaggle.submit.blend import members
+from zoo.kaggle.submit.blend_weights import combine
 from zoo.kaggle.submit.sources import fold_folders, kaggle_part, open_part, part_outputs
 from zoo.kaggle.submit.submission import (
     check_header,

@@ -19,7 +19,8 @@ import numpy as np
 from zoo.catalogue import default_catalogue
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
-from zoo.kaggle.submit.blend import BLEND_FILE, combine, members
+from zoo.kaggle.submit.blend import BLEND_FILE, members
+from zoo.kaggle.submit.blend_weights import combine
 from zoo.kaggle.task.run_config import CONFIG_FILE, read_config
 from zoo.results.run_folder import CHECKPOINTS, MARKER, RunMarker
 
