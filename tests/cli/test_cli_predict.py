@@ -134,34 +134,39 @@ def test_a_cold_cache_converts_without_tensorflow_start_up_logs(saved, photos, t
     assert noise == [], noise
 
 
+def marked_run(folder: Path, kind: str) -> Path:
+    """An empty run folder with zoo's marker of `kind` and a PNG of its own (a run's plot: never an input)."""
+    folder.mkdir()
+    RunMarker(kind, "m").write(folder)
+    Image.new("RGB", (12, 12)).save(folder / "plot.png")
+    return folder
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """The error `zoo ARGV` prints; it must exit 2 with one line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    return err
+
+
 @pytest.mark.parametrize("command", ["predict", "embed"])
 def test_a_run_folder_without_its_model_is_an_error_not_a_folder_of_inputs(capsys, photos, command):
-    run = photos / "run1"
-    run.mkdir()
-    RunMarker("finetune", "m").write(run)
+    run = marked_run(photos / "run1", "finetune")
     (run / "checkpoints").mkdir()
-    Image.new("RGB", (12, 12)).save(run / "confusion.png")  # a run's own PNG: never an input
     extra = ["--out", str(photos / "f.npy")] if command == "embed" else []
-    assert main([command, str(run), str(photos / "one" / "a.png"), *extra]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "finetune run folder without model.keras" in err and "--resume" in err, err
+    err = one_line_error(capsys, [command, str(run), str(photos / "one" / "a.png"), *extra])
+    assert "finetune run folder without model.keras" in err and "--resume" in err, err
 
 
 def test_a_kaggle_run_without_fold_models_names_the_command_that_trains_it(capsys, photos):
-    run = photos / "kaggle_run"
-    run.mkdir()
-    RunMarker("kaggle", "lenet5").write(run)
+    run = marked_run(photos / "kaggle_run", "kaggle")
     config = {"input": {"kind": "images"}, "command": "zoo kaggle train train.csv --out kaggle_run"}
     (run / "config.json").write_text(json.dumps(config))
-    assert main(["predict", str(run), str(photos / "one" / "a.png")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "without fold models" in err and "zoo kaggle train train.csv" in err, err
+    err = one_line_error(capsys, ["predict", str(run), str(photos / "one" / "a.png")])
+    assert "without fold models" in err and "zoo kaggle train train.csv" in err, err
 
 
 def test_a_folder_marked_only_by_its_marker_is_a_run(capsys, photos):
-    run = photos / "lr"
-    run.mkdir()
-    RunMarker("lr-find", "m").write(run)
-    Image.new("RGB", (12, 12)).save(run / "lr_find.png")
-    assert main(["predict", str(run)]) == 2
-    assert "lr-find folder, which holds no model" in capsys.readouterr().err
+    run = marked_run(photos / "lr", "lr-find")
+    assert "lr-find folder, which holds no model" in one_line_error(capsys, ["predict", str(run)])
