@@ -22,7 +22,7 @@ from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
-from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.hardware.devices import quiet_tensorflow_when_imported
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 TENSORFLOW_COMMANDS = frozenset({"finetune", "lr-find", "kaggle", "explain"})  # these train or run Keras models
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
     if imports_tensorflow(args) and not args.verbose:
-        import_tensorflow_quietly()
+        quiet_tensorflow_when_imported()  # imported only when needed: the door checks run without it
     second_ctrl_c_stops_at_once()
     try:
         return args.run(args)
