@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import keras
 
 
-
 def check_tabular_model(entry: Entry) -> None:
     if "num_features" not in entry.hparams:
         raise BadData(
@@ -63,4 +62,3 @@ def with_head(model: keras.Model, target: Target, y_train: np.ndarray | None) ->
     if y_train is None:
         raise ValueError("a regression head needs the training targets to scale its outputs")
     return regression_head(model, y_train, target.outputs)
-
