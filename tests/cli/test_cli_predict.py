@@ -18,6 +18,7 @@ from PIL import Image
 from zoo.cli.main import main
 from zoo.cli.predict import input_files
 from zoo.loading.model import ZooModel
+from zoo.results.run_folder import RunMarker
 
 CLASSES = ["apple", "bean", "corn"]
 
@@ -92,7 +93,7 @@ def test_run_folders_kaggle_folds_and_embed(capsys, saved, photos):
     for fold in (0, 1):
         (kaggle / f"fold_{fold}").mkdir(parents=True)
         shutil.copy(path, kaggle / f"fold_{fold}" / "model.keras")
-    config = {"input": {"kind": "images"}, "target": {"names": ["x", "y", "z"]}}
+    config = {"input": {"kind": "images"}, "target": {"kind": "multiclass", "columns": ["c"], "names": ["x", "y", "z"]}}
     (kaggle / "config.json").write_text(json.dumps(config))
     assert main(["predict", str(kaggle), image, "--json"]) == 0
     by_folds = json.loads(capsys.readouterr().out)[0]["top"]
@@ -131,3 +132,41 @@ def test_a_cold_cache_converts_without_tensorflow_start_up_logs(saved, photos, t
     assert "converting" in done.stderr  # the cache was cold: TensorFlow was imported
     noise = [line for line in done.stderr.splitlines() if not line.startswith("zoo: ")]
     assert noise == [], noise
+
+
+def marked_run(folder: Path, kind: str) -> Path:
+    """An empty run folder with zoo's marker of `kind` and a PNG of its own (a run's plot: never an input)."""
+    folder.mkdir()
+    RunMarker(kind, "m").write(folder)
+    Image.new("RGB", (12, 12)).save(folder / "plot.png")
+    return folder
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """The error `zoo ARGV` prints; it must exit 2 with one line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    return err
+
+
+@pytest.mark.parametrize("command", ["predict", "embed"])
+def test_a_run_folder_without_its_model_is_an_error_not_a_folder_of_inputs(capsys, photos, command):
+    run = marked_run(photos / "run1", "finetune")
+    (run / "checkpoints").mkdir()
+    extra = ["--out", str(photos / "f.npy")] if command == "embed" else []
+    err = one_line_error(capsys, [command, str(run), str(photos / "one" / "a.png"), *extra])
+    assert "finetune run folder without model.keras" in err and "--resume" in err, err
+
+
+def test_a_kaggle_run_without_fold_models_names_the_command_that_trains_it(capsys, photos):
+    run = marked_run(photos / "kaggle_run", "kaggle")
+    config = {"input": {"kind": "images"}, "command": "zoo kaggle train train.csv --out kaggle_run"}
+    (run / "config.json").write_text(json.dumps(config))
+    err = one_line_error(capsys, ["predict", str(run), str(photos / "one" / "a.png")])
+    assert "without fold models" in err and "zoo kaggle train train.csv" in err, err
+
+
+def test_a_folder_marked_only_by_its_marker_is_a_run(capsys, photos):
+    run = marked_run(photos / "lr", "lr-find")
+    assert "lr-find folder, which holds no model" in one_line_error(capsys, ["predict", str(run)])

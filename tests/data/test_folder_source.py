@@ -149,7 +149,6 @@ def test_nothing_in_the_users_folder_is_written_or_moved(classes, tmp_path):
 
 
 def test_a_bare_name_that_is_no_path_and_no_tfds_dataset_fails_fast(tmp_path, monkeypatch):
-    import time
 
     import zoo.data.sources
 
@@ -158,7 +157,5 @@ def test_a_bare_name_that_is_no_path_and_no_tfds_dataset_fails_fast(tmp_path, mo
 
     monkeypatch.setattr(zoo.data.sources, "tfds_split", no_lookup)
     monkeypatch.chdir(tmp_path)
-    started = time.monotonic()
     with pytest.raises(BadData, match="no folder or file named 'nothere', and no TensorFlow Datasets dataset"):
-        load_data("nothere", image_size=(8, 8), progress=False)
-    assert time.monotonic() - started < 10  # the catalogue is read locally (the network lookup took 30 s)
+        load_data("nothere", image_size=(8, 8), progress=False)  # `no_lookup` fails the test on a network lookup

@@ -1,8 +1,5 @@
-"""Blends: weights fitted on out-of-fold predictions score at least the best single run; predict writes the blend.
-
-Measured (seed 0, 450 digit images with 2% flipped labels, 3 folds x 4 epochs, calibrated): LeNet-5 out-of-fold log
-loss 0.330, mlp_digits 0.578, blend (weights 0.955 / 0.045) 0.321.
-"""
+"""Blends: weights fitted on out-of-fold predictions, scored nested (calibration and weights fitted without the rows
+they score); predict writes the blend."""
 
 from __future__ import annotations
 
@@ -13,16 +10,21 @@ import pytest
 from kaggle_data import read_rows
 
 from zoo.cli.main import main
-from zoo.kaggle.submit.blend import select_weights
+from zoo.kaggle.submit.blend_weights import select_weights
 from zoo.kaggle.task.metrics import metric_named
 
 
-def test_a_blend_scores_at_least_the_best_single_run_and_predicts(flipped_runs, tmp_path, capsys):
+def test_a_blend_reports_its_nested_score_and_predicts(flipped_runs, tmp_path, capsys):
     out = tmp_path / "blend"
     assert main(["kaggle", "blend", str(flipped_runs.lenet), str(flipped_runs.mlp), "--out", str(out)]) == 0
-    assert "blend (mean): out-of-fold log_loss" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "blend (mean): out-of-fold log_loss" in printed and "(nested: calibration and weights" in printed
     summary = json.loads((out / "blend.json").read_text())
-    assert summary["oof"] <= min(summary["run_scores"]) + 1e-9
+    assert summary["in_sample"]["oof"] <= min(summary["in_sample"]["run_scores"]) + 1e-9  # true only in sample
+    assert json.loads((out / "cv.json").read_text())["oof"] == summary["oof"]
+    lenet_cv = json.loads((flipped_runs.lenet / "cv.json").read_text())["calibration"]
+    if lenet_cv["applied"]:  # the same cross-fitting as the run's own calibration figure
+        assert summary["run_scores"][0] == pytest.approx(lenet_cv["log_loss_after"], abs=1e-6)
     assert all(w >= 0 for w in summary["weights"]) and sum(summary["weights"]) == pytest.approx(1)
     competition, submission = flipped_runs.competition, tmp_path / "submission.csv"
     argv = ["kaggle", "predict", "--run", str(out), "--test-csv", str(competition.test_csv)]
@@ -49,3 +51,21 @@ def test_rank_averaging_blends_two_half_informed_scorers_for_auc():
     auc = metric_named("roc_auc")
     weights = select_weights(y, outputs, auc, "rank")
     assert weights.min() > 0.2 and weights.sum() == pytest.approx(1)
+
+
+def test_the_nested_score_is_not_flattered_by_fitting_on_the_rows_it_scores():
+    """Three runs of pure noise: calibrated and blended on the rows it is scored on, the blend looks better than it
+    is; nested, it does not. A single run's nested score is its calibration's cross-fitted one."""
+    from zoo.kaggle.cv.calibration import calibrate, fit_temperature, scaled
+    from zoo.kaggle.submit.blend_weights import RunOOF, combine, nested_scores
+
+    rng = np.random.default_rng(0)
+    y, folds = rng.integers(3, size=300), np.arange(300) % 5
+    runs = [RunOOF(y, folds, rng.dirichlet(np.ones(3), size=300), True) for _ in range(3)]
+    loss = metric_named("log_loss")
+    nested, singles = nested_scores(runs, loss, "mean")
+    for run, single in zip(runs, singles, strict=True):
+        assert single == pytest.approx(calibrate(y, run.raw, folds)["log_loss_after"], abs=1e-6)
+    calibrated = [scaled(r.raw, fit_temperature(y, r.raw)) for r in runs]  # every row, as blend() fits its weights
+    in_sample = loss.score(y, combine(calibrated, select_weights(y, calibrated, loss, "mean"), "mean"))
+    assert in_sample < nested  # fitting the weights on the scored rows flatters the blend

@@ -89,7 +89,7 @@ def two_class_batches(shape: tuple[int, ...]) -> tf.data.Dataset:
 
 
 @pytest.mark.parametrize(
-    ("mix", "shape", "tolerance"), [("mixup", (8, 8, 3), 1e-4), ("cutmix", (32, 32, 3), 0.08), ("cutmix", (5,), 1e-4)]
+    ("mix", "shape", "tolerance"), [("mixup", (8, 8, 3), 1e-4), ("cutmix", (32, 32, 3), 1e-4), ("cutmix", (5,), 1e-4)]
 )
 def test_mixing_moves_images_labels_and_weights_together(mix, shape, tolerance):
     x, y, w = (np.concatenate(part) for part in zip(*mixed_batches(two_class_batches(shape), mix, seed=1), strict=True))
@@ -97,7 +97,7 @@ def test_mixing_moves_images_labels_and_weights_together(mix, shape, tolerance):
     np.testing.assert_allclose(y.sum(axis=1), 1.0, atol=1e-5)
     assert ((y > 0.01) & (y < 0.99)).any()  # some examples are mixed
     share = x.reshape(64, -1).mean(axis=1)  # the part of each example taken from class 1
-    np.testing.assert_allclose(share, y[:, 1], atol=tolerance)  # Keras' CutMix labels its box's area to the pixel
+    np.testing.assert_allclose(share, y[:, 1], atol=tolerance)  # CutMix: the pasted pixels' share (Keras': +-0.062)
     np.testing.assert_allclose(w, y[:, 0] * 1.0 + y[:, 1] * 3.0, atol=1e-4)
 
 

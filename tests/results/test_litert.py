@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from zoo.results.export import export_model
-from zoo.results.litert import QuantizationData, as_input, representative_rows, run_tflite, tflite_interpreter
+from zoo.results.litert import (
+    QuantizationData,
+    as_input,
+    quantized_failure,
+    representative_rows,
+    run_tflite,
+    tflite_interpreter,
+)
 
 
 def brightest_channel(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,3 +74,11 @@ def test_integer_inputs_are_quantized_by_the_file_scale():
     entry = {"dtype": np.int8, "quantization": (2.0, -128)}
     np.testing.assert_array_equal(as_input(np.array([0.0, 255.0, 9999.0]), entry), [-128, 0, 127])
     assert as_input(np.array([1.5]), {"dtype": np.float32, "quantization": (0.0, 0)}).dtype == np.float32
+
+
+def test_an_int8_file_that_changes_many_top1_answers_fails_though_its_accuracy_holds():
+    level = {"accuracy": 0.8, "float_accuracy": 0.8, "accuracy_drop": 0.0}
+    assert quantized_failure(level | {"agreement": 0.98}) is None
+    failure = quantized_failure(level | {"agreement": 0.84})  # 16% of answers changed, accuracy level
+    assert failure is not None and "changes the top class of 16.0% of validation rows" in failure
+    assert "drops 6.0 points" in quantized_failure({"accuracy": 0.74, "float_accuracy": 0.8, "accuracy_drop": 0.06})

@@ -193,10 +193,8 @@ def _closed_port() -> int:
 def test_a_refused_connection_is_not_retried_and_reads_as_offline(tmp_path, capsys):
     url = f"http://127.0.0.1:{_closed_port()}/mini_top.h5"
     manifest = load_manifest(write_manifest(tmp_path, {"mini.top": record("mini_top.h5", DATA, [url])}))
-    start = time.perf_counter()
     with pytest.raises(WeightsNotFound, match="no network\\? set ZOO_OFFLINE=1"):
         resolve_weights("mini.top", manifest=manifest)
-    assert time.perf_counter() - start < 2.0
     err = capsys.readouterr().err
     assert err.count("downloading") == 1 and "trying again" not in err
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pytest
+from call_budget import call_budget
 from pickle_opcodes import (
     global_op,
     legacy_file,
@@ -88,10 +88,8 @@ def test_shared_references_in_a_storage_key_list_fail_fast(tmp_path):
     data = path.read_bytes()
     keys = pickle.dumps([], 2)
     path.write_bytes(data[: data.rindex(keys)] + b"\x80\x02" + shared_nest(40) + b".")  # repr would never end
-    start = time.perf_counter()
-    with pytest.raises(UnsafePickle, match="storage key list"):
+    with pytest.raises(UnsafePickle, match="storage key list"), call_budget(100_000):
         load_torch_legacy(path)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_zero_stride_tensor_cannot_inflate_its_storage(tmp_path):

@@ -17,7 +17,6 @@ from zoo.cli.predict import (
     check_options,
     check_some_readable,
     input_files,
-    open_runners,
     report_failures,
     split_model_and_inputs,
 )
@@ -32,8 +31,8 @@ def files_list_path(out: Path) -> Path:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from zoo.kaggle.submit.sources import resolve, source_outputs
     from zoo.results.run_folder import check_new_file, write_atomic
-    from zoo.results.runtime import run_files
 
     check_options(args)
     out = Path(args.out)
@@ -44,19 +43,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
     for path in (out, files_list_path(out)):
         check_new_file(path, args.force)
     model, inputs = split_model_and_inputs(args.words)
+    source = resolve(model)  # a run folder without a usable model stops here
     if not inputs:
         raise BadData("pass the images to embed after MODEL: files, folders or a CSV of paths")
     files = input_files(inputs)
     check_some_readable(files)
-    runners, _ = open_runners(model, "embed")
     failures: list[tuple[str, str]] = []
-    paths: list[str] = []
-    parts = []
-    for batch_paths, features in run_files(runners, files, args.batch_size, failures):
-        paths += batch_paths
-        parts.append(features.astype(np.float32))
+    paths, features, _ = source_outputs(source, files, args.batch_size, failures, purpose="embed")
     report_failures(failures, len(paths))
-    features = np.concatenate(parts)
+    features = features.astype(np.float32)
     array = io.BytesIO()
     np.save(array, features)
     write_atomic(out, array.getvalue())  # temporary name, then renamed: a reader never sees half a file

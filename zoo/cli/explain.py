@@ -16,7 +16,7 @@ def chosen_model(word: str) -> tuple[Any, str]:
     Checked at the door, before anything loads: a .keras file must exist, a catalogue entry must take images.
     """
     from zoo.catalogue import default_catalogue
-    from zoo.cli.predict import model_sources
+    from zoo.kaggle.submit.sources import resolve
     from zoo.loading.assemble import check_model_file
     from zoo.results.explain import check_image_input
 
@@ -24,9 +24,9 @@ def chosen_model(word: str) -> tuple[Any, str]:
         check_model_file(Path(word))
     elif not Path(word).is_dir():
         check_image_input(word, tuple(default_catalogue().get(word).input_shape))
-    sources, _ = model_sources(word)
-    note = f" ({sources[0].label}, the first of {len(sources)} fold models)" if len(sources) > 1 else ""
-    return sources[0].load(), note
+    models = resolve(word).parts[0].models
+    note = f" ({models[0].label}, the first of {len(models)} fold models)" if len(models) > 1 else ""
+    return models[0].load(), note
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

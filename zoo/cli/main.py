@@ -23,7 +23,7 @@ from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
 from zoo.errors import ZooError, describe_os_error
-from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.hardware.devices import quiet_tensorflow_when_imported
 from zoo.version import __version__
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -145,6 +145,8 @@ def imports_tensorflow(args: argparse.Namespace) -> bool:
     predict and embed import it only on the runtime's cold path, which silences it itself (zoo.results.runtime)."""
     if args.command == "env":
         return not (args.no_devices or args.clear_image_store)
+    if args.command == "weights":
+        return bool(getattr(args, "trust", False))  # import --trust loads the file into its architecture
     return args.command in TENSORFLOW_COMMANDS
 
 
@@ -169,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder, permissions) prints one `zoo: error:` line and exits 2, never a traceback."""
     args = build_parser().parse_args(argv)
     if imports_tensorflow(args) and not args.verbose:
-        import_tensorflow_quietly()
+        quiet_tensorflow_when_imported()  # imported only when needed: the door checks run without it
     second_ctrl_c_stops_at_once()
     try:
         return args.run(args)

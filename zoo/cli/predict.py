@@ -1,9 +1,9 @@
 """`zoo predict [MODEL] [INPUTS...]`: top-k labels of image files, folders or a CSV of paths, one row per file.
 
-MODEL is a catalogue name, a saved .keras file, a finetune run folder (model.keras inside) or a zoo kaggle run
-folder (its fold models averaged); it defaults to the bundled efficientnet_lite0 and INPUTS to a sample photo.
-Models run through zoo.results.runtime (OpenVINO or LiteRT once converted and cached); a warm cache never imports
-TensorFlow.
+MODEL is a catalogue name, a saved .keras file, a finetune run folder, a zoo kaggle run folder (its fold models
+averaged, its calibration applied) or a blend of them, each read by zoo.kaggle.submit.sources as every command reads
+it; it defaults to the bundled efficientnet_lite0 and INPUTS to a sample photo. Models run through
+zoo.results.runtime (OpenVINO or LiteRT once converted and cached); a warm cache never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -20,20 +20,18 @@ from zoo.catalogue import default_catalogue
 from zoo.errors import BadData, UnknownModel
 
 if TYPE_CHECKING:
-    from zoo.results.runtime import ModelSource, Runner
+    from zoo.results.runtime import Runner
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 SAMPLE_IMAGE = Path(__file__).parent.parent / "assets" / "chelsea.jpg"
 PATH_COLUMNS = ("path", "file", "filename", "image", "image_path")  # the CSV column read for paths, else the first
-KAGGLE_CONFIG = "config.json"
 
 
 def is_model(word: str) -> bool:
-    """A .keras file, a run folder (finetune or kaggle) or a catalogue name."""
-    path = Path(word)
-    if path.is_dir():
-        return (path / "model.keras").is_file() or (path / KAGGLE_CONFIG).is_file()
-    return (word.endswith(".keras") and path.is_file()) or word in default_catalogue()
+    """A .keras file, a run folder (finetune, kaggle or blend: usable or not) or a catalogue name."""
+    from zoo.kaggle.submit.sources import is_model as names_a_model
+
+    return names_a_model(word)
 
 
 def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
@@ -53,26 +51,6 @@ def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
     except UnknownModel as error:
         raise UnknownModel(f"{error} No file is called {first!r} either.") from None
     return first, words[1:]  # unreachable: a catalogue name is a model
-
-
-def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
-    """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config."""
-    from zoo.results.runtime import catalogue_source, file_source
-
-    path = Path(word)
-    if path.is_dir() and (path / "model.keras").is_file():
-        return [file_source(path / "model.keras", path.name)], None
-    if path.is_dir():
-        config = json.loads((path / KAGGLE_CONFIG).read_text(encoding="utf-8"))
-        if config.get("input", {}).get("kind") != "images":
-            raise BadData(f"{word} is a kaggle run on tabular data: use `zoo kaggle predict --run {word}`")
-        folds = sorted(path.glob("fold_*/model.keras"), key=lambda p: int(p.parent.name.split("_")[-1]))
-        if not folds:
-            raise BadData(f"{word} has no fold models (fold_K/model.keras): its training did not finish; re-run it")
-        return [file_source(fold, f"{path.name}-{fold.parent.name}") for fold in folds], config
-    if word.endswith(".keras"):
-        return [file_source(path, path.name)], None
-    return [catalogue_source(word)], None
 
 
 def csv_paths(table: Path) -> list[str]:
@@ -125,14 +103,6 @@ def tta_transforms(tta: int) -> list:
     return view_transforms(tta)
 
 
-def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
-    """Runners for MODEL (every fold of a kaggle run), each on the fastest runtime that converts."""
-    from zoo.results.runtime import open_runner
-
-    sources, config = model_sources(word)
-    return [open_runner(source, purpose) for source in sources], config
-
-
 def report_failures(failures: list[tuple[str, str]], done: int) -> None:
     """List the files that could not be read on stderr; nothing readable at all is an error."""
     for _, reason in failures:
@@ -148,22 +118,23 @@ def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from zoo.kaggle.submit.sources import resolve, source_outputs
     from zoo.loading.ranking import top_labels
     from zoo.results.run_folder import check_new_file
-    from zoo.results.runtime import run_files
 
     check_options(args)
     if args.csv:
         check_new_file(Path(args.csv), args.force)  # before the work: a user's file is never replaced unasked
     model, inputs = split_model_and_inputs(args.words)
+    source = resolve(model)  # a run folder without a usable model stops here, before any file is read
     files = input_files(inputs or [str(SAMPLE_IMAGE)])
     check_some_readable(files)  # a wrong path fails now, before the model loads
-    runners, config = open_runners(model, "predict")
     failures: list[tuple[str, str]] = []
-    rows = []
-    for paths, probabilities in run_files(runners, files, args.batch_size, failures, tta_transforms(args.tta)):
-        labels = class_labels(runners[0], config, probabilities.shape[-1])
-        rows += list(zip(paths, top_labels(probabilities, labels, args.top), strict=True))
+    paths, probabilities, runner = source_outputs(
+        source, files, args.batch_size, failures, views=tta_transforms(args.tta)
+    )
+    labels = class_labels(runner, source.config, probabilities.shape[-1])
+    rows = list(zip(paths, top_labels(probabilities, labels, args.top), strict=True)) if paths else []
     report_failures(failures, len(rows))
     if args.csv:
         write_csv(Path(args.csv), rows, args.top)

@@ -1,4 +1,5 @@
-"""`zoo weights list|import|verify|path`: the weights files from the command line (never imports TensorFlow)."""
+"""`zoo weights list|import|remove|verify|path`: the weights files from the command line. Only `import --trust`
+imports TensorFlow: it checks that the file loads into its key's architecture before storing it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def add_weights_parser(subparsers: Any) -> None:
         help="FILE is your own weights for KEY's architecture: import it unverified (its sha256 is recorded)",
     )
     importing.set_defaults(run=cmd_import)
+
+    removing = actions.add_parser(
+        "remove", parents=[common], help="remove the cache's copy of a key's file (an import, a download)"
+    )
+    removing.add_argument("key", metavar="KEY", help="the key whose cached file goes, e.g. efficientnet_lite0.top")
+    removing.set_defaults(run=cmd_remove)
 
     verify = actions.add_parser(
         "verify", parents=[common], help="re-hash every local weights file and converted file (exit 1 if bad)"
@@ -88,6 +95,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from zoo.weights.cache import import_weights
 
+    if args.trust and args.as_key is not None and len(args.files) == 1:
+        from zoo.loading.pretrained import check_own_weights  # the one import path that needs TensorFlow
+
+        check_own_weights(args.as_key, args.files[0], _manifest(args))  # before anything is stored
     for imported in import_weights(args.files, manifest=_manifest(args), as_key=args.as_key, trust=args.trust):
         print(f"imported {imported.source} as {', '.join(imported.keys)} -> {imported.path}")
         if imported.trusted:
@@ -95,6 +106,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                 f"  unverified: your own weights, not the published file (sha256 {imported.trusted} recorded; "
                 "zoo checks it loads into the architecture layer by layer, and refuses it if it changes)"
             )
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from zoo.weights.cache import remove_cached
+
+    removed = remove_cached(args.key, manifest=_manifest(args))
+    for path in removed:
+        print(f"removed {path}")
+    if not removed:
+        print(f"zoo's cache holds no file for {args.key}: nothing removed")
     return 0
 
 

@@ -7,12 +7,16 @@ Parsing and choosing are pure functions of descriptions, so they are tested with
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from zoo.errors import BadDevice
 
@@ -145,21 +149,48 @@ def cuda_built() -> bool:
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its native start-up logs (absl, CUDA probes: alarming on a CPU machine) discarded.
+    """Import TensorFlow now, with its native start-up logs discarded (see `quiet_tensorflow_when_imported`)."""
+    quiet_tensorflow_when_imported()
+    import tensorflow  # noqa: F401
+
+
+def quiet_tensorflow_when_imported() -> None:
+    """Whenever TensorFlow is first imported from now on, discard its native start-up logs (absl, CUDA probes:
+    alarming on a CPU machine); nothing is imported here, so door checks stay TensorFlow-free.
 
     TF 2.21 writes them before its log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not stop them: stderr's
-    file descriptor is pointed at /dev/null for the import. A user's own TF_CPP_MIN_LOG_LEVEL is left to work (0
-    brings the start-up logs back; so does `zoo --verbose`, which does not call this). TensorFlow's Python logger
+    file descriptor is pointed at /dev/null while the module loads, whatever TF_CPP_MIN_LOG_LEVEL says (absl's
+    "I0000 ... port.cc" lines show even at 3) unless it is 0: a user's 0 brings the start-up logs back, as
+    `zoo --verbose` does (it does not call this). A user's level is kept for later logs. TensorFlow's Python logger
     then keeps only errors: its warnings (tf.function retracing hints) read as problems too.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0" or "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not any(isinstance(finder, QuietTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, QuietTensorFlowImport())
+
+
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` as the other finders do, and loads it with stderr's descriptor on /dev/null; then leaves."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader.exec_module = partial(stderr_discarded_while, spec.loader.exec_module)
+        return spec
+
+
+def stderr_discarded_while(load: Callable[[Any], None], module: Any) -> None:
+    """`load(module)` with file descriptor 2 on /dev/null (native code writes there, not to sys.stderr)."""
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
-        import tensorflow  # noqa: F401
+        load(module)
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -6,7 +6,9 @@ fails in a fraction of a second; this module imports Keras only through the mode
 
 from __future__ import annotations
 
+import pickle
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from zoo.entry import Entry
 from zoo.errors import BadOverride, BrokenSeal, CacheNotWritable, WeightsDoNotFit, WeightsNotFound
 from zoo.sealed import check_sealed, remove_sealed
-from zoo.weights.manifest import load_manifest
-from zoo.weights.resolve import ResolvedWeights, converted_dir, resolve_checked
+from zoo.weights.manifest import Manifest, load_manifest
+from zoo.weights.resolve import ResolvedWeights, cache_dir, converted_dir, resolve_checked
 from zoo.weights.verify import digest_file
 
 if TYPE_CHECKING:
@@ -77,11 +79,39 @@ def load_weights_file(entry: Entry, model: keras.Model, weights: ResolvedWeights
     record = load_manifest().get(weights.key)
     own_keras_file = weights.unverified and weights.path.name.endswith(KERAS_SUFFIXES)
     fix = f"Pass a file saved from this architecture ({record.file} or model.save_weights)."
+    if weights.unverified and weights.path.parent == cache_dir():
+        fix = (
+            f"It is your own file, imported into zoo's cache: `zoo weights remove {weights.key}` removes it (zoo then "
+            f"uses the published file again); `zoo weights import FILE --as {weights.key} --trust` replaces it."
+        )
     with weights_must_fit(weights.path, f"{entry.name} ({weights.key})", fix):
         if record.format in KERAS_FORMATS or own_keras_file:
             model.load_weights(weights.path)
         else:
             load_converted(entry, weights.key, weights.path, model)
+
+
+def check_own_weights(key: str, source: Path, manifest: Manifest | None = None) -> None:
+    """Before `zoo weights import SOURCE --as KEY --trust` stores SOURCE: it must load into KEY's architecture as zoo
+    will load it from the cache (under the record's file name), else WeightsDoNotFit naming the file and the fix."""
+    from zoo.catalogue import default_catalogue
+
+    record = (manifest or load_manifest()).get(key)
+    entry = default_catalogue().get(key.rsplit(".", 1)[0])
+    include_top = key.endswith(".top")
+    options = {**entry.hparams, "input_shape": entry.input_shape, "include_top": include_top}
+    model = entry.build(**(options | {"num_classes": IMAGENET_CLASSES} if include_top else options))
+    with tempfile.TemporaryDirectory(prefix="zoo-trust-") as scratch:
+        staged = Path(scratch) / record.file  # the name decides how the file is read (Keras, or a package pickle)
+        staged.symlink_to(Path(source).resolve())
+        fix = f"Nothing was imported: pass weights saved from {entry.name} ({record.file}, or model.save_weights)."
+        with weights_must_fit(Path(source), f"{entry.name} ({key})", fix):
+            if record.format in KERAS_FORMATS or staged.name.endswith(KERAS_SUFFIXES):
+                model.load_weights(staged)
+            else:
+                from zoo.loading.converted import convert
+
+                convert(entry.name, staged, model)
 
 
 @contextmanager
@@ -92,7 +122,7 @@ def weights_must_fit(path: Path, target: str, fix: str) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=SKIPPED_LAYERS, category=UserWarning)
             yield
-    except (ValueError, KeyError, TypeError, OSError, UserWarning) as error:
+    except (ValueError, KeyError, TypeError, OSError, UserWarning, pickle.UnpicklingError) as error:
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise WeightsDoNotFit(f"weights file {path} does not load into {target}: {reason}. {fix}") from None
 

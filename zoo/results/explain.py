@@ -207,19 +207,17 @@ def _class_scores(logits: Any, classes: np.ndarray) -> Any:
 
 
 def model_input(model: keras.Model, path: str | Path) -> np.ndarray:
-    """An image file as the model's input: centre-cropped to its size, grey for one channel, float in [0, 255]."""
-    from zoo.data.decoding.images import fit_to, open_image
+    """An image file as the model's input, read as every command reads it (`model_pixels`: drafted, centre-cropped
+    to its size, grey for one channel, float in [0, 255]); a fourth channel is an opaque alpha."""
+    from zoo.data.decoding.images import model_pixels
 
     height, width, channels = model.inputs[0].shape[1:]
     if height is None or width is None:
         raise NotExplainable(f"{model.name} takes images of any size; explain needs a model with a fixed input size")
-    image = open_image(path)
-    if channels == 1:
-        return fit_to(image.convert("L"), (height, width))[..., None]
-    rgb = fit_to(image, (height, width))
-    if channels == 4:  # an opaque alpha channel
-        return np.concatenate([rgb, np.full((height, width, 1), 255.0, dtype=np.float32)], axis=-1)
-    return rgb
+    if channels != 4:
+        return model_pixels(path, (height, width, channels))
+    rgb = model_pixels(path, (height, width, 3))
+    return np.concatenate([rgb, np.full((height, width, 1), 255.0, dtype=np.float32)], axis=-1)
 
 
 def explain_image(

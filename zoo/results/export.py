@@ -27,6 +27,7 @@ from zoo.results.litert import (
     accuracy_check,
     export_quantized,
     native_stderr_silenced,
+    quantized_failure,
     tflite_interpreter,
 )
 
@@ -109,21 +110,20 @@ def export_line(check: ExportCheck) -> str:
 
 
 def quantized_check(model: keras.Model, out_dir: Path, name: str, data: QuantizationData | None) -> ExportCheck:
-    """Write a quantized LiteRT file and check it: at most MAX_ACCURACY_DROP of validation accuracy lost."""
+    """Write a quantized LiteRT file and check it: at most MAX_ACCURACY_DROP of validation accuracy lost and at least
+    MIN_AGREEMENT of its top-1 answers the float model's (zoo.results.litert.quantized_failure)."""
     if data is None:
         raise ValueError(f"{name} needs training rows to calibrate on and validation data to be checked on")
     path = out_dir / f"model_{name.removeprefix('tflite_')}.tflite"
     export_quantized(model, path, name, data)
     found = accuracy_check(model, path, data)
     runtime = found.pop("runtime")
-    ok = found["accuracy_drop"] <= MAX_ACCURACY_DROP
-    check = ExportCheck(name, path, ok, tolerance=MAX_ACCURACY_DROP, runtime=runtime, size_bytes=size_of(path))
+    failure = quantized_failure(found)
+    check = ExportCheck(
+        name, path, failure is None, tolerance=MAX_ACCURACY_DROP, runtime=runtime, size_bytes=size_of(path)
+    )
     check.quantized = found
-    if not ok:
-        check.error = (
-            f"validation accuracy drops {100 * found['accuracy_drop']:.1f} points (float {found['float_accuracy']}, "
-            f"quantized {found['accuracy']}), over {100 * MAX_ACCURACY_DROP:g}"
-        )
+    check.error = failure
     return check
 
 

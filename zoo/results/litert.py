@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 QUANTIZED = ("tflite_fp16", "tflite_int8")
 REPRESENTATIVE_ROWS = 100  # training examples int8 calibration sees (TensorFlow's guide: ~100-500)
 MAX_ACCURACY_DROP = 0.05  # a quantized file that loses more than 5 points of validation accuracy is reported failed
+# ... or that changes the top class of more than 5% of validation rows: the accuracy alone can stay level while many
+# answers change (errors fixed and made in equal numbers); a user swapping the float model for it sees every change
+MIN_AGREEMENT = 0.95
 RUN_BATCH = 32
 
 
@@ -118,6 +121,22 @@ def accuracy_check(model: keras.Model, path: Path, data: QuantizationData) -> di
         "accuracy_drop": round(float_accuracy - accuracy, 4),
         "agreement": round(float(np.mean(quantized == reference)), 4),  # same top class as the float model
     }
+
+
+def quantized_failure(found: dict[str, Any]) -> str | None:
+    """Why an accuracy_check result fails (too much accuracy lost, or too many top-1 answers changed); None: passes."""
+    if found["accuracy_drop"] > MAX_ACCURACY_DROP:
+        return (
+            f"validation accuracy drops {100 * found['accuracy_drop']:.1f} points (float {found['float_accuracy']}, "
+            f"quantized {found['accuracy']}), over {100 * MAX_ACCURACY_DROP:g}"
+        )
+    if found["agreement"] < MIN_AGREEMENT:
+        return (
+            f"it changes the top class of {100 * (1 - found['agreement']):.1f}% of validation rows (over "
+            f"{100 * (1 - MIN_AGREEMENT):g}%), though its accuracy is {found['accuracy']} "
+            f"against the float model's {found['float_accuracy']}"
+        )
+    return None
 
 
 def representative_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -54,11 +54,11 @@ def variable_multipliers(trunk: keras.Model, multipliers: Sequence[tuple[str, fl
 @keras.saving.register_keras_serializable(package="zoo")
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """fastai's one-cycle policy: cosine up from peak / `start_div` over the first `warm_share` of the steps, then
-    cosine down to peak / `final_div` (fastai's fit_one_cycle defaults; its momentum cycling is not copied: Adam's
-    beta_1 stays 0.9)."""
+    cosine down to peak / `final_div` (fastai's fit_one_cycle defaults: div=25, pct_start=0.25, div_final=1e5; its
+    momentum cycling is not copied: Adam's beta_1 stays 0.9)."""
 
     def __init__(
-        self, peak: float, total_steps: int, warm_share: float = 0.25, start_div: float = 25.0, final_div: float = 1e4
+        self, peak: float, total_steps: int, warm_share: float = 0.25, start_div: float = 25.0, final_div: float = 1e5
     ) -> None:
         self.peak, self.total_steps, self.warm_share = float(peak), int(total_steps), float(warm_share)
         self.start_div, self.final_div = float(start_div), float(final_div)

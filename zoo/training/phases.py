@@ -100,7 +100,7 @@ class Phase:
     epochs: int
     learning_rate: float  # peak
     # "constant", "cosine" (decay to 0 over the phase, after `warmup_epochs` of linear warm-up) or "one_cycle"
-    # (up from a 25th of the peak over a quarter of the steps, then cosine down to 1e-4 of it; fastai's default)
+    # (up from a 25th of the peak over a quarter of the steps, then cosine down to 1e-5 of it; fastai's default)
     schedule: str
     warmup_epochs: int
     train: str | tuple[str, ...]  # "head", "all", or the names of the trunk layers that train (plus the head)

@@ -29,6 +29,7 @@ __all__ = [
     "WeightsCheck",
     "WeightsStatus",
     "import_weights",
+    "remove_cached",
     "verify_cache",
     "weights_identity",
     "weights_status",
@@ -244,3 +245,19 @@ def weights_identity(record: WeightsRecord) -> str:
     place = next((p for p in local_places(record) if p.path is not None and p.path.is_file()), None)
     trusted = verified_markers().trusted_sha256(place.path) if place is not None else None
     return f"trusted-sha256:{trusted}" if trusted else str(record.hash)
+
+
+def remove_cached(key: str, *, manifest: Manifest | None = None) -> list[Path]:
+    """Remove zoo's cached copy of `key`'s file (downloaded, imported, or trusted with --trust), its marker and what
+    was converted from it; the removed paths. Files in $ZOO_WEIGHTS_DIR or a package are the user's: never touched."""
+    record = (manifest or load_manifest()).get(key)
+    target = cache_dir() / record.file
+    removed = []
+    if target.is_file():
+        verified_markers().forget(target)
+        target.unlink()
+        removed.append(target)
+    for converted in sorted(converted_dir().glob(f"{key}-*.weights.h5*")):
+        converted.unlink(missing_ok=True)
+        removed.append(converted)
+    return removed

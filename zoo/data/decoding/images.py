@@ -106,6 +106,28 @@ def draft_size(size: tuple[int, int], fit: tuple[int, int]) -> tuple[int, int]:
     return math.ceil(size[0] * scale), math.ceil(size[1] * scale)
 
 
+def draft_factor(size: tuple[int, int], fit: tuple[int, int]) -> int:
+    """The factor (1, 2, 4 or 8) by which Pillow's JPEG draft reduces an image of `size` (width, height) for `fit`
+    (height, width): the largest that keeps it at least `draft_size` (Pillow's own rule, JpegImageFile.draft)."""
+    wanted = draft_size(size, fit)
+    scale = min(size[0] // max(1, wanted[0]), size[1] // max(1, wanted[1]))
+    return next(factor for factor in (8, 4, 2, 1) if scale >= factor)
+
+
+def drafted(image: Image.Image, fit: tuple[int, int]) -> Image.Image:
+    """A JPEG the caller opened, as a file path of it decodes for `fit`: one not yet loaded is decoded from its own
+    bytes with the draft (the same pixels); a loaded one is reduced by the draft's factor (box averaging, what the
+    draft's DCT scaling computes: within 2 grey levels at 32-224 px). Other images are returned as they are."""
+    if image.format != "JPEG":
+        return image
+    handle = getattr(image, "fp", None)
+    if getattr(image, "tile", None) and handle is not None:  # opened lazily: the caller's object is left as it was
+        handle.seek(0)
+        return decode_image(io.BytesIO(handle.read()), fit)[0]
+    factor = draft_factor(image.size, fit)
+    return image.reduce(factor) if factor > 1 and image.mode in ("L", "RGB", "CMYK") else image
+
+
 def decode_image(source: str | Path | BinaryIO, fit: tuple[int, int] | None = None) -> tuple[Image.Image, str]:
     """Fully decode one image by its content: first frame, oriented, RGB; also the file's own mode.
 
@@ -249,7 +271,7 @@ def image_batches(images: Any, size: tuple[int, int], channels: int = 3, batch_s
     so memory stays bounded however many are given."""
     items = image_items(images)
     for start in range(0, len(items), batch_size):
-        yield np.stack([fit_pixels(as_image(item, size), size, channels) for item in items[start : start + batch_size]])
+        yield np.stack([model_pixels(item, (*size, channels)) for item in items[start : start + batch_size]])
 
 
 def images_to_batch(images: Any, size: tuple[int, int], channels: int = 3) -> np.ndarray:
@@ -258,20 +280,28 @@ def images_to_batch(images: Any, size: tuple[int, int], channels: int = 3) -> np
 
 
 def as_image(item: Any, fit: tuple[int, int] | None = None) -> Image.Image:
-    """One image of any accepted kind as an RGB Pillow image (arrays by the rule of `pixel_values`)."""
+    """One image of any accepted kind as an RGB Pillow image (arrays by the rule of `pixel_values`); with `fit`, a
+    JPEG (a path or a PIL image of one) decodes reduced as training decodes it (`drafted`). Arrays have no format:
+    they are fitted from their full size, as a PNG file is."""
     if isinstance(item, (str, Path)):
         return open_image(item, fit)
     if isinstance(item, Image.Image):
-        return to_rgb(item)
+        return to_rgb(drafted(item, fit) if fit is not None else item)
     if isinstance(item, np.ndarray):
         return array_to_image(pixel_values(item))
     raise BadData(f"cannot use {type(item).__name__} as an image: pass a path, a PIL image or an array")
 
 
+def model_pixels(item: Any, shape: tuple[int, int, int]) -> np.ndarray:
+    """One image (path, PIL image or array) as a model of input `shape` (height, width, channels) sees it: float32 in
+    [0, 255], decoded, drafted and fitted as training does. The one way every command and method reads an image."""
+    return fit_pixels(as_image(item, shape[:2]), shape[:2], shape[2])
+
+
 def decode_file(path: str, shape: tuple[int, int, int]) -> np.ndarray | str:
     """One file fitted to `shape` (height, width, channels) as float32, or why it cannot be read."""
     try:
-        return fit_pixels(open_image(path, shape[:2]), shape[:2], shape[2])
+        return model_pixels(path, shape)
     except BadData as error:
         return str(error)
 

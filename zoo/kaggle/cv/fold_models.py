@@ -7,9 +7,6 @@ predicting the mean and the saved model outputs values in the target's own units
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,8 +19,6 @@ from zoo.kaggle.task.targets import Target
 
 if TYPE_CHECKING:
     import keras
-
-    from zoo.results.runtime import Runner
 
 
 def check_tabular_model(entry: Entry) -> None:
@@ -67,18 +62,3 @@ def with_head(model: keras.Model, target: Target, y_train: np.ndarray | None) ->
     if y_train is None:
         raise ValueError("a regression head needs the training targets to scale its outputs")
     return regression_head(model, y_train, target.outputs)
-
-
-def fold_runners(folders: Sequence[Path], run_name: str, note: Callable[[str], None], images: int) -> list[Runner]:
-    """A runner per fold's saved model: the fast runtime (each model converted once, cached by its file's hash and
-    checked against Keras, when `images` (test images x views) make the conversion pay or it is cached already), or
-    Keras with one `note` line."""
-    from zoo.results.runtime import file_source, open_runner
-
-    runners = []
-    for folder in folders:
-        with warnings.catch_warnings():  # the training optimizer's state is saved too; prediction does not need it
-            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
-            source = file_source(folder / "model.keras", f"{run_name}-{folder.name}")
-            runners.append(open_runner(source, "predict", note, images=images))
-    return runners

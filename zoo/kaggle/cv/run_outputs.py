@@ -27,10 +27,11 @@ def cv_summary(metric: Metric, folds: list[dict[str, Any]], oof_score: float) ->
 
 
 def cv_line(cv: dict[str, Any]) -> str:
-    """One line: 'CV accuracy 0.9811 +- 0.0042 over 3 folds (out-of-fold 0.9811)'."""
+    """One line: 'CV accuracy 0.9811 +- 0.0042 over 3 folds (out-of-fold 0.9811; ...)'. Each fold's best epoch is
+    kept by its score on the fold's own rows, so the line says so: not a fully held-out figure."""
     return (
         f"CV {cv['metric']} {cv['mean']:.4f} +- {cv['std']:.4f} over {len(cv['folds'])} folds "
-        f"(out-of-fold {cv['oof']:.4f})"
+        f"(out-of-fold {cv['oof']:.4f}; each fold's best epoch picked on those rows)"
     )
 
 

@@ -2,9 +2,11 @@
 
 Greedy ensemble selection with replacement (Caruana et al. 2004): start from the best run, add the run whose
 addition scores best, keep the best prefix; weights = how often each run was picked. Non-negative, summing to 1,
-never worse out of fold than the best single run, and it works for metrics with no gradient (accuracy, kappa).
-For ROC AUC the runs' outputs are turned into ranks first (rank averaging: AUC only reads the order).
-BLEND gets blend.json (runs, weights, method, scores) and cv.json; `predict --run BLEND` writes the blended submission.
+never worse than the best single run on the rows they were chosen on, and it works for metrics with no gradient
+(accuracy, kappa). For ROC AUC the runs' outputs are turned into ranks first (rank averaging: AUC only reads the
+order). The score reported is nested (zoo.kaggle.submit.blend_weights): it can be worse than the best run's, and
+then the blend does not help. BLEND gets blend.json (runs, weights, method, scores, the in-sample figures apart) and
+cv.json; `predict --run BLEND` writes the blended submission.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy as np
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
 from zoo.kaggle.cv.run_outputs import output_names
-from zoo.kaggle.task.metrics import Metric, metric_for
+from zoo.kaggle.submit.blend_weights import RunOOF, applies_temperature, combine, nested_scores, select_weights
+from zoo.kaggle.task.metrics import metric_for
 from zoo.kaggle.task.run_config import read_config
 from zoo.kaggle.task.run_folders import check_folder, take_folder
 from zoo.kaggle.task.tables import read_table
@@ -27,44 +30,16 @@ from zoo.kaggle.task.targets import Target, read_target
 from zoo.results.run_folder import write_json
 
 BLEND_FILE = "blend.json"
-ROUNDS = 25  # greedy additions; weights are multiples of 1/ROUNDS at the finest
 
 
-def ranks(outputs: np.ndarray) -> np.ndarray:
-    """Each column's values replaced by their rank scaled to [0, 1] (ties share their mean rank)."""
-    from scipy.stats import rankdata
-
-    return (rankdata(outputs, axis=0) - 1) / max(len(outputs) - 1, 1)
-
-
-def combine(outputs: Sequence[np.ndarray], weights: Sequence[float], method: str) -> np.ndarray:
-    """The weighted mean of the runs' outputs (method "mean") or of their ranks ("rank")."""
-    parts = [ranks(o) if method == "rank" else np.asarray(o, dtype=np.float64) for o in outputs]
-    return np.tensordot(np.asarray(weights, dtype=np.float64), np.stack(parts), axes=1)
-
-
-def select_weights(y: np.ndarray, outputs: Sequence[np.ndarray], metric: Metric, method: str) -> np.ndarray:
-    """Greedy selection with replacement: the pick counts (over the best-scoring prefix) as weights summing to 1."""
-    parts = [ranks(o) if method == "rank" else np.asarray(o, dtype=np.float64) for o in outputs]
-    counts, best_counts, best_score = np.zeros(len(parts)), None, None
-    total = np.zeros_like(parts[0])
-    for _ in range(ROUNDS):
-        trials = [metric.score(y, (total + part) / (counts.sum() + 1)) for part in parts]
-        pick = int(np.argmax(trials) if metric.greater_is_better else np.argmin(trials))
-        counts[pick] += 1
-        total += parts[pick]
-        if metric.better(trials[pick], best_score):
-            best_score, best_counts = trials[pick], counts.copy()
-    return best_counts / best_counts.sum()
-
-
-def read_oof(run_dir: Path, target: Target) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A run's oof.csv: the ids, the encoded targets and the out-of-fold outputs."""
+def read_oof(run_dir: Path, target: Target) -> tuple[list[str], RunOOF]:
+    """A run's oof.csv: the ids, and the encoded targets, folds and raw out-of-fold outputs (not yet calibrated)."""
     table = read_table(run_dir / "oof.csv")
     _, y = read_target(table, target.columns, target.kind)
     columns = [table.column(name, "oof.csv") for name in output_names(target)]
-    outputs = apply_saved(run_dir, target.classifies, np.asarray(columns, dtype=np.float64).T)
-    return table.ids(table.columns[0]), y, outputs
+    folds = np.asarray([int(float(fold)) for fold in table.column("fold", "oof.csv")])
+    raw = np.asarray(columns, dtype=np.float64).T
+    return table.ids(table.columns[0]), RunOOF(y, folds, raw, applies_temperature(run_dir, target.classifies))
 
 
 def check_members(runs: Sequence[Path]) -> list[dict[str, Any]]:
@@ -94,21 +69,28 @@ def blend(runs: Sequence[str | Path], *, out: str | Path, force: bool = False, v
     metric = metric_for(configs[0]["metric"], target.kind)
     fingerprint = {"runs": [str(run) for run in runs]}
     check_folder(out, "kaggle-blend", fingerprint, force, runs)
-    oofs = [read_oof(run, target) for run in runs]  # calibrated as predict will calibrate the runs' test outputs
-    if any(ids != oofs[0][0] for ids, _, _ in oofs):
-        raise BadData(f"the runs' oof.csv list different ids: blend runs trained on the same train.csv ({runs[0]})")
-    y, outputs = oofs[0][1], [oof for _, _, oof in oofs]
-    method = "rank" if metric.name == "roc_auc" else "mean"
+    oofs = [read_oof(run, target) for run in runs]
+    if any(ids != oofs[0][0] or not np.array_equal(oof.folds, oofs[0][1].folds) for ids, oof in oofs):
+        raise BadData(
+            f"the runs' oof.csv list different ids or folds: blend runs trained on the same train.csv with the same "
+            f"--folds and --seed ({runs[0]})"
+        )
+    y, method = oofs[0][1].y, "rank" if metric.name == "roc_auc" else "mean"
+    # the weights predict uses: fitted on every row, calibrated as predict calibrates the runs' test outputs
+    outputs = [apply_saved(run, target.classifies, oof.raw) for run, (_, oof) in zip(runs, oofs, strict=True)]
     weights = select_weights(y, outputs, metric, method)
-    scores = [metric.score(y, oof) for oof in outputs]
-    blended = metric.score(y, combine(outputs, weights, method))
+    blended, scores = nested_scores([oof for _, oof in oofs], metric, method)  # the honest figures
     summary = {
         "runs": [str(run) for run in runs],
         "weights": [round(float(w), 6) for w in weights],
         "method": method,
         "metric": metric.name,
-        "run_scores": scores,
-        "oof": blended,
+        "run_scores": scores,  # each run's out-of-fold score, its temperature fitted on the other folds
+        "oof": blended,  # nested: each fold blended with temperatures and weights fitted on the other folds
+        "in_sample": {  # fitted and scored on the same rows: flattering, kept for comparison only
+            "oof": metric.score(y, combine(outputs, weights, method)),
+            "run_scores": [metric.score(y, output) for output in outputs],
+        },
     }
     with locked(out, say):
         take_folder(out, "kaggle-blend", " + ".join(c["model"] for c in configs), fingerprint, say)
@@ -117,8 +99,11 @@ def blend(runs: Sequence[str | Path], *, out: str | Path, force: bool = False, v
             out / "cv.json", {"metric": metric.name, "greater_is_better": metric.greater_is_better, "oof": blended}
         )
     for run, weight, score in zip(runs, weights, scores, strict=True):
-        say(f"  {run.name}: weight {weight:.3f}, out-of-fold {metric.name} {score:.4f}")
-    say(f"blend ({method}): out-of-fold {metric.name} {blended:.4f}; {out / BLEND_FILE}")
+        say(f"  {run.name}: weight {weight:.3f}, out-of-fold {metric.name} {score:.4f} (calibration cross-fitted)")
+    say(
+        f"blend ({method}): out-of-fold {metric.name} {blended:.4f} (nested: calibration and weights fitted on the "
+        f"other folds); in-sample {summary['in_sample']['oof']:.4f}; {out / BLEND_FILE}"
+    )
     return summary
 
 

@@ -95,13 +95,13 @@ def copy_run(run: Path, dest: Path) -> None:
 
 
 def copy_plain_run(run: Path, dest: Path) -> None:
-    from zoo.kaggle.submit.prediction import fold_dirs
+    from zoo.kaggle.submit.sources import fold_folders
 
     dest.mkdir(parents=True)
     for name in RUN_FILES:
         if (run / name).is_file():
             shutil.copy2(run / name, dest / name)
-    for fold in fold_dirs(run):
+    for fold in fold_folders(run):
         (dest / fold.name).mkdir()
         for name in FOLD_FILES:
             if (fold / name).is_file():

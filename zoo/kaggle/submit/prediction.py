@@ -17,8 +17,9 @@ from zoo.data.listings.table import TableOptions
 from zoo.data.progress import progress_meter, silent
 from zoo.errors import BadData
 from zoo.kaggle.cv.calibration import apply_saved
-from zoo.kaggle.cv.fold_models import fold_runners
-from zoo.kaggle.submit.blend import combine, members
+from zoo.kaggle.submit.blend import members
+from zoo.kaggle.submit.blend_weights import combine
+from zoo.kaggle.submit.sources import fold_folders, kaggle_part, open_part, part_outputs
 from zoo.kaggle.submit.submission import (
     check_header,
     column_values,
@@ -103,9 +104,8 @@ def run_outputs(run_dir: Path, request: PredictSettings, rows: SubmissionRows, s
         extension = request.extension or settings.extension
         table = TableOptions(id_col=rows.id_col, image_dir=request.images, extension=extension)
         files = row_files(spec, rows.table, rows.ids, table)
-        outputs = image_outputs(run_dir, files, request, say)
-    else:
-        outputs = tabular_outputs(run_dir, rows.table, request.batch_size, say)
+        return image_outputs(run_dir, files, request, say)  # calibrated by the path every command shares
+    outputs = tabular_outputs(run_dir, rows.table, request.batch_size, say)
     return apply_saved(run_dir, Target.from_json(config["target"]).classifies, outputs)
 
 
@@ -122,26 +122,17 @@ def quiet_tensorflow() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def fold_dirs(run_dir: Path) -> list[Path]:
-    """The fold folders of a run that hold a model, in fold order."""
-    models = sorted(run_dir.glob("fold_*/model.keras"), key=lambda p: int(p.parent.name.split("_")[1]))
-    if not models:
-        raise BadData(f"{run_dir} has no fold models (fold_K/model.keras): its training did not finish; re-run it")
-    return [path.parent for path in models]
-
-
 def image_outputs(run_dir: Path, files: list[str], request: PredictSettings, say: Any) -> np.ndarray:
-    """The fold models' outputs averaged over the test images and their views, on the fast runtime where the models
-    convert: images decode a batch at a time and each batch's views go through every fold's runner."""
-    from zoo.results.runtime import run_files
-
+    """The run's fold models averaged over the test images and their views, calibrated (zoo.kaggle.submit.sources,
+    as `zoo predict RUN` does), on the fast runtime where the models convert and enough images make it pay."""
     views = view_transforms(request.tta, request.tta_flip)
     failures: list[tuple[str, str]] = []
+    part = kaggle_part(run_dir, 1.0)
     with quiet_tensorflow():  # each conversion check (and a Keras fallback) traces one predict function per model
         images = len(files) * len(views or [None])
-        runners = fold_runners(fold_dirs(run_dir), run_dir.name, lambda line: say(f"zoo: {line}"), images)
-        batches = run_files(runners, files, request.batch_size, failures, views, progress=say is not silent)
-        parts = [outputs for _, outputs in batches]
+        runners = open_part(part, "predict", lambda line: say(f"zoo: {line}"), images)
+        progress = say is not silent
+        _, outputs = part_outputs(part, runners, files, request.batch_size, failures, views=views, progress=progress)
     refuse_unreadable(failures, len(files))
     names = tta_views(request.tta, request.tta_flip)
     engines = ", ".join(sorted({runner.runtime for runner in runners}))
@@ -149,7 +140,7 @@ def image_outputs(run_dir: Path, files: list[str], request: PredictSettings, say
         f"averaged {len(runners)} fold models x {len(names)} views ({', '.join(names)}) over {len(files)} rows "
         f"(run in {engines})"
     )
-    return np.concatenate(parts)
+    return outputs
 
 
 def tabular_outputs(run_dir: Path, test: Table, batch_size: int, say: Any) -> np.ndarray:
@@ -157,7 +148,7 @@ def tabular_outputs(run_dir: Path, test: Table, batch_size: int, say: Any) -> np
     from zoo.loading.assemble import load_saved
 
     outputs = []
-    folders = fold_dirs(run_dir)
+    folders = fold_folders(run_dir)
     meter = progress_meter(
         len(folders), f"predicting {len(folders)} folds x 1 views", enabled=say is not silent, min_items=2
     )
