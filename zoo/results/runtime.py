@@ -24,7 +24,7 @@ from zoo.catalogue import default_catalogue
 from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
-from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.hardware.devices import quiet_tensorflow_when_imported
 from zoo.results.litert import native_stderr_silenced
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
 from zoo.results.runtime_cache import (
@@ -148,7 +148,7 @@ def open_runner(
         if runner is not None:
             return runner
         card = checked_entry(paths, note)  # None when the runtime could not read the file (removed: convert again)
-    import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
+    quiet_tensorflow_when_imported()  # Keras from here on (imported by the load, after its weights are found): quietly
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
