@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import new_memmap, release_pages
 from zoo.data.progress import progress_meter
 from zoo.data.tensorflow_sources import model_feed
 
@@ -90,7 +90,7 @@ def feature_array(
     if path is None:
         store = np.empty(shape, dtype=np.float32)
     else:
-        store = np.lib.format.open_memmap(Path(path), mode="w+", dtype=np.float32, shape=shape)
+        store = new_memmap(Path(path), np.float32, shape, npy=True)
     # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
     source = model_feed(images, batch_size)
     if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more

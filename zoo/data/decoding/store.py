@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.rows import release_pages, require_room
+from zoo.data.decoding.rows import new_memmap, release_pages, require_room
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
@@ -151,7 +151,7 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
-    rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
+    rows = new_memmap(partial, np.uint8, (max(len(files), 1), *row_shape))
     usable, skipped = [], []
     bar = progress_meter(len(files), f"checking {len(files)} images", enabled=progress)
     with warnings.catch_warnings(), ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
