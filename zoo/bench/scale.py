@@ -8,7 +8,8 @@ samples the child's /proc status: VmHWM is its peak resident memory, file-backed
 RssFile sampled its file-backed pages (libraries, the store's pages not yet released). Then the large folder is loaded
 twice in fresh processes: decoding into a new image store, then reusing it. The goal: anonymous memory grows by
 under 10% of an image's decoded size per added image, at every budget. A run that converts the frozen trunk for a
-fast runtime (large folders: the conversion pays) carries that converter's fixed memory; the table marks it.
+fast runtime (large folders: the conversion pays) would carry that converter's fixed memory: a warm-up run on the
+large folder converts it first, so the measured runs all find it ready (the table marks a run that converted).
 """
 
 from __future__ import annotations
@@ -122,13 +123,22 @@ def run(setting: Setting) -> dict[str, Any]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ZOO_CACHE_DIR": str(root / "cache")}
         counts = {"small": setting.images_small, "large": setting.images_large}
         folders = {size: write_folder(root / size, count, seed=count) for size, count in counts.items()}
+        # The large folder once first (same plan, so the same trunk cut): where converting the frozen trunk for a fast
+        # runtime pays, every measured run then finds it converted (its memory is a one-off, not a cost per image)
+        warm_up = [sys.executable, "-m", "zoo", "finetune", BACKBONE, str(folders["large"]), "--epochs"]
+        warm_up += [str(setting.epochs), "--image-size", str(setting.image_size), "--out", str(root / "warm-up")]
+        print("[bench] scale: warm-up on the large folder...", file=sys.stderr, flush=True)
+        warm_up += ["--export", "keras"]
+        stores = {size: str(root / f"store-{size}") for size in counts}
+        lowest = {"ZOO_MEMORY_BUDGET_MB": str(min(setting.budgets_mb))}
+        result["warm_up"] = watched(warm_up, {**env, **lowest, "ZOO_IMAGE_STORE": stores["large"]})
         for budget in setting.budgets_mb:
             for size, count in counts.items():
                 print(f"[bench] scale: finetune on {count} images, budget {budget} MB...", file=sys.stderr, flush=True)
                 out = str(root / f"run-{size}-{budget}")
                 command = [sys.executable, "-m", "zoo", "finetune", BACKBONE, str(folders[size])]
                 command += ["--epochs", str(setting.epochs), "--image-size", str(setting.image_size), "--out", out]
-                run_env = {**env, "ZOO_MEMORY_BUDGET_MB": str(budget), "ZOO_IMAGE_STORE": str(root / f"store-{size}")}
+                run_env = {**env, "ZOO_MEMORY_BUDGET_MB": str(budget), "ZOO_IMAGE_STORE": stores[size]}
                 figures = watched([*command, "--export", "keras"], run_env)
                 result["runs"].append({"budget_mb": budget, "images": count, **figures})
         fresh = {**env, "ZOO_IMAGE_STORE": str(root / "store-load")}
