@@ -115,7 +115,7 @@ def fill(folder: Path, leave: int) -> None:
 def test_an_image_store_on_a_disk_that_filled_after_its_check_is_one_line(tmp_path, small_disk):
     """Decoding into a memory map on a full disk was a SIGBUS (rc 135): its blocks are now allocated first."""
     data = shape_folder(tmp_path / "shapes", per_class=6, size=28)
-    fill(small_disk, leave=4_000)
+    fill(small_disk, leave=8_000)  # room to create the file, not to fill it
     stores = small_disk / "stores"
     code = (
         "import sys, zoo.data.decoding.store as s, zoo.cli.main as m; s.require_room = lambda *a: 10**12; "
