@@ -86,7 +86,11 @@ def test_a_read_only_output_is_refused_before_training(tmp_path, read_only_disk)
     assert "epoch" not in result.stdout, "training started before the check"
 
 
-@pytest.mark.parametrize("leave", [0, 8_000, 40_000])  # no room to create a file; room to start writing one
+# no room to create a file (HDF5's message was two lines); room to start writing one (a segfault, rc 139)
+LEAVES = [pytest.param(0, marks=pytest.mark.slow), 8_000, pytest.param(40_000, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("leave", LEAVES)
 def test_a_disk_that_fills_after_the_first_checkpoint_keeps_it_and_exits_with_one_line(tmp_path, roomy_disk, leave):
     """A full disk mid-write was a segfault (rc 139) from HDF5 at exit, the partial folder and the lock left."""
     data = shape_folder(tmp_path / "shapes", per_class=6, size=28)
