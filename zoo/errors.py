@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import re
 
 
 class ZooError(Exception):
@@ -93,8 +95,38 @@ class BrokenSeal(ZooError, ValueError):
     """A cached file that does not match the digest written with it (damaged, truncated, unfinished): rebuilt."""
 
 
+# How libraries that raise their own exception types (HDF5 through h5py, TensorFlow, OpenVINO) report a full disk.
+DISK_FULL_TEXT = re.compile(r"No space left on device|errno = 28\b|Disk quota exceeded|errno = 122\b")
+REPORTED_FILE = re.compile(r"filename = '([^']+)'")  # HDF5 names the file it failed to write this way
+
+
+def disk_full(error: BaseException) -> OSError | None:
+    """A full disk (or used-up quota) behind `error` as an OSError naming the file, whether the system raised it or a
+    library reported it in its own words and exception type; None for anything else."""
+    if isinstance(error, ZooError):
+        return None
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return error
+    text = str(error)
+    if not DISK_FULL_TEXT.search(text):
+        return None
+    code = errno.EDQUOT if "quota" in text or "errno = 122" in text else errno.ENOSPC
+    named = REPORTED_FILE.search(text)
+    return OSError(code, os.strerror(code), named.group(1) if named else getattr(error, "filename", None))
+
+
+def os_refusal(error: BaseException) -> OSError | None:
+    """The operating system's refusal behind `error` (a full disk, a read-only folder, a permission), or None: a
+    ZooError says what is wrong itself, and anything else is not the machine's refusal."""
+    full = disk_full(error)
+    if full is not None:
+        return full
+    return error if isinstance(error, OSError) and not isinstance(error, ZooError) else None
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an operating-system refusal: what failed, on which file, and what to do."""
+    error = os_refusal(error) or error
     where = f" ({error.filename})" if error.filename else ""
     fixes = {
         errno.ENOSPC: "the disk is full: free space or point --out / $ZOO_CACHE_DIR elsewhere, then run it again",
@@ -107,4 +139,4 @@ def describe_os_error(error: OSError) -> str:
         errno.ENOTDIR: "a file where a folder was expected: check the path",
     }
     fix = fixes.get(error.errno, "the operating system refused it")
-    return f"{error.strerror or error}{where}: {fix}"
+    return " ".join(f"{error.strerror or error}{where}: {fix}".split())  # libraries' messages may hold line breaks

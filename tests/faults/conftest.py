@@ -28,6 +28,12 @@ def small_disk(tmp_path):
 
 
 @pytest.fixture
+def roomy_disk(tmp_path):
+    """An 8 MB file system: room for a small model's run until something fills it."""
+    yield from mounted(tmp_path, "size=8m")
+
+
+@pytest.fixture
 def read_only_disk(tmp_path):
     """A read-only file system: every write fails with EROFS, even as root."""
     yield from mounted(tmp_path, "ro,size=64k")

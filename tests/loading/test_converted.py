@@ -7,6 +7,7 @@ with Pillow bilinear, then a centre crop. Class indices are ImageNet-1k's: 281 t
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import os
@@ -182,3 +183,20 @@ def test_damaged_converted_weights_are_one_line_and_converted_again(entries, tmp
     assert len(lines) == 1 and "converted weights are damaged" in lines[0] and "converting again" in lines[0]
     for mine, expected in zip(again.get_weights(), first.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, expected)
+
+
+def test_a_disk_without_room_for_the_converted_weights_is_refused_before_hdf5_writes(entries, tmp_path, monkeypatch):
+    """HDF5 failing mid-write on a full disk segfaults at exit: the room is checked first (OSError: the caller then
+    converts in memory)."""
+    import shutil
+    from collections import namedtuple
+
+    entry = entries["squeezenet1_1"]
+    model, dest = entry.build(**entry.hparams), tmp_path / "cache" / "squeezenet1_1.top.weights.h5"
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+    monkeypatch.setattr(type(model), "save_weights", lambda *args: pytest.fail("HDF5 writing began"))
+    with pytest.raises(OSError) as raised:
+        convert_and_save(entry.name, _source(entry.name), model, dest)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(dest)
+    assert not list(dest.parent.iterdir())

@@ -130,7 +130,7 @@ def stopped_run(digits, out, monkeypatch, at_epoch: int = 3) -> list:
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path, monkeypatch):
     newest, previous = stopped_run(digits, tmp_path / "run", monkeypatch)
-    (newest.folder / "model.weights.h5").write_bytes(b"truncated")
+    (newest.folder / "model.weights.npz").write_bytes(b"truncated")
     assert CheckpointFolder(tmp_path / "run").latest_valid(mlp()).folder == previous.folder
 
 

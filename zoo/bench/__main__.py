@@ -47,18 +47,20 @@ def add_scale_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--large", type=int, default=Setting.images_large, help="images (default %(default)s)")
     bench.add_argument("--image-size", type=int, default=Setting.image_size, help="default %(default)s")
     bench.add_argument("--epochs", type=int, default=Setting.epochs, help="default %(default)s")
-    bench.add_argument("--budget-mb", type=int, default=Setting.budget_mb, help="memory budget (default %(default)s)")
+    bench.add_argument(
+        "--budget-mb", type=int, nargs="+", default=list(Setting.budgets_mb), help="memory budgets (%(default)s)"
+    )
 
 
 def main_scale(args: argparse.Namespace) -> int:
     from zoo.bench import scale as bench
 
-    if not 10 <= args.small < args.large or args.image_size < 32 or args.epochs < 1 or args.budget_mb < 1:
+    if not 10 <= args.small < args.large or args.image_size < 32 or args.epochs < 1 or min(args.budget_mb) < 1:
         raise SystemExit(
             f"need 10 <= --small < --large, --image-size >= 32, --epochs >= 1, --budget-mb >= 1; got {args.small}, "
             f"{args.large}, {args.image_size}, {args.epochs}, {args.budget_mb}"
         )
-    setting = bench.Setting(args.small, args.large, args.image_size, args.epochs, args.budget_mb)
+    setting = bench.Setting(args.small, args.large, args.image_size, args.epochs, tuple(args.budget_mb))
     return print_result(bench, bench.run(setting), args.json)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.cli.data_options import add_csv_options, csv_options
-from zoo.errors import BadModelFile, BadOverride, ZooError, describe_os_error
+from zoo.errors import BadModelFile, BadOverride, ZooError, describe_os_error, os_refusal
 from zoo.results.run_folder import RunMarker, owned
 from zoo.version import __version__
 
@@ -293,11 +293,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if not getattr(interrupt, "reported", False):  # outside training (reading data, caching, exports, plots)
             print(f"\nzoo: finetune interrupted (Ctrl-C); go on with: {resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as error:  # disk full, read-only, permissions: say where, and how to go on
-        if isinstance(error, ZooError):  # OutputExists is a FileExistsError too: already one clear line
+    except Exception as error:  # disk full, read-only, permissions: say where, and how to go on
+        refusal = os_refusal(error)  # None for a ZooError (OutputExists is a FileExistsError too): one line already
+        if refusal is None:
             raise
-        error.filename = error.filename or str(out)
-        raise ZooError(f"{describe_os_error(error)}; resume from the last checkpoint with: {resume}") from None
+        refusal.filename = refusal.filename or str(out)
+        raise ZooError(f"{describe_os_error(refusal)}; resume from the last checkpoint with: {resume}") from None
     return 0 if result.report["status"] == "completed" else EXIT_STOPPED
 
 

@@ -22,7 +22,7 @@ from zoo.cli.kaggle import add_kaggle_parser
 from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
-from zoo.errors import ZooError, describe_os_error
+from zoo.errors import ZooError, describe_os_error, os_refusal
 from zoo.hardware.devices import quiet_tensorflow_when_imported
 from zoo.version import __version__
 
@@ -181,11 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nzoo: {args.command} interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as error:
-        if isinstance(error, BrokenPipeError):  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
-        print(f"zoo: error: {describe_os_error(error)}", file=sys.stderr)
+    except BrokenPipeError:  # `zoo list | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:  # the machine's refusal, also in a library's words (HDF5, TensorFlow): one line
+        refusal = os_refusal(error)
+        if refusal is None:
+            raise
+        print(f"zoo: error: {describe_os_error(refusal)}", file=sys.stderr)
         return 2
 
 

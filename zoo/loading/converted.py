@@ -7,8 +7,10 @@ so a renamed layer or a changed architecture fails loudly instead of leaving ran
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -162,6 +164,17 @@ def convert(entry_name: str, source: str | Path, model: keras.Model) -> None:
         weights[path].assign(value.astype(weights[path].dtype))
 
 
+H5_OVERHEAD_BYTES = 2**20  # HDF5's headers and layout around the arrays, generously
+
+
+def require_room_for_weights(model: keras.Model, dest: Path) -> None:
+    """OSError(ENOSPC) naming `dest` unless its disk holds the model's weights: HDF5 failing on a full disk mid-write
+    leaves files it cannot close, and the process segfaults at exit; checked before it starts."""
+    needed = sum(int(np.prod(weight.shape)) * np.dtype(weight.dtype).itemsize for weight in model.weights)
+    if shutil.disk_usage(dest.parent).free < needed + H5_OVERHEAD_BYTES:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
+
+
 def convert_and_save(entry_name: str, source: str | Path, model: keras.Model, dest: str | Path) -> None:
     """`convert`, then write the model's weights to `dest` (a .weights.h5) under a temporary name, sealed (its
     sha256 recorded beside it: zoo.sealed) and renamed: readers see the old file or the whole new one."""
@@ -170,6 +183,7 @@ def convert_and_save(entry_name: str, source: str | Path, model: keras.Model, de
         raise ValueError(f"dest must end in .weights.h5 (Keras's weights format), got {dest.name!r}")
     convert(entry_name, source, model)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    require_room_for_weights(model, dest)
     handle, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".weights.h5")
     os.close(handle)
     try:

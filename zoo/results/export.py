@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoo.errors import disk_full
 from zoo.results.litert import (
     MAX_ACCURACY_DROP,
     QUANTIZED,
@@ -93,6 +94,9 @@ def export_model(
                     path, outputs, runtime = EXPORTERS[name](model, out_dir, sample, checks, Path(scratch))
                     checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
             except Exception as error:  # any failure of one format is recorded, the others go on
+                full = disk_full(error)
+                if full is not None:  # not the format's failure: the run stops with one line (zoo.cli)
+                    raise full from None
                 checks[name] = ExportCheck(name, None, False, error=reason(error), tolerance=tolerance)
             checks[name].seconds = round(time.perf_counter() - started, 3)
             if say is not None:

@@ -23,7 +23,7 @@ import numpy as np
 from zoo.catalogue import default_catalogue
 from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
-from zoo.errors import BadData
+from zoo.errors import BadData, disk_full
 from zoo.hardware.devices import quiet_tensorflow_when_imported
 from zoo.results.litert import native_stderr_silenced
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
@@ -254,6 +254,9 @@ def openvino_check(path: Path, sample: np.ndarray, reference: np.ndarray, limit:
     try:
         diff = float(np.abs(OpenVINOCall(path)(sample).astype(np.float64) - reference).max())
     except Exception as error:  # a model OpenVINO cannot read or compile simply stays on LiteRT
+        full = disk_full(error)
+        if full is not None:  # a full disk is no fact about the model: never cached as one
+            raise full from None
         return {"ok": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
     return {"ok": bool(diff <= limit), "max_abs_diff": diff, "runtime": f"openvino {openvino_version()}"}
 

@@ -5,6 +5,10 @@ kept: a run killed mid-save leaves the previous checkpoint intact, and `latest_v
 Sequence numbers come from the folder names (never from what could be read), so a damaged checkpoint never collides
 with the next one; leftover `.partial-*` folders of killed saves are removed. A finished run keeps only its newest
 checkpoint: what `--resume` or more epochs need.
+
+Every array goes through Python's own file writes (.npz, one variable at a time), never HDF5: HDF5 writing onto a
+full disk leaves file handles it can neither flush nor close, and the process segfaults at exit. A full disk is then
+an ordinary OSError (ENOSPC) the command line turns into one line with the resume command.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +31,8 @@ from zoo.errors import ResumeMismatch
 
 KEEP = 2
 FOLDER_NAME = re.compile(r"^(\d+)-phase\d+-epoch\d+$")
-WEIGHTS, OPTIMIZER, STATE, BEST = "model.weights.h5", "optimizer.npz", "state.json", "best_weights.npz"
+WEIGHTS, OPTIMIZER, STATE, BEST = "model.weights.npz", "optimizer.npz", "state.json", "best_weights.npz"
+LEGACY_WEIGHTS = "model.weights.h5"  # checkpoints of zoo before the .npz weights: still resumed from
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class CheckpointFolder:
         for folder in self.root.glob("[0-9]*-phase*-epoch*"):
             try:
                 state = json.loads((folder / STATE).read_text(encoding="utf-8"))
-                if (folder / WEIGHTS).stat().st_size == 0:
+                if weights_file(folder).stat().st_size == 0:
                     continue
                 found.append(saved_from(folder, state))
             except (OSError, ValueError, KeyError, TypeError):
@@ -115,37 +121,44 @@ class CheckpointFolder:
         """The newest checkpoint whose weights load into `model` (loaded there), or None when there is none."""
         for saved in self.saved():
             try:
-                model.load_weights(saved.folder / WEIGHTS)
-            except (OSError, ValueError, KeyError):
+                load_model_weights(model, weights_file(saved.folder))
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue  # truncated or foreign file: fall back to the previous checkpoint
             return saved
         return None
 
 
+def weights_file(folder: Path) -> Path:
+    """A checkpoint's weights: the .npz zoo writes, or an older checkpoint's Keras .weights.h5."""
+    legacy = folder / LEGACY_WEIGHTS
+    return legacy if legacy.exists() and not (folder / WEIGHTS).exists() else folder / WEIGHTS
+
+
+def load_model_weights(model: keras.Model, path: Path) -> None:
+    """Put a checkpoint's weights into `model`; ValueError when their number or shapes do not fit it."""
+    if path.name == LEGACY_WEIGHTS:
+        model.load_weights(path)
+        return
+    with np.load(path) as arrays:
+        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    model.set_weights(values)  # checks the count and every shape
+
+
 def write_checkpoint(folder: Path, model: keras.Model, optimizer: Any, best_weights: list | None) -> None:
-    """The checkpoint's array files; an h5py file left open by a failed write is closed (else a crash at exit)."""
-    try:
-        model.save_weights(folder / WEIGHTS)
-    except BaseException:
-        close_h5_files_under(folder)
-        raise
+    """The checkpoint's array files, each streamed one array at a time (see the module's note on HDF5)."""
+    save_arrays(folder / WEIGHTS, (variable.numpy() for variable in model.weights))
     if optimizer is not None and optimizer.built:
-        np.savez(folder / OPTIMIZER, *[np.asarray(v.numpy()) for v in optimizer.variables])
+        save_arrays(folder / OPTIMIZER, (variable.numpy() for variable in optimizer.variables))
     if best_weights is not None:
-        np.savez(folder / BEST, *best_weights)
+        save_arrays(folder / BEST, best_weights)
 
 
-def close_h5_files_under(folder: Path) -> None:
-    """Close HDF5 files h5py still holds open below `folder` (Keras leaves one open when a write fails)."""
-    import h5py
-
-    prefix = str(folder).encode()
-    for identifier in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
-        try:
-            if identifier.name.startswith(prefix):
-                identifier.close()
-        except (ValueError, RuntimeError):
-            continue
+def save_arrays(path: Path, arrays: Iterable[Any]) -> None:
+    """What np.savez(path, *arrays) writes (np.load reads arr_0, arr_1, ...), holding one array at a time in memory."""
+    with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
+        for index, array in enumerate(arrays):
+            with archive.open(f"arr_{index}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
 
 
 def check_settings(saved: Saved, fingerprint: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.data.decoding.rows import release_pages, removed_unless_finished, reserve_disk
+from zoo.data.decoding.rows import new_memmap, release_pages, removed_unless_finished
 from zoo.data.progress import progress_meter
 from zoo.data.tensorflow_sources import model_feed
 from zoo.sealed import check_sealed, seal_written
@@ -92,8 +92,7 @@ def feature_array(
         return fill(np.empty(shape, dtype=np.float32), part, compiled, images, batch_size)
     partial = Path(path).with_name(f"{Path(path).name}.partial-{os.getpid()}")
     with removed_unless_finished(partial):  # an error, a full disk or Ctrl-C leaves no partial file
-        store = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
-        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
+        store = new_memmap(partial, np.float32, shape, npy=True)  # a full disk: one OSError now, not a SIGBUS later
         fill(store, part, compiled, images, batch_size).flush()
         del store
         return sealed_features(partial, Path(path))

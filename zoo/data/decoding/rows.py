@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,38 @@ def require_room(folder: Path, needed: int, what: str) -> int:
     return free
 
 
+def new_memmap(path: Path, dtype: Any, shape: tuple[int, ...], *, npy: bool = False) -> np.memmap:
+    """A new memory-mapped file (raw, or .npy with its header) whose disk blocks are allocated before any write.
+
+    Writing through a map onto a full disk is a SIGBUS that kills the process; allocating first makes it an
+    OSError(ENOSPC) here, and the file is removed again.
+    """
+    array = None
+    try:
+        if npy:
+            array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        else:
+            array = np.memmap(path, dtype=dtype, mode="w+", shape=shape)
+        allocate(Path(path))
+    except OSError as error:
+        del array
+        Path(path).unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    return array
+
+
+def allocate(path: Path) -> None:
+    """Give every byte of the (sparse) file at `path` its disk blocks: ENOSPC now rather than on a later write."""
+    if not hasattr(os, "posix_fallocate"):  # macOS, Windows: the free-space check at the door is what there is
+        return
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # else: cannot allocate ahead
+                raise
+
+
 def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """x[rows]: in memory for an ordinary array, a read-only memory map next to `x` when `x` is one on disk."""
     if not isinstance(x, np.memmap) or x.filename is None or len(rows) == 0:
@@ -48,8 +81,7 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         require_room(target.parent, expected, f"a copy of {len(rows)} rows of {Path(x.filename).name}")
         partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
         with removed_unless_finished(partial):
-            copy = np.memmap(partial, dtype=x.dtype, mode="w+", shape=shape)
-            reserve_disk(partial)
+            copy = new_memmap(partial, x.dtype, shape)
             step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
             for start in range(0, len(rows), step):
                 copy[start : start + step] = x[rows[start : start + step]]
@@ -71,19 +103,6 @@ def intact(path: Path) -> bool:
     except BrokenSeal:
         remove_sealed(path)
         return False
-
-
-def reserve_disk(path: Path) -> None:
-    """Allocate a new (sparse) file's blocks now: a full disk is then an OSError (ENOSPC) here, not a SIGBUS when a
-    memory-mapped page is first written. File systems without fallocate are left as they are."""
-    if not hasattr(os, "posix_fallocate"):
-        return
-    with open(path, "r+b") as handle:
-        try:
-            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
-        except OSError as error:
-            if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise
 
 
 @contextmanager

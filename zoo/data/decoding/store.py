@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.rows import release_pages, removed_unless_finished, require_room, reserve_disk
+from zoo.data.decoding.rows import new_memmap, release_pages, removed_unless_finished, require_room
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
@@ -165,8 +165,7 @@ def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, pr
     usable, skipped = [], []
     bar = progress_meter(len(files), f"checking {len(files)} images", enabled=progress)
     with removed_unless_finished(partial), warnings.catch_warnings():
-        rows = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(max(len(files), 1), *row_shape))
-        reserve_disk(partial)  # a full disk: one OSError now, not a SIGBUS half-way
+        rows = new_memmap(partial, np.uint8, (max(len(files), 1), *row_shape))  # full disk: an OSError, not SIGBUS
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # decode_image refuses those files itself
         with ThreadPoolExecutor(min(16, (os.cpu_count() or 1) + 2)) as pool:
             for start in range(0, len(files), CHUNK):
