@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -41,6 +42,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max((len(e.name) for e in entries), default=4)
     for e in entries:
         print(f"{e.name:<{width}}  {e.family:<11}  {e.task:<20}  {format_params(e.params):>7}")
+    if any(e.family == "hub" for e in entries) and importlib.util.find_spec("keras_hub") is None:
+        print("(hub models need the extra: pip install 'zoo-keras[hub]')", file=sys.stderr)
     return 0
 
 

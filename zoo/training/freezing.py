@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoo.layers.traversal import all_layers, is_batchnorm
+from zoo.training.lora import pin_lora_kernels
 
 if TYPE_CHECKING:
     import keras
 
 # A block's name inside a layer name: efficientnet "block6a", resnet "conv5_block3", mobilenet_v2 "block_16",
-# convnext "..._stage_2_block_8", mobilenet "conv_pw_13", inception "mixed9", mobilenet_v3 "expanded_conv_4".
+# convnext "..._stage_2_block_8", mobilenet "conv_pw_13", inception "mixed9", mobilenet_v3 "expanded_conv_4",
+# KerasHub's transformer blocks: vit "transformer_block_3", siglip/clip "encoder_block_3", dinov2 "layers_3".
 # Greedy, so the innermost name wins.
-BLOCK_NAME = re.compile(r"^(.*(?:block|stage|conv_dw|conv_pw|mixed|expanded_conv)_?\d+[a-z]?)(?:_|$)")
+BLOCK_NAME = re.compile(r"^(.*(?:block|stage|conv_dw|conv_pw|mixed|expanded_conv|layers)_?\d+[a-z]?)(?:_|$)")
 # Names Keras gives layers nobody named (conv2d_85): they say nothing about the block they belong to.
 AUTO_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z]+)*_\d+$")
 
@@ -31,7 +33,7 @@ AUTO_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z]+)*_\d+$")
 class BackboneParts:
     """A zoo backbone split where fine-tuning needs it: input scaling, pretrained trunk, new head layers."""
 
-    preprocess: Any  # the Preprocess layer (no weights)
+    preprocess: Any  # the Preprocess layer, or a hub model's ImageConverter (no weights)
     trunk: Any  # nested functional keras.Model: pretrained features
     head: tuple[Any, ...]  # layers after the trunk, in order: optional Dropout "head_dropout", Dense "predictions"
 
@@ -58,9 +60,16 @@ def backbone_parts(model: keras.Model) -> BackboneParts | None:
     from zoo.layers.preprocess import Preprocess
 
     layers = list(model.layers)
-    if len(layers) < 4 or not isinstance(layers[1], Preprocess) or not isinstance(layers[2], keras.Model):
+    preprocessing = isinstance(layers[1], Preprocess) or is_image_converter(layers[1]) if len(layers) > 1 else False
+    if len(layers) < 4 or not preprocessing or not isinstance(layers[2], keras.Model):
         return None
     return BackboneParts(preprocess=layers[1], trunk=layers[2], head=tuple(layers[3:]))
+
+
+def is_image_converter(layer: Any) -> bool:
+    """A KerasHub ImageConverter: a hub model's preprocessing, in the place of zoo's Preprocess (no weights either);
+    recognised by class name so that this module never imports keras_hub."""
+    return any(cls.__name__ == "ImageConverter" for cls in type(layer).__mro__)
 
 
 def tunable_variables(layer: Any) -> list[Any]:
@@ -181,6 +190,7 @@ def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool
         for layer in all_layers(model):
             if is_batchnorm(layer):
                 layer.trainable = False
+    pin_lora_kernels(model)
 
 
 @contextmanager

@@ -1,0 +1,141 @@
+"""The hub path of `load`: a KerasHub preset -> its ImageConverter + a block-by-block image trunk -> head or features.
+
+Layout (what fine-tuning, caching and export expect of every zoo backbone):
+    image [0, 255] -> ImageConverter (the preset's own resize + scale + offset) -> trunk -> [dropout] -> predictions
+The trunk is a flat functional graph re-using the preset's layers: embedding, one node per transformer block, the
+final LayerNorm and the pooling. One node per block is what lets zoo freeze, unfreeze, cache below and give
+discriminative learning rates block by block, as it does for CNN stages. DeiT's blocks return (tokens, scores)
+pairs and HGNetV2's stages sit inside one encoder layer, so those two trunks are their backbone as one block.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from zoo.errors import BadOverride, WeightsDoNotFit
+from zoo.layers.tokens import TokenPooling
+from zoo.loading.heads import numbered_classes, softmax_head
+from zoo.loading.model import ZooModel
+from zoo.weights.hub_presets import HubPreset, preset_digests, preset_not_found, resolve_preset
+
+HUB_EXTRA = "pip install 'zoo-keras[hub]'"
+
+
+def import_keras_hub() -> Any:
+    """keras_hub, or a one-line error saying how to install the extra."""
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise BadOverride(f"the hub models need keras-hub ({error}); install the extra: {HUB_EXTRA}") from None
+    return keras_hub
+
+
+def preset_parts(preset: HubPreset, load_weights: bool = True) -> tuple[Any, Any]:
+    """(backbone, ImageConverter) of a preset: from its local folder, else fetched by keras_hub (network)."""
+    keras_hub = import_keras_hub()
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(preset.source, load_weights=load_weights)
+        converter = keras_hub.layers.ImageConverter.from_preset(preset.source)
+    except (OSError, ValueError, ConnectionError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        if preset.folder is None:
+            raise preset_not_found(preset, reason) from None
+        raise WeightsDoNotFit(f"preset folder {preset.folder} does not load ({reason}); save it again") from None
+    if converter is None:
+        raise WeightsDoNotFit(f"preset {preset.source} has no image converter (preprocessor/image_converter.json)")
+    return backbone, converter
+
+
+def image_trunk(backbone: keras.Model, architecture: str) -> keras.Model:
+    """images (as the converter outputs them) -> pooled features, one graph node per transformer block."""
+    image = keras.Input(tuple(image_tower(backbone).image_shape), name="images")
+    if architecture == "vit":
+        encoder = backbone.get_layer("vit_encoder")
+        x = encoder.dropout(backbone.get_layer("vit_patching_and_embedding")(image))
+        x = encoder.layer_norm(_blocks(encoder.encoder_layers, x))
+        features = TokenPooling("class", name="class_token")(x)
+    elif architecture == "dinov2":
+        x = backbone.layernorm(_blocks(backbone.encoder.layers, backbone.embeddings(image)))
+        features = TokenPooling("class", name="class_token")(x)
+    elif architecture == "siglip":
+        tower = backbone.vision_encoder
+        x = tower.post_layer_norm(_blocks(tower.encoder_layers, tower.embedding(image)))
+        features = tower.head(x)
+    elif architecture == "clip":
+        tower = backbone.vision_encoder
+        x = tower.pre_layer_norm(tower.embedding(image))
+        features = backbone.vision_pooler(tower.layer_norm(_blocks(tower.encoder_layers, x)))
+    elif architecture == "deit":
+        features = TokenPooling("class", name="class_token")(backbone(image))
+    elif architecture == "hgnetv2":
+        stages = backbone(image)
+        last = stages[sorted(stages)[-1]] if isinstance(stages, dict) else stages
+        features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(last)
+    else:
+        raise BadOverride(f"architecture={architecture!r} is not one zoo can split into blocks")
+    return keras.Model(image, features, name=f"{backbone.name}_trunk")
+
+
+def _blocks(blocks: list[Any], x: Any) -> Any:
+    for block in blocks:
+        x = block(x)
+    return x
+
+
+def load_hub_model(
+    preset: str,
+    architecture: str,
+    input_shape: tuple[int, ...],
+    num_classes: int | None = None,
+    dropout: float | None = 0.2,
+    labels: list[str] | None = None,
+    name: str | None = None,
+    load_weights: bool = True,
+    **ignored: Any,
+) -> ZooModel:
+    """A preset as a ZooModel taking [0, 255] RGB: pooled features, a new N-way head, or (labels) a zero-shot
+    classifier. `load_weights=False` keeps random weights. `ignored` takes the training settings (learning_rate)
+    that zoo.load reads from the hparams."""
+    resolved = resolve_preset(preset)
+    digests = preset_digests(resolved.folder) if resolved.folder is not None else None
+    backbone, converter = preset_parts(resolved, load_weights)
+    name = name or resolved.name
+    if labels:
+        from zoo.loading.hub_zero_shot import zero_shot_model
+
+        model = zero_shot_model(backbone, converter, architecture, input_shape, labels, resolved, name)
+    else:
+        model = headed_model(backbone, converter, architecture, input_shape, num_classes, dropout, name)
+    model.weights_files = {"preset": resolved.name, "source": resolved.source, "sha256": digests}
+    return model
+
+
+def image_tower(backbone: keras.Model) -> keras.Model:
+    """The backbone itself, or the vision encoder of an image-text backbone."""
+    return getattr(backbone, "vision_encoder", backbone)
+
+
+def check_input_shape(backbone: keras.Model, input_shape: tuple[int, ...], name: str) -> None:
+    """The preset's trunk is built at one size (its position embeddings); another is refused in one line."""
+    shape = tuple(image_tower(backbone).image_shape)
+    if tuple(input_shape[:2]) != shape[:2] and None not in shape[:2]:
+        raise BadOverride(f"{name}: the preset is built for {shape} images, got input_shape="
+                          f"{tuple(input_shape)}; images are resized to its size, leave input_shape as it is")
+
+
+def headed_model(
+    backbone: keras.Model, converter: Any, architecture: str, input_shape: tuple[int, ...],
+    num_classes: int | None, dropout: float | None, name: str,
+) -> ZooModel:
+    """image -> converter -> trunk -> features, or -> Dropout -> softmax Dense "predictions" with num_classes."""
+    check_input_shape(backbone, input_shape, name)
+    trunk = image_trunk(backbone, architecture)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    features = trunk(converter(inputs))
+    if not num_classes:
+        return ZooModel(inputs, features, name=name, entry_name=name, task="features", classifier=None)
+    outputs = softmax_head(features, num_classes, dropout)
+    return ZooModel(inputs, outputs, name=name, class_names=numbered_classes(num_classes), entry_name=name,
+                    task="classification", classifier="predictions")
