@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zoo.entry import Entry
+from zoo.errors import HUB_EXTRA
 
 if TYPE_CHECKING:
     import keras
 
-HUB_EXTRA = "pip install 'zoo-keras[hub]'"
 # Architectures whose image tower zoo splits into blocks, and those with a text tower (zero-shot classification).
 ARCHITECTURES = ("vit", "deit", "dinov2", "siglip", "clip", "hgnetv2")
 IMAGE_TEXT = ("siglip", "clip")
@@ -55,14 +55,12 @@ _ROWS = (
 )
 
 
-def build_hub_model(preset: str, architecture: str, **settings: Any) -> keras.Model:
-    """A KerasHub preset loaded as a zoo model (imports keras_hub here, so listing stays light).
+def build_hub_backbone(preset: str, load_weights: bool = True, **ignored: Any) -> keras.Model:
+    """The preset's KerasHub backbone (`preset`: a name, handle or local preset folder); imports keras_hub here, so
+    listing stays light. `ignored` takes the settings zoo.load reads from the hparams."""
+    import keras_hub
 
-    `preset` is a preset name, a local preset folder or a handle; `settings` are the entry's hparams.
-    """
-    from zoo.loading.hub import load_hub_model
-
-    return load_hub_model(preset, architecture, **settings)
+    return keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights)
 
 
 def _entry(row: _Row) -> Entry:
@@ -72,7 +70,7 @@ def _entry(row: _Row) -> Entry:
         name=row.name,
         family="hub",
         task="image-classification",
-        build=build_hub_model,
+        build=build_hub_backbone,
         hparams=dict(
             preset=row.preset,
             architecture=row.architecture,

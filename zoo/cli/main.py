@@ -22,7 +22,7 @@ from zoo.cli.kaggle import add_kaggle_parser
 from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
-from zoo.errors import ZooError, describe_os_error
+from zoo.errors import HUB_EXTRA, ZooError, describe_os_error
 from zoo.hardware.devices import import_tensorflow_quietly
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -43,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in entries:
         print(f"{e.name:<{width}}  {e.family:<11}  {e.task:<20}  {format_params(e.params):>7}")
     if any(e.family == "hub" for e in entries) and importlib.util.find_spec("keras_hub") is None:
-        print("(hub models need the extra: pip install 'zoo-keras[hub]')", file=sys.stderr)
+        print(f"(hub models need the extra: {HUB_EXTRA})", file=sys.stderr)
     return 0
 
 

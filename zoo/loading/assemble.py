@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
-from zoo.errors import BadModelFile, BadOverride
+from zoo.errors import HUB_EXTRA, BadModelFile, BadOverride
 from zoo.hardware.devices import DEVICE_ENV
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def register_keras_hub_if_named(path: Path) -> None:
     if names_hub:
         from zoo.loading.hub import import_keras_hub
 
-        import_keras_hub()
+        import_keras_hub()  # registers KerasHub's layers with Keras
 
 
 def check_model_file(path: Path) -> None:
@@ -145,11 +145,12 @@ def hub_model(entry: Entry, hparams: dict[str, Any], weights: str | Path | None)
     import importlib.util
 
     if importlib.util.find_spec("keras_hub") is None:
-        raise BadOverride(f"{entry.name} is a KerasHub model: install the extra with pip install 'zoo-keras[hub]'")
+        raise BadOverride(f"{entry.name} is a KerasHub model: install the extra with {HUB_EXTRA}")
     preset = str(weights) if weights not in (None, "imagenet") else hparams["preset"]
     import zoo.layers  # noqa: F401  (the hub trunk uses zoo's TokenPooling)
+    from zoo.loading.hub import load_hub_model
 
-    return entry.build(**{**hparams, "preset": preset}, name=entry.name, load_weights=weights is not None)
+    return load_hub_model(entry, hparams, preset, load_weights=weights is not None)
 
 
 def check_recipe_weights(entry: Entry, weights: str | Path | None) -> Path | None:

@@ -4,8 +4,10 @@ Layout (what fine-tuning, caching and export expect of every zoo backbone):
     image [0, 255] -> ImageConverter (the preset's own resize + scale + offset) -> trunk -> [dropout] -> predictions
 The trunk is a flat functional graph re-using the preset's layers: embedding, one node per transformer block, the
 final LayerNorm and the pooling. One node per block is what lets zoo freeze, unfreeze, cache below and give
-discriminative learning rates block by block, as it does for CNN stages. DeiT's blocks return (tokens, scores)
-pairs and HGNetV2's stages sit inside one encoder layer, so those two trunks are their backbone as one block.
+discriminative learning rates block by block, as it does for CNN stages. Three trunks are their backbone as one
+block: ViT (KerasHub 0.32's ViTPatchingAndEmbedding and ViTEncoderBlock write configs they cannot read back, so a
+model holding them bare does not reload; the whole ViTBackbone does), DeiT (its blocks return (tokens, scores) pairs)
+and HGNetV2 (its stages sit inside one encoder layer).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from typing import Any
 
 import keras
 
-from zoo.errors import BadOverride, WeightsDoNotFit
+from zoo.entry import Entry
+from zoo.errors import HUB_EXTRA, BadOverride, WeightsDoNotFit
 from zoo.layers.tokens import TokenPooling
 from zoo.loading.heads import numbered_classes, softmax_head
+from zoo.loading.hub_zero_shot import LoadedPreset, zero_shot_builder
 from zoo.loading.model import ZooModel
 from zoo.weights.hub_presets import HubPreset, preset_digests, preset_not_found, resolve_preset
-
-HUB_EXTRA = "pip install 'zoo-keras[hub]'"
 
 
 def import_keras_hub() -> Any:
@@ -32,11 +34,11 @@ def import_keras_hub() -> Any:
     return keras_hub
 
 
-def preset_parts(preset: HubPreset, load_weights: bool = True) -> tuple[Any, Any]:
+def preset_parts(entry: Entry, preset: HubPreset, load_weights: bool = True) -> tuple[Any, Any]:
     """(backbone, ImageConverter) of a preset: from its local folder, else fetched by keras_hub (network)."""
     keras_hub = import_keras_hub()
     try:
-        backbone = keras_hub.models.Backbone.from_preset(preset.source, load_weights=load_weights)
+        backbone = entry.build(preset=preset.source, load_weights=load_weights)
         converter = keras_hub.layers.ImageConverter.from_preset(preset.source)
     except (OSError, ValueError, ConnectionError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
@@ -51,12 +53,7 @@ def preset_parts(preset: HubPreset, load_weights: bool = True) -> tuple[Any, Any
 def image_trunk(backbone: keras.Model, architecture: str) -> keras.Model:
     """images (as the converter outputs them) -> pooled features, one graph node per transformer block."""
     image = keras.Input(tuple(image_tower(backbone).image_shape), name="images")
-    if architecture == "vit":
-        encoder = backbone.get_layer("vit_encoder")
-        x = encoder.dropout(backbone.get_layer("vit_patching_and_embedding")(image))
-        x = encoder.layer_norm(_blocks(encoder.encoder_layers, x))
-        features = TokenPooling("class", name="class_token")(x)
-    elif architecture == "dinov2":
+    if architecture == "dinov2":
         x = backbone.layernorm(_blocks(backbone.encoder.layers, backbone.embeddings(image)))
         features = TokenPooling("class", name="class_token")(x)
     elif architecture == "siglip":
@@ -67,7 +64,7 @@ def image_trunk(backbone: keras.Model, architecture: str) -> keras.Model:
         tower = backbone.vision_encoder
         x = tower.pre_layer_norm(tower.embedding(image))
         features = backbone.vision_pooler(tower.layer_norm(_blocks(tower.encoder_layers, x)))
-    elif architecture == "deit":
+    elif architecture in ("vit", "deit"):
         features = TokenPooling("class", name="class_token")(backbone(image))
     elif architecture == "hgnetv2":
         stages = backbone(image)
@@ -84,30 +81,27 @@ def _blocks(blocks: list[Any], x: Any) -> Any:
     return x
 
 
-def load_hub_model(
-    preset: str,
-    architecture: str,
-    input_shape: tuple[int, ...],
-    num_classes: int | None = None,
-    dropout: float | None = 0.2,
-    labels: list[str] | None = None,
-    name: str | None = None,
-    load_weights: bool = True,
-    **ignored: Any,
-) -> ZooModel:
-    """A preset as a ZooModel taking [0, 255] RGB: pooled features, a new N-way head, or (labels) a zero-shot
-    classifier. `load_weights=False` keeps random weights. `ignored` takes the training settings (learning_rate)
-    that zoo.load reads from the hparams."""
+def load_hub_model(entry: Entry, hparams: dict[str, Any], preset: str, load_weights: bool = True) -> ZooModel:
+    """A hub entry as a ZooModel taking [0, 255] RGB: pooled features, a new N-way head (num_classes), or a zero-shot
+    classifier (labels); `preset` is the entry's preset name or a preset folder; load_weights=False keeps random
+    weights. Image-text models can also score other label texts later (classify(images, labels=...))."""
     resolved = resolve_preset(preset)
     digests = preset_digests(resolved.folder) if resolved.folder is not None else None
-    backbone, converter = preset_parts(resolved, load_weights)
-    name = name or resolved.name
+    backbone, converter = preset_parts(entry, resolved, load_weights)
+    architecture, labels = hparams["architecture"], hparams["labels"]
+    loaded = LoadedPreset(backbone, converter, architecture, tuple(hparams["input_shape"]), resolved, entry.name)
+    check_input_shape(backbone, loaded.input_shape, entry.name)
+    image_text = hasattr(backbone, "get_text_embeddings")  # SigLIP, CLIP: a text tower, so zero-shot
+    if labels and not image_text:
+        raise BadOverride(
+            f"{entry.name} has no text tower: zero-shot labels need an image-text model (siglip_*, clip_*)"
+        )
+    relabel = zero_shot_builder(loaded) if image_text else None
     if labels:
-        from zoo.loading.hub_zero_shot import zero_shot_model
-
-        model = zero_shot_model(backbone, converter, architecture, input_shape, labels, resolved, name)
+        model = relabel(labels)
     else:
-        model = headed_model(backbone, converter, architecture, input_shape, num_classes, dropout, name)
+        model = headed_model(loaded, hparams["num_classes"], hparams["dropout"])
+        model.relabel = relabel  # in memory only: classify(images, labels=...) scores label texts
     model.weights_files = {"preset": resolved.name, "source": resolved.source, "sha256": digests}
     return model
 
@@ -125,15 +119,12 @@ def check_input_shape(backbone: keras.Model, input_shape: tuple[int, ...], name:
                           f"{tuple(input_shape)}; images are resized to its size, leave input_shape as it is")
 
 
-def headed_model(
-    backbone: keras.Model, converter: Any, architecture: str, input_shape: tuple[int, ...],
-    num_classes: int | None, dropout: float | None, name: str,
-) -> ZooModel:
+def headed_model(loaded: LoadedPreset, num_classes: int | None, dropout: float | None) -> ZooModel:
     """image -> converter -> trunk -> features, or -> Dropout -> softmax Dense "predictions" with num_classes."""
-    check_input_shape(backbone, input_shape, name)
-    trunk = image_trunk(backbone, architecture)
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    features = trunk(converter(inputs))
+    trunk = image_trunk(loaded.backbone, loaded.architecture)
+    inputs = keras.Input(shape=loaded.input_shape, name="image")
+    features = trunk(loaded.converter(inputs))
+    name = loaded.name
     if not num_classes:
         return ZooModel(inputs, features, name=name, entry_name=name, task="features", classifier=None)
     outputs = softmax_head(features, num_classes, dropout)

@@ -10,7 +10,8 @@ sigmoid (each label judged on its own; rows need not sum to 1), CLIP's softmax o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -24,6 +25,18 @@ from zoo.weights.hub_presets import HubPreset
 PROMPT_TEMPLATES = {"siglip": "This is a photo of {}.", "clip": "a photo of a {}."}
 ACTIVATIONS = {"siglip": "sigmoid", "clip": "softmax"}
 PREPROCESSORS = {"siglip": "SigLIPPreprocessor", "clip": "CLIPPreprocessor"}
+
+
+@dataclass(frozen=True)
+class LoadedPreset:
+    """A preset's loaded parts and what zoo builds around them: the model's input shape and name."""
+
+    backbone: Any  # keras_hub Backbone
+    converter: Any  # keras_hub ImageConverter
+    architecture: str
+    input_shape: tuple[int, ...]
+    preset: HubPreset
+    name: str
 
 
 def label_list(labels: str | Sequence[str]) -> list[str]:
@@ -61,21 +74,30 @@ def zero_shot_weights(backbone: keras.Model, text: np.ndarray) -> tuple[np.ndarr
     return (normalised.T * scale).astype("float32"), np.full(len(text), bias, dtype="float32")
 
 
-def zero_shot_model(
-    backbone: keras.Model, converter: Any, architecture: str, input_shape: tuple[int, ...], labels: Sequence[str],
-    preset: HubPreset, name: str,
-) -> ZooModel:
+def zero_shot_model(loaded: LoadedPreset, labels: Sequence[str] | str) -> ZooModel:
     """image -> converter -> image tower -> projected, normalised embedding -> scores against `labels`."""
+    backbone, architecture, name = loaded.backbone, loaded.architecture, loaded.name
     if architecture not in PROMPT_TEMPLATES:
         raise BadOverride(f"{name} has no text tower: zero-shot labels need an image-text model (siglip_*, clip_*)")
     names = label_list(labels)
     prompts = [PROMPT_TEMPLATES[architecture].format(label) for label in names]
-    kernel, bias = zero_shot_weights(backbone, text_embeddings(backbone, preset, architecture, prompts))
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    embedding = backbone.get_vision_embeddings(converter(inputs))
+    kernel, bias = zero_shot_weights(backbone, text_embeddings(backbone, loaded.preset, architecture, prompts))
+    inputs = keras.Input(shape=loaded.input_shape, name="image")
+    embedding = backbone.get_vision_embeddings(loaded.converter(inputs))
     normalised = keras.layers.UnitNormalization(name="image_embedding")(embedding)
     scores = keras.layers.Dense(len(names), activation=ACTIVATIONS[architecture], name="predictions")
     outputs = scores(normalised)
     scores.set_weights([kernel, bias])
     return ZooModel(inputs, outputs, name=name, class_names=names, entry_name=name, task="classification",
                     classifier="predictions")
+
+
+def zero_shot_builder(loaded: LoadedPreset) -> Callable[[Sequence[str] | str], ZooModel]:
+    """labels -> zero-shot ZooModel, keeping the loaded towers in memory; each model it builds can relabel again."""
+
+    def relabel(labels: Sequence[str] | str) -> ZooModel:
+        model = zero_shot_model(loaded, labels)
+        model.relabel = relabel
+        return model
+
+    return relabel

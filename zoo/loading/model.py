@@ -57,13 +57,14 @@ class ZooModel(keras.Model):
         """The `top` (label, probability) pairs, best first, for each image (see `image_batches` for what is accepted:
         paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded batch by batch).
 
-        `labels` (image-text hub models: siglip_*, clip_*): zero-shot, scored against these label texts with the
-        preset's own weights (zoo.load(name, labels=...) builds the same classifier once to keep)."""
+        `labels` (image-text hub models loaded in this session: siglip_*, clip_*): zero-shot, scored against these
+        label texts by the preset's text tower (zoo.load(name, labels=...) builds the same classifier to keep)."""
         if labels is not None:
-            from zoo.loading.assemble import load
-
-            zero_shot = load(self.entry_name or self.name, labels=labels)
-            return zero_shot.classify(images, top=top, batch_size=batch_size)
+            relabel = getattr(self, "relabel", None)  # set in memory by zoo.loading.hub_zero_shot (never saved)
+            if relabel is None:
+                raise ValueError(f"{self.name} cannot score label texts: load an image-text hub model (siglip_*, "
+                                 "clip_*) with zoo.load(name) or zoo.load(name, labels=[...]) in this session")
+            return relabel(labels).classify(images, top=top, batch_size=batch_size)
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
         return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from zoo.layers.lora import pin_lora_kernels
 from zoo.layers.traversal import all_layers, is_batchnorm
-from zoo.training.lora import pin_lora_kernels
 
 if TYPE_CHECKING:
     import keras
@@ -203,6 +203,7 @@ def kept_trainable_flags(model: keras.Model) -> Iterator[None]:
     finally:
         for layer, flag in zip(layers, flags, strict=True):  # parents first: children then get their own flag back
             layer.trainable = flag
+        pin_lora_kernels(model)  # a layer's flag sets its variables' too: LoRA's frozen kernel would train again
 
 
 def find_cut(trunk: keras.Model, first_trained: str) -> tuple[str, Any] | None:

@@ -20,6 +20,7 @@ from zoo.data.progress import silent
 from zoo.errors import BadDevice, BadOverride
 from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
+from zoo.layers.lora import enable_lora
 from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import DEFAULT_FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
@@ -28,7 +29,6 @@ from zoo.results.run_folder import RunMarker, owned
 from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases
-from zoo.training.lora import enable_lora
 from zoo.training.plan import Augmentation, FinetunePlan, PlanSettings, make_plan
 from zoo.training.preflight import check_output_folder, check_tensorboard, export_formats
 from zoo.training.seeding import seed_everything

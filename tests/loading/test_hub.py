@@ -1,0 +1,158 @@
+"""The hub family on tiny random presets saved with save_to_preset and read through $ZOO_WEIGHTS_DIR (no network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras_hub")
+
+import keras  # noqa: E402
+from finetune_data import shapes  # noqa: E402
+from hub_presets import SIZE, save_tiny_preset  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.catalogue import default_catalogue  # noqa: E402
+from zoo.errors import BadOverride, WeightsNotFound  # noqa: E402
+from zoo.training.freezing import backbone_parts, trunk_blocks  # noqa: E402
+
+ENTRIES = {"vit": "vit_b16", "dinov2": "dinov2_small", "siglip": "siglip_b16_224", "clip": "clip_b32",
+           "deit": "deit_tiny", "hgnetv2": "hgnetv2_b4"}
+SHAPE = (SIZE, SIZE, 3)
+
+
+@pytest.fixture(scope="session")
+def presets(tmp_path_factory):
+    """$ZOO_WEIGHTS_DIR holding a tiny preset of every architecture, each in its entry's preset folder name."""
+    root = tmp_path_factory.mktemp("hub_presets")
+    for architecture, name in ENTRIES.items():
+        save_tiny_preset(architecture, root / default_catalogue().get(name).hparams["preset"])
+    return root
+
+
+@pytest.fixture
+def weights_dir(presets, monkeypatch):
+    monkeypatch.setenv("ZOO_WEIGHTS_DIR", str(presets))
+    return presets
+
+
+def images(count: int = 6, seed: int = 0) -> np.ndarray:
+    return shapes(count, size=SIZE, seed=seed)[0].astype("float32")
+
+
+def test_every_hub_entry_names_its_preset_licence_and_architecture():
+    hub = [default_catalogue().get(name) for name in default_catalogue().names(family="hub")]
+    assert {entry.hparams["architecture"] for entry in hub} == set(ENTRIES)
+    for entry in hub:
+        assert entry.hparams["preset"] in entry.summary and "licence" in entry.summary and entry.params > 0
+        assert entry.preprocessing == "preset ImageConverter"
+
+
+@pytest.mark.parametrize("architecture", list(ENTRIES))
+def test_each_architecture_loads_offline_with_its_converter_and_a_new_head(weights_dir, architecture):
+    model = zoo.load(ENTRIES[architecture], num_classes=3, input_shape=SHAPE)
+    parts = backbone_parts(model)
+    assert parts is not None and type(parts.preprocess).__name__.endswith("ImageConverter")
+    probabilities = model.predict(images(2), verbose=0)
+    assert probabilities.shape == (2, 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert len(model.weights_files["sha256"]["config.json"]) == 64
+
+
+@pytest.mark.parametrize("architecture", ["dinov2", "siglip", "clip"])
+def test_transformer_trunks_split_into_one_block_per_transformer_block(weights_dir, architecture):
+    model = zoo.load(ENTRIES[architecture], num_classes=3, input_shape=SHAPE)
+    blocks = [block.name for block in trunk_blocks(backbone_parts(model).trunk)]
+    assert len([name for name in blocks if name[-1] in "0123456789"]) >= 2, blocks
+
+
+def test_a_missing_preset_names_the_folder_to_provide(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("KAGGLE_API_ENDPOINT", "http://127.0.0.1:9")  # never the network, even where there is one
+    with pytest.raises(WeightsNotFound, match=str(tmp_path / "dinov2_small")):
+        zoo.load("dinov2_small")
+
+
+def test_the_preset_size_is_kept(weights_dir):
+    with pytest.raises(BadOverride, match="built for"):
+        zoo.load("vit_b16", num_classes=3, input_shape=(48, 48, 3))
+
+
+def test_zero_shot_scores_are_the_models_own_and_equal_in_classify_and_the_cli(weights_dir, tmp_path, capsys):
+    import keras_hub
+
+    labels = ["cat", "dog", "a red car"]
+    batch = images(3)
+    for architecture in ("siglip", "clip"):
+        model = zoo.load(ENTRIES[architecture], labels=labels, input_shape=SHAPE)
+        scores = model.predict(batch, verbose=0)
+        assert scores.shape == (3, 3) and model.class_names == labels
+        folder = str(weights_dir / default_catalogue().get(ENTRIES[architecture]).hparams["preset"])
+        backbone = keras_hub.models.Backbone.from_preset(folder)
+        kind = "SigLIPPreprocessor" if architecture == "siglip" else "CLIPPreprocessor"
+        preprocessor = getattr(keras_hub.models, kind).from_preset(folder)
+        prompts = [("This is a photo of {}." if architecture == "siglip" else "a photo of a {}.").format(label)
+                   for label in labels]
+        inputs = preprocessor({"images": batch, "prompts": prompts})
+        logits = keras.ops.convert_to_numpy(backbone({"images": inputs["images"],
+                                                      "token_ids": inputs["token_ids"]})["vision_logits"])
+        expected = keras.ops.convert_to_numpy(
+            keras.activations.sigmoid(logits) if architecture == "siglip" else keras.activations.softmax(logits)
+        )
+        np.testing.assert_allclose(scores, expected, atol=1e-5)
+        if architecture == "clip":
+            np.testing.assert_allclose(scores.sum(axis=1), 1, atol=1e-5)
+    top = zoo.load("clip_b32", input_shape=SHAPE).classify(batch, labels=labels, top=3)
+    assert [[label for label, _ in row] for row in top] == [[labels[i] for i in np.argsort(-s)] for s in scores]
+
+
+@pytest.mark.slow  # trains on this CPU (~40-60 s)
+def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
+    from zoo.layers.lora import enable_lora
+    from zoo.training.freezing import set_trainable
+
+    x, y = shapes(8, size=SIZE, seed=1)
+    model = zoo.load("dinov2_small", num_classes=3, input_shape=SHAPE)
+    assert enable_lora(model, 2) == 4  # query and value of each of the 2 blocks
+    set_trainable(model, "all")  # unfreezing sets every variable trainable: the adapted kernels are pinned again
+    query = next(layer for layer in model._flatten_layers() if layer.name == "query")
+    kernel_before = query._kernel.numpy().copy()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    model.fit(x.astype("float32"), y, epochs=1, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(query._kernel.numpy(), kernel_before)
+    assert np.abs(query.lora_kernel_b.numpy()).max() > 0
+
+
+@pytest.mark.slow  # trains on this CPU (~40-60 s)
+def test_lora_finetune_saves_a_model_that_predicts_the_same_without_lora_code(weights_dir, tmp_path):
+    x, y = shapes(12, size=SIZE, seed=1)
+    model = zoo.load("vit_b16", num_classes=3, input_shape=SHAPE)
+    result = model.finetune((x, y), epochs=(1, 1), batch_size=4, lora=2, unfreeze="all", out=tmp_path / "run",
+                            export=("keras",), verbose=False, augment=False)
+    lora_layers = [layer for layer in result.model._flatten_layers() if getattr(layer, "lora_enabled", False)]
+    assert len(lora_layers) == 4 and all(not layer._kernel.trainable for layer in lora_layers)
+    reloaded = zoo.load_saved(tmp_path / "run" / "model.keras")  # adapters merged into the kernels by Keras
+    batch = images(3, seed=2)
+    np.testing.assert_allclose(reloaded.predict(batch, verbose=0), result.model.predict(batch, verbose=0), atol=1e-5)
+
+
+def test_lora_is_refused_for_a_cnn(weights_dir):
+    from zoo.layers.lora import enable_lora
+
+    with pytest.raises(BadOverride, match="transformer backbones"):
+        enable_lora(zoo.load("hgnetv2_b4", num_classes=3, input_shape=SHAPE), 2)
+
+
+@pytest.mark.slow  # trains on this CPU (~40-60 s)
+def test_finetune_unfreezes_top_blocks_and_the_run_card_hashes_the_preset(weights_dir, tmp_path):
+    import json
+
+    x, y = shapes(12, size=SIZE, seed=3)
+    model = zoo.load("dinov2_small", num_classes=3, input_shape=SHAPE)
+    result = model.finetune((x, y), epochs=(1, 1), batch_size=4, unfreeze=1, ema=True, out=tmp_path / "run",
+                            export=("keras",), verbose=False, augment=False)
+    trained = result.plan.phases[-1].trained_blocks
+    assert len(trained) == 1 and trained[0] == "dinov2", trained  # the top block: the final LayerNorm
+    card = json.loads((tmp_path / "run" / "run_card.json").read_text())
+    assert card["weights"]["preset"] == "dinov2_small" and "model.weights.h5" in card["weights"]["sha256"]
+    embedded = zoo.load_saved(tmp_path / "run" / "model.keras").embed(images(2))
+    assert embedded.shape == (2, 16)
