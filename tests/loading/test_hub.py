@@ -105,6 +105,34 @@ def test_zero_shot_scores_are_the_models_own_and_equal_in_classify_and_the_cli(w
     assert [[label for label, _ in row] for row in top] == [[labels[i] for i in np.argsort(-s)] for s in scores]
 
 
+def test_zoo_predict_labels_gives_the_scores_of_classify(weights_dir, tmp_path, monkeypatch, capsys):
+    import json
+
+    from PIL import Image
+
+    from zoo.cli.main import main
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    files = []
+    for index, image in enumerate(shapes(3, size=SIZE, seed=4)[0]):
+        files.append(str(tmp_path / f"{index}.png"))
+        Image.fromarray(image).save(files[-1])
+    labels = ["cat", "dog", "a red car"]
+    assert main(["predict", "siglip_b16_224", *files, "--labels", ",".join(labels), "--top", "3", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = zoo.load("siglip_b16_224").classify(files, labels=labels, top=3)
+    for row, ranked in zip(printed, expected, strict=True):
+        assert [entry["label"] for entry in row["top"]] == [label for label, _ in ranked]
+        np.testing.assert_allclose([entry["probability"] for entry in row["top"]], [p for _, p in ranked], atol=1e-4)
+
+
+def test_zoo_predict_labels_refuses_a_model_without_a_text_tower(weights_dir, capsys):
+    from zoo.cli.main import main
+
+    assert main(["predict", "dinov2_small", "x.png", "--labels", "cat,dog"]) != 0
+    assert "image-text model" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # trains on this CPU (~40-60 s)
 def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
     from zoo.layers.lora import enable_lora

@@ -55,10 +55,13 @@ def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
     return first, words[1:]  # unreachable: a catalogue name is a model
 
 
-def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
-    """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config."""
-    from zoo.results.runtime import catalogue_source, file_source
+def model_sources(word: str, labels: str | None = None) -> tuple[list[ModelSource], dict | None]:
+    """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config; with `labels`, an
+    image-text hub model scoring those label texts (zero-shot)."""
+    from zoo.results.runtime import catalogue_source, file_source, zero_shot_source
 
+    if labels is not None:
+        return [zero_shot_source(word, zero_shot_labels(word, labels))], None
     path = Path(word)
     if path.is_dir() and (path / "model.keras").is_file():
         return [file_source(path / "model.keras", path.name)], None
@@ -73,6 +76,19 @@ def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
     if word.endswith(".keras"):
         return [file_source(path, path.name)], None
     return [catalogue_source(word)], None
+
+
+def zero_shot_labels(word: str, labels: str) -> list[str]:
+    """--labels "cat,dog,a red car" as a list, for an image-text hub model only (checked before any loading)."""
+    image_text = word in default_catalogue() and default_catalogue().get(word).hparams.get("architecture") in (
+        "siglip", "clip")
+    if not image_text:
+        raise BadData(f"--labels scores label texts with an image-text model (siglip_*, clip_* in `zoo list --family "
+                      f"hub`); {word} is not one")
+    names = [label.strip() for label in labels.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise BadData(f"--labels {labels!r}: give different, non-empty label names separated by commas")
+    return names
 
 
 def csv_paths(table: Path) -> list[str]:
@@ -125,11 +141,11 @@ def tta_transforms(tta: int) -> list:
     return view_transforms(tta)
 
 
-def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
+def open_runners(word: str, purpose: str, labels: str | None = None) -> tuple[list[Runner], dict | None]:
     """Runners for MODEL (every fold of a kaggle run), each on the fastest runtime that converts."""
     from zoo.results.runtime import open_runner
 
-    sources, config = model_sources(word)
+    sources, config = model_sources(word, labels)
     return [open_runner(source, purpose) for source in sources], config
 
 
@@ -156,9 +172,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.csv:
         check_new_file(Path(args.csv), args.force)  # before the work: a user's file is never replaced unasked
     model, inputs = split_model_and_inputs(args.words)
+    if args.labels is not None:
+        zero_shot_labels(model, args.labels)  # before reading any file
     files = input_files(inputs or [str(SAMPLE_IMAGE)])
     check_some_readable(files)  # a wrong path fails now, before the model loads
-    runners, config = open_runners(model, "predict")
+    runners, config = open_runners(model, "predict", args.labels)
     failures: list[tuple[str, str]] = []
     rows = []
     for paths, probabilities in run_files(runners, files, args.batch_size, failures, tta_transforms(args.tta)):
@@ -214,4 +232,8 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--json", action="store_true", help="a JSON list of {path, top: [{label, probability}]}")
     predict.add_argument("--csv", metavar="FILE", help="write path, label_1, probability_1, ... to FILE")
     predict.add_argument("--force", action="store_true", help="replace the --csv file if it exists")
+    predict.add_argument(
+        "--labels", metavar="'cat,dog,...'",
+        help="zero-shot: score these label texts with an image-text hub model (siglip_*, clip_*), no training",
+    )
     predict.set_defaults(run=cmd_predict)

@@ -89,8 +89,8 @@ def load_hub_model(entry: Entry, hparams: dict[str, Any], preset: str, load_weig
     digests = preset_digests(resolved.folder) if resolved.folder is not None else None
     backbone, converter = preset_parts(entry, resolved, load_weights)
     architecture, labels = hparams["architecture"], hparams["labels"]
-    loaded = LoadedPreset(backbone, converter, architecture, tuple(hparams["input_shape"]), resolved, entry.name)
-    check_input_shape(backbone, loaded.input_shape, entry.name)
+    input_shape = preset_input_shape(backbone, entry, tuple(hparams["input_shape"]))
+    loaded = LoadedPreset(backbone, converter, architecture, input_shape, resolved, entry.name)
     image_text = hasattr(backbone, "get_text_embeddings")  # SigLIP, CLIP: a text tower, so zero-shot
     if labels and not image_text:
         raise BadOverride(
@@ -111,12 +111,16 @@ def image_tower(backbone: keras.Model) -> keras.Model:
     return getattr(backbone, "vision_encoder", backbone)
 
 
-def check_input_shape(backbone: keras.Model, input_shape: tuple[int, ...], name: str) -> None:
-    """The preset's trunk is built at one size (its position embeddings); another is refused in one line."""
+def preset_input_shape(backbone: keras.Model, entry: Entry, asked: tuple[int, ...]) -> tuple[int, ...]:
+    """The preset's own image size (its position embeddings fix it): the entry's default input_shape follows the
+    preset; another size asked for explicitly is refused in one line."""
     shape = tuple(image_tower(backbone).image_shape)
-    if tuple(input_shape[:2]) != shape[:2] and None not in shape[:2]:
-        raise BadOverride(f"{name}: the preset is built for {shape} images, got input_shape="
-                          f"{tuple(input_shape)}; images are resized to its size, leave input_shape as it is")
+    if None in shape[:2] or asked[:2] == shape[:2]:
+        return asked
+    if asked == tuple(entry.input_shape):
+        return (*shape[:2], asked[2])
+    raise BadOverride(f"{entry.name}: the preset is built for {shape} images, got input_shape={asked}; images are "
+                      "resized to its size, leave input_shape as it is")
 
 
 def headed_model(loaded: LoadedPreset, num_classes: int | None, dropout: float | None) -> ZooModel:
