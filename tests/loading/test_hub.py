@@ -133,7 +133,6 @@ def test_zoo_predict_labels_refuses_a_model_without_a_text_tower(weights_dir, ca
     assert "image-text model" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # trains on this CPU (~40-60 s)
 def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
     from zoo.layers.lora import enable_lora
     from zoo.training.freezing import set_trainable
@@ -141,13 +140,17 @@ def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
     x, y = shapes(8, size=SIZE, seed=1)
     model = zoo.load("dinov2_small", num_classes=3, input_shape=SHAPE)
     assert enable_lora(model, 2) == 4  # query and value of each of the 2 blocks
-    set_trainable(model, "all")  # unfreezing sets every variable trainable: the adapted kernels are pinned again
+    set_trainable(model, "all")  # unfreezing sets every variable trainable: all but the adapters are pinned again
     query = next(layer for layer in model._flatten_layers() if layer.name == "query")
-    kernel_before = query._kernel.numpy().copy()
+    mlp = next(layer for layer in model._flatten_layers() if layer.name == "fc1")
+    kernel_before, mlp_before = query._kernel.numpy().copy(), mlp.kernel.numpy().copy()
+    head_before = model.get_layer("predictions").kernel.numpy().copy()
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
     model.fit(x.astype("float32"), y, epochs=1, batch_size=4, verbose=0)
-    np.testing.assert_array_equal(query._kernel.numpy(), kernel_before)
-    assert np.abs(query.lora_kernel_b.numpy()).max() > 0
+    np.testing.assert_array_equal(query._kernel.numpy(), kernel_before)  # adapted kernel: frozen
+    np.testing.assert_array_equal(mlp.kernel.numpy(), mlp_before)  # the rest of the trunk: frozen
+    assert np.abs(query.lora_kernel_b.numpy()).max() > 0  # the adapters train
+    assert not np.array_equal(model.get_layer("predictions").kernel.numpy(), head_before)  # and the head
 
 
 @pytest.mark.slow  # trains on this CPU (~40-60 s)

@@ -1,7 +1,8 @@
 """Low-rank adaptation (LoRA) of a transformer trunk: Keras' own layer-level LoRA on the attention projections.
 
 As KerasHub's `Backbone.enable_lora` does, the query and value projections of every attention layer get rank-r
-adapters and their kernels freeze; everything else follows zoo's freezing plan. Keras saves a LoRA layer with the
+adapters and everything else in the trunk freezes: the plan's phases then decide when the adapters train (with
+`unfreeze="all"`: all of them in phase 2), and the new head trains as always. Keras saves a LoRA layer with the
 adapters merged into its kernel, so `model.keras`, predict and every export need nothing LoRA-aware.
 """
 
@@ -37,8 +38,16 @@ def enable_lora(model: keras.Model, rank: int) -> int:
     return len(targets)
 
 
-def pin_lora_kernels(model: keras.Model) -> None:
-    """Keep the adapted kernels frozen: unfreezing a block sets every variable of it trainable again."""
-    for layer in all_layers(model):
+def pin_for_lora(trunk: keras.Model) -> None:
+    """Once a trunk has adapters, only they train in it (KerasHub's enable_lora freezes the rest the same way): every
+    other weight of the trunk, and the adapted kernels themselves, stay frozen whatever the plan unfreezes (a layer's
+    trainable flag sets its variables' too, so this runs after every freezing change). The adapted layers' biases
+    train with their adapters, as in KerasHub."""
+    layers = all_layers(trunk)
+    if not any(getattr(layer, "lora_enabled", False) for layer in layers):
+        return
+    for layer in layers:
         if getattr(layer, "lora_enabled", False):
             layer._kernel.trainable = False  # Keras' LoRA layers freeze exactly this variable in enable_lora
+        elif not any(True for _ in layer._flatten_layers(include_self=False)):
+            layer.trainable = False  # a leaf that is not adapted: LayerNorms, MLPs, embeddings

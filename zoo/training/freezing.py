@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zoo.layers.lora import pin_lora_kernels
+from zoo.layers.lora import pin_for_lora
 from zoo.layers.traversal import all_layers, is_batchnorm
 
 if TYPE_CHECKING:
@@ -190,7 +190,8 @@ def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool
         for layer in all_layers(model):
             if is_batchnorm(layer):
                 layer.trainable = False
-    pin_lora_kernels(model)
+    if parts is not None:
+        pin_for_lora(parts.trunk)
 
 
 @contextmanager
@@ -203,7 +204,9 @@ def kept_trainable_flags(model: keras.Model) -> Iterator[None]:
     finally:
         for layer, flag in zip(layers, flags, strict=True):  # parents first: children then get their own flag back
             layer.trainable = flag
-        pin_lora_kernels(model)  # a layer's flag sets its variables' too: LoRA's frozen kernel would train again
+        parts = backbone_parts(model)
+        if parts is not None:  # a layer's flag sets its variables' too: LoRA's frozen weights would train again
+            pin_for_lora(parts.trunk)
 
 
 def find_cut(trunk: keras.Model, first_trained: str) -> tuple[str, Any] | None:
