@@ -187,3 +187,20 @@ def test_finetune_unfreezes_top_blocks_and_the_run_card_hashes_the_preset(weight
     assert card["weights"]["preset"] == "dinov2_small" and "model.weights.h5" in card["weights"]["sha256"]
     embedded = zoo.load_saved(tmp_path / "run" / "model.keras").embed(images(2))
     assert embedded.shape == (2, 16)
+
+
+def test_zoo_weights_list_shows_which_presets_are_here(weights_dir, capsys):
+    from zoo.cli.main import main
+
+    assert main(["weights", "list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if " preset " in line}
+    assert "offline yes" in rows["dinov2_small"] and str(weights_dir / "dinov2_small") in rows["dinov2_small"]
+    assert "offline no" in rows["dinov2_base"]
+
+
+def test_explain_refuses_an_attention_model_in_one_line(weights_dir):
+    from zoo.errors import NotExplainable
+    from zoo.results.explain import feature_layer
+
+    with pytest.raises(NotExplainable, match="attention model"):
+        feature_layer(zoo.load("dinov2_small", num_classes=3))
