@@ -17,9 +17,7 @@ from zoo.errors import HUB_EXTRA
 if TYPE_CHECKING:
     import keras
 
-# Architectures whose image tower zoo splits into blocks, and those with a text tower (zero-shot classification).
-ARCHITECTURES = ("vit", "deit", "dinov2", "siglip", "clip", "hgnetv2")
-IMAGE_TEXT = ("siglip", "clip")
+IMAGE_TEXT = ("siglip", "clip")  # the architectures with a text tower: zero-shot classification
 
 
 class _Row(NamedTuple):
@@ -91,5 +89,4 @@ def _entry(row: _Row) -> Entry:
     )
 
 
-LICENCES = {row.name: row.licence for row in _ROWS}
 ENTRIES = tuple(_entry(row) for row in _ROWS)

@@ -63,6 +63,7 @@ def test_transformer_trunks_split_into_one_block_per_transformer_block(weights_d
     model = zoo.load(ENTRIES[architecture], num_classes=3, input_shape=SHAPE)
     blocks = [block.name for block in trunk_blocks(backbone_parts(model).trunk)]
     assert len([name for name in blocks if name[-1] in "0123456789"]) >= 2, blocks
+    assert len(set(blocks)) == len(blocks), blocks  # learning rates are keyed by block name
 
 
 def test_a_missing_preset_names_the_folder_to_provide(tmp_path, monkeypatch):
@@ -182,7 +183,7 @@ def test_finetune_unfreezes_top_blocks_and_the_run_card_hashes_the_preset(weight
     result = model.finetune((x, y), epochs=(1, 1), batch_size=4, unfreeze=1, ema=True, out=tmp_path / "run",
                             export=("keras",), verbose=False, augment=False)
     trained = result.plan.phases[-1].trained_blocks
-    assert len(trained) == 1 and trained[0] == "dinov2", trained  # the top block: the final LayerNorm
+    assert len(trained) == 1 and trained[0] == "class_token", trained  # the top block: final LayerNorm + pooling
     card = json.loads((tmp_path / "run" / "run_card.json").read_text())
     assert card["weights"]["preset"] == "dinov2_small" and "model.weights.h5" in card["weights"]["sha256"]
     embedded = zoo.load_saved(tmp_path / "run" / "model.keras").embed(images(2))

@@ -80,9 +80,10 @@ def model_sources(word: str, labels: str | None = None) -> tuple[list[ModelSourc
 
 def zero_shot_labels(word: str, labels: str) -> list[str]:
     """--labels "cat,dog,a red car" as a list, for an image-text hub model only (checked before any loading)."""
-    image_text = word in default_catalogue() and default_catalogue().get(word).hparams.get("architecture") in (
-        "siglip", "clip")
-    if not image_text:
+    from zoo.catalogue import recipe_module
+
+    architecture = default_catalogue().get(word).hparams.get("architecture") if word in default_catalogue() else None
+    if architecture not in recipe_module("hub").IMAGE_TEXT:
         raise BadData(f"--labels scores label texts with an image-text model (siglip_*, clip_* in `zoo list --family "
                       f"hub`); {word} is not one")
     names = [label.strip() for label in labels.split(",")]

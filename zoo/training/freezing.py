@@ -168,10 +168,14 @@ def _group_segments(segments: list[list[Any]]) -> list[Block]:
         else:
             groups.append((name, real, waiting + list(segment)))
             waiting = []
-    return [
-        Block(name, tuple(layer.name for layer in layers), sum(trainable_param_count(layer) for layer in layers))
-        for name, _, layers in groups
-    ]
+    blocks, seen = [], set()
+    for name, _, layers in groups:
+        if name in seen:  # two blocks named alike (a hub trunk's embedding and final norm share a prefix): per-block
+            name = layers[-1].name  # learning rates are keyed by name, so the later one takes its last layer's
+        seen.add(name)
+        params = sum(trainable_param_count(layer) for layer in layers)
+        blocks.append(Block(name, tuple(layer.name for layer in layers), params))
+    return blocks
 
 
 def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool = True) -> None:
