@@ -205,3 +205,28 @@ def test_explain_refuses_an_attention_model_in_one_line(weights_dir):
 
     with pytest.raises(NotExplainable, match="attention model"):
         feature_layer(zoo.load("dinov2_small", num_classes=3))
+
+
+def test_kaggle_zero_shot_run_scores_the_class_names_without_training(weights_dir, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from zoo.cli.main import main
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    x, y = shapes(12, size=SIZE, seed=5)
+    (tmp_path / "train").mkdir()
+    rows = ["id,label"]
+    for index, (image, label) in enumerate(zip(x, y, strict=True)):
+        Image.fromarray(image).save(tmp_path / "train" / f"{index}.png")
+        rows.append(f"{index},{['cat', 'dog', 'car'][label]}")
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    argv = ["kaggle", "train", "--train-csv", str(tmp_path / "train.csv"), "--images", str(tmp_path / "train"),
+            "--id-col", "id", "--target-col", "label", "--model", "siglip_b16_224", "--folds", "2", "--image-size",
+            str(SIZE), "--zero-shot", "--out", str(run), "--quiet"]
+    assert main(argv) == 0
+    fold = zoo.load_saved(run / "fold_0" / "model.keras")
+    direct = zoo.load("siglip_b16_224", labels=fold.class_names)
+    assert sorted(fold.class_names) == ["car", "cat", "dog"]
+    np.testing.assert_allclose(fold.predict(x[:4].astype("float32"), verbose=0),
+                               direct.predict(x[:4].astype("float32"), verbose=0), atol=1e-5)

@@ -46,6 +46,7 @@ class RunSettings:
     features: tuple[str, ...] | None = None  # tabular: None means every column but id, targets and group
     categorical: tuple[str, ...] = ()  # tabular columns one-hot encoded even when they hold numbers
     weights: str | None = None  # a backbone's weights file (else $ZOO_WEIGHTS_DIR, the cache, bundled packages)
+    zero_shot: bool = False  # an image-text hub model scores the class names as label texts: a no-training baseline
 
     def __post_init__(self) -> None:
         for name in ("folds", "batch_size", "patience"):
@@ -55,6 +56,8 @@ class RunSettings:
             raise BadData(f"epochs must be a positive whole number or None; got {self.epochs!r}")
         if isinstance(self.augment, str):
             object.__setattr__(self, "augment", augment_setting(self.augment))
+        if self.zero_shot and self.images is None:
+            raise BadData("zero_shot scores images against the class names: pass the image folder too (--images)")
         if self.image_size is not None and self.images is None:
             raise BadData("image_size applies to image runs: pass the image folder too (--images)")
 
