@@ -140,7 +140,12 @@ def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
 
     x, y = shapes(8, size=SIZE, seed=1)
     model = zoo.load("dinov2_small", num_classes=3, input_shape=SHAPE)
+    trunk = backbone_parts(model).trunk
+    full = sum(block.params for block in trunk_blocks(trunk))
     assert enable_lora(model, 2) == 4  # query and value of each of the 2 blocks
+    # the plan counts what trains: per adapted projection (kernel 16x2x8: dim x heads x head size), Keras' EinsumDense
+    # LoRA makes A 16x2x2 and B 2x8; plus its bias 2x8
+    assert sum(block.params for block in trunk_blocks(trunk)) == 4 * (16 * 2 * 2 + 2 * 8 + 2 * 8) < full
     set_trainable(model, "all")  # unfreezing sets every variable trainable: all but the adapters are pinned again
     query = next(layer for layer in model._flatten_layers() if layer.name == "query")
     mlp = next(layer for layer in model._flatten_layers() if layer.name == "fc1")

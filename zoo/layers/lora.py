@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from zoo.errors import BadOverride
 from zoo.layers.traversal import all_layers
 
@@ -51,3 +53,10 @@ def pin_for_lora(trunk: keras.Model) -> None:
             layer._kernel.trainable = False  # Keras' LoRA layers freeze exactly this variable in enable_lora
         elif not any(True for _ in layer._flatten_layers(include_self=False)):
             layer.trainable = False  # a leaf that is not adapted: LayerNorms, MLPs, embeddings
+
+
+def lora_param_count(layer: keras.layers.Layer) -> int:
+    """Weights of `layer` (sub-layers included) that train in an adapted trunk: adapters and the adapted biases."""
+    adapted = [sub for sub in [layer, *all_layers(layer)] if getattr(sub, "lora_enabled", False)]
+    variables = [v for sub in adapted for v in (sub.lora_kernel_a, sub.lora_kernel_b, getattr(sub, "bias", None))]
+    return sum(int(np.prod(v.shape)) for v in variables if v is not None)

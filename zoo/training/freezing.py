@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from zoo.layers.lora import pin_for_lora
+from zoo.layers.lora import lora_param_count, pin_for_lora
 from zoo.layers.traversal import all_layers, is_batchnorm
 
 if TYPE_CHECKING:
@@ -139,7 +139,11 @@ def trunk_blocks(trunk: keras.Model) -> list[Block]:
         if index in starts and segments[-1]:
             segments.append([])
         segments[-1].append(node.operation)
-    return _group_segments(segments)
+    blocks = _group_segments(segments)
+    if not any(getattr(layer, "lora_enabled", False) for layer in all_layers(trunk)):
+        return blocks
+    by_name = {node.operation.name: node.operation for node in nodes}  # LoRA: only the adapters (and biases) train
+    return [replace(block, params=sum(lora_param_count(by_name[name]) for name in block.layers)) for block in blocks]
 
 
 def _segment_name(layers: list[Any]) -> tuple[str, bool]:
