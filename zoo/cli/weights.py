@@ -80,9 +80,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         where = f"{row.where}: {row.path}" if row.path else "-"
         offline = "no" if row.path is None else "yes"
         print(f"{row.key:<{width}}  {row.state:<8}  {_megabytes(row.bytes):>9}  offline {offline:<3}  {where}")
-    here = sum(row.path is not None for row in rows)
-    print(f"{here} of {len(rows)} files available offline")
     print_hub_presets()
+    here = sum(row.path is not None for row in rows)
+    print(f"{here} of {len(rows)} files available offline")  # last, as scripts read it
     return 0
 
 
