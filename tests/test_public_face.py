@@ -21,6 +21,7 @@ def test_every_error_is_importable_from_zoo():
 def test_import_zoo_imports_no_tensorflow_and_finetune_is_the_real_one():
     code = (
         "import sys, zoo; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'; "
+        "assert 'keras_hub' not in sys.modules, 'keras_hub imported'; "
         "import zoo.training.run as run, zoo.training.lr_find as lf; "
         "assert zoo.finetune is run.finetune and zoo.FinetuneResult is run.FinetuneResult and zoo.lr_find is lf.lr_find"
     )

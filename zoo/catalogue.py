@@ -15,7 +15,7 @@ from zoo.entry import FAMILIES, Entry
 from zoo.errors import CatalogueError, UnknownModel
 
 # Explicit, ordered: no registration by import side effect.
-RECIPE_MODULES = ("ffn", "cnn", "rnn", "autoencoder", "dbn", "bundled_backbones", "backbones")
+RECIPE_MODULES = ("ffn", "cnn", "rnn", "autoencoder", "dbn", "bundled_backbones", "backbones", "hub")
 RECIPES_PACKAGE = "zoo.recipes"
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import keras
 
-FAMILIES = ("ffn", "cnn", "rnn", "autoencoder", "dbn", "backbone")
+FAMILIES = ("ffn", "cnn", "rnn", "autoencoder", "dbn", "backbone", "hub")
 TASKS = ("classification", "regression", "reconstruction", "image-classification")
 
 

@@ -140,3 +140,7 @@ def describe_os_error(error: OSError) -> str:
     }
     fix = fixes.get(error.errno, "the operating system refused it")
     return " ".join(f"{error.strerror or error}{where}: {fix}".split())  # libraries' messages may hold line breaks
+
+
+# The install line for the optional KerasHub models (the hub family), named by every message that needs it.
+HUB_EXTRA = "pip install 'zoo-keras[hub]'"

@@ -40,11 +40,30 @@ def test_list_does_not_import_tensorflow():
     """What makes `zoo list` fast, asserted deterministically (no wall clock: a busy machine failed that)."""
     code = (
         "import sys; from zoo.cli.main import main; main(['list']); "
-        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras', 'numpy', 'PIL') if m in sys.modules))"
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras', 'numpy', 'PIL', 'keras_hub') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_list_family_hub_works_without_the_extra_and_says_how_to_install_it():
+    """keras_hub hidden from the import system: the hub rows still list, with the one line naming the extra."""
+    code = (
+        "import sys, importlib.util as u; real = u.find_spec; "
+        "u.find_spec = lambda name, *a: None if name == 'keras_hub' else real(name, *a); "
+        "from zoo.cli.main import main; rc = main(['list', '--family', 'hub']); "
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras', 'keras_hub') if m in sys.modules)); sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if not line.startswith("HEAVY")]
+    assert {"vit_b16", "dinov2_small", "siglip_b16_224", "clip_b32", "deit_tiny", "hgnetv2_b4"} <= {
+        row.split()[0] for row in rows
+    }
+    assert all(row.split()[1] == "hub" for row in rows)
+    assert "HEAVY []" in result.stdout
+    assert "pip install 'zoo-keras[hub]'" in result.stderr
 
 
 def test_info_json_round_trips_metadata(capsys):

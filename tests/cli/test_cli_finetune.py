@@ -185,3 +185,18 @@ def test_ctrl_c_while_reading_the_data_prints_how_to_go_on(tmp_path, capsys, mon
     assert main(["finetune", "lenet5", str(data), "--out", str(tmp_path / "run"), "--export", "keras"]) == 130
     err = capsys.readouterr().err
     assert "finetune interrupted (Ctrl-C); go on with: zoo finetune lenet5" in err and "--resume" in err
+
+
+def test_lora_and_ema_flags_become_plan_settings():
+    import argparse
+
+    from zoo.cli.finetune import add_recipe_options, recipe_options
+    from zoo.training.phases import PlanSettings
+
+    parser = argparse.ArgumentParser()
+    add_recipe_options(parser)
+    options = recipe_options(parser.parse_args(["--lora", "4", "--ema"]))
+    assert options["lora"] == 4 and options["ema"] is True
+    settings = PlanSettings.from_options({key: value for key, value in options.items() if key != "validation"})
+    assert (settings.lora, settings.ema) == (4, True)
+    assert "lora" not in recipe_options(parser.parse_args([]))

@@ -1,12 +1,13 @@
-"""`python -m zoo.bench recipes|finetune|augment|devices|predict [--json]`: measured results of the recipes, of finetune
-against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on the GPU, and of
-inference speed on the CPU.
+"""`python -m zoo.bench recipes|finetune|augment|devices|predict|hub [--json]`: measured results of the recipes, of
+finetune against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on the GPU,
+and of inference speed on the CPU.
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
 guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
 per second of finetune and of a plain Keras script on the GPU, and the share of a step spent waiting for input
 (skipped, exit 0, without a GPU). predict: images per second of Keras, the raw LiteRT interpreter and zoo predict
-end to end, and a cold `zoo predict` against importing TensorFlow (zoo.bench.predict).
+end to end, and a cold `zoo predict` against importing TensorFlow (zoo.bench.predict). hub: a small ViT's CPU speed,
+finetune with EMA against without, and hub presets' fine-tuned and zero-shot accuracy where real ones are here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_devices_parser(sub)
     add_predict_parser(sub)
     add_scale_parser(sub)
+    hub = sub.add_parser("hub", help="hub family: ViT-Ti CPU speed, EMA vs none, pretrained accuracy if presets here")
+    hub.add_argument("--json", action="store_true", help="last line is a JSON object")
     return parser.parse_args(argv)
 
 
@@ -222,6 +225,12 @@ def main_devices(args: argparse.Namespace) -> int:
     return print_result(bench, bench.run(setting), args.json)
 
 
+def main_hub(args: argparse.Namespace) -> int:
+    from zoo.bench import hub as bench
+
+    return print_result(bench, bench.run(bench.Setting()), args.json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.suite != "scale":  # scale runs Keras only in `zoo` processes, which silence it themselves
@@ -233,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predict": main_predict,
         "scale": main_scale,
         "augment": main_augment,
+        "hub": main_hub,
     }
     return suites[args.suite](args)
 

@@ -110,12 +110,19 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--patience", type=int, help="epochs without a better val_loss before stopping (default 3)")
     parser.add_argument(
+        "--lora", type=int, metavar="RANK",
+        help="LoRA adapters of this rank on a transformer trunk's attention (hub vit/deit/dinov2/siglip/clip); only "
+        "they train in the trunk (with --unfreeze all: all of them in phase 2); merged into model.keras",
+    )
+    parser.add_argument("--ema", action="store_true", help="keep a moving average of the weights and end with it")
+    parser.add_argument(
         "--validation", help="held-out data (same kinds as DATA), or the share of DATA to hold out (default 0.2)"
     )
 
 
 def recipe_options(args: argparse.Namespace) -> dict[str, Any]:
-    """finetune's validation and plan settings from --lr, --unfreeze, --schedule, --patience and --validation."""
+    """finetune's validation and plan settings from --lr, --unfreeze, --schedule, --patience, --lora, --ema and
+    --validation."""
     options: dict[str, Any] = {"validation": None}
     if args.lr is not None:
         options.update(head_lr=args.lr, scratch_lr=args.lr)
@@ -125,6 +132,10 @@ def recipe_options(args: argparse.Namespace) -> dict[str, Any]:
         options["patience"] = args.patience
     if args.schedule is not None:
         options["schedule"] = args.schedule
+    if args.lora:
+        options["lora"] = args.lora
+    if args.ema:
+        options["ema"] = True
     fraction = validation_fraction(args.validation)
     if fraction is not None:
         options["validation_fraction"] = fraction

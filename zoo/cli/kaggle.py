@@ -81,6 +81,11 @@ def add_train_parser(kaggle: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--weights", type=Path, help="a backbone weights file (or set $ZOO_WEIGHTS_DIR)")
     train.add_argument(
+        "--zero-shot", action="store_true",
+        help="no training: an image-text hub model (siglip_*, clip_*) scores the class names as label texts; a "
+        "baseline with a CV score, predicted like any run",
+    )
+    train.add_argument(
         "--force", action="store_true", help="replace a zoo run with other settings in --out (only zoo's files)"
     )
     train.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from zoo.cli.kaggle import add_kaggle_parser
 from zoo.cli.predict import add_predict_parser
 from zoo.cli.weights import add_weights_parser
 from zoo.entry import FAMILIES
-from zoo.errors import ZooError, describe_os_error, os_refusal
+from zoo.errors import HUB_EXTRA, ZooError, describe_os_error, os_refusal
 from zoo.hardware.devices import quiet_tensorflow_when_imported
 from zoo.version import __version__
 
@@ -58,6 +59,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max((len(e.name) for e in entries), default=4)
     for e in entries:
         print(f"{e.name:<{width}}  {e.family:<11}  {e.task:<20}  {format_params(e.params):>7}")
+    if any(e.family == "hub" for e in entries) and importlib.util.find_spec("keras_hub") is None:
+        print(f"(hub models need the extra: {HUB_EXTRA})", file=sys.stderr)
     return 0
 
 

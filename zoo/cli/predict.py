@@ -53,6 +53,20 @@ def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
     return first, words[1:]  # unreachable: a catalogue name is a model
 
 
+def zero_shot_labels(word: str, labels: str) -> list[str]:
+    """--labels "cat,dog,a red car" as a list, for an image-text hub model only (checked before any loading)."""
+    from zoo.catalogue import recipe_module
+
+    architecture = default_catalogue().get(word).hparams.get("architecture") if word in default_catalogue() else None
+    if architecture not in recipe_module("hub").IMAGE_TEXT:
+        raise BadData(f"--labels scores label texts with an image-text model (siglip_*, clip_* in `zoo list --family "
+                      f"hub`); {word} is not one")
+    names = [label.strip() for label in labels.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise BadData(f"--labels {labels!r}: give different, non-empty label names separated by commas")
+    return names
+
+
 def csv_paths(table: Path) -> list[str]:
     """The image paths a CSV lists: its path/file/filename/image column, else its first; relative to the CSV."""
     with open(table, newline="", encoding="utf-8-sig") as handle:
@@ -126,7 +140,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.csv:
         check_new_file(Path(args.csv), args.force)  # before the work: a user's file is never replaced unasked
     model, inputs = split_model_and_inputs(args.words)
-    source = resolve(model)  # a run folder without a usable model stops here, before any file is read
+    if args.labels is not None:
+        zero_shot_labels(model, args.labels)  # before reading any file
+    source = resolve(model, args.labels)  # a run folder without a usable model stops here, before any file is read
     files = input_files(inputs or [str(SAMPLE_IMAGE)])
     check_some_readable(files)  # a wrong path fails now, before the model loads
     failures: list[tuple[str, str]] = []
@@ -185,4 +201,8 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--json", action="store_true", help="a JSON list of {path, top: [{label, probability}]}")
     predict.add_argument("--csv", metavar="FILE", help="write path, label_1, probability_1, ... to FILE")
     predict.add_argument("--force", action="store_true", help="replace the --csv file if it exists")
+    predict.add_argument(
+        "--labels", metavar="'cat,dog,...'",
+        help="zero-shot: score these label texts with an image-text hub model (siglip_*, clip_*), no training",
+    )
     predict.set_defaults(run=cmd_predict)

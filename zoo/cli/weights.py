@@ -87,9 +87,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         where = f"{row.where}: {row.path}" if row.path else "-"
         offline = "no" if row.path is None else "yes"
         print(f"{row.key:<{width}}  {row.state:<8}  {_megabytes(row.bytes):>9}  offline {offline:<3}  {where}")
+    print_hub_presets()
     here = sum(row.path is not None for row in rows)
-    print(f"{here} of {len(rows)} files available offline")
+    print(f"{here} of {len(rows)} files available offline")  # last, as scripts read it
     return 0
+
+
+def print_hub_presets() -> None:
+    """The hub family's presets: a local preset folder under $ZOO_WEIGHTS_DIR, or keras_hub's fetch on first use."""
+    from zoo.catalogue import default_catalogue
+    from zoo.weights.hub_presets import preset_folder
+
+    entries = [default_catalogue().get(name) for name in default_catalogue().names(family="hub")]
+    print("# KerasHub presets (hub models): offline 'yes' where $ZOO_WEIGHTS_DIR/<preset>/ holds the preset folder; "
+          "else keras_hub fetches it on first use")
+    width = max((len(entry.hparams["preset"]) for entry in entries), default=6)
+    for entry in entries:
+        folder = preset_folder(entry.hparams["preset"])
+        where = f"weights_dir: {folder}" if folder else "-"
+        print(f"{entry.hparams['preset']:<{width}}  preset    offline {'yes' if folder else 'no ':<3}  {where}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -4,6 +4,6 @@ Importing this package registers them all; `zoo.load` and `zoo.load_saved` do it
 nested layers. Low layer: imports only Keras and the leaves (errors), never another zoo folder.
 """
 
-from zoo.layers import preprocess, rbm, vae
+from zoo.layers import preprocess, rbm, tokens, vae
 
-__all__ = ["preprocess", "rbm", "vae"]
+__all__ = ["preprocess", "rbm", "tokens", "vae"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.catalogue import default_catalogue
 from zoo.entry import Entry
-from zoo.errors import BadModelFile, BadOverride
+from zoo.errors import HUB_EXTRA, BadModelFile, BadOverride
 from zoo.hardware.devices import DEVICE_ENV
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def load_saved(path: str | Path) -> ZooModel:
 
     path = Path(path)
     check_model_file(path)
+    register_keras_hub_if_named(path)
     with warnings.catch_warnings():
         # A model saved before any fit holds an unbuilt optimizer (2 variables); Keras warns it cannot load them into
         # the built one. Nothing is lost: there was no optimizer state to restore.
@@ -66,6 +67,16 @@ def load_saved(path: str | Path) -> ZooModel:
         except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
             raise BadModelFile(f"{path} cannot be loaded as a Keras model ({reason}): save it again") from None
+
+
+def register_keras_hub_if_named(path: Path) -> None:
+    """Import keras_hub (which registers its layers) when the saved model's config names it; else nothing."""
+    with zipfile.ZipFile(path) as archive:
+        names_hub = b'"keras_hub' in archive.read("config.json") if "config.json" in archive.namelist() else False
+    if names_hub:
+        from zoo.loading.hub import import_keras_hub
+
+        import_keras_hub()  # registers KerasHub's layers with Keras
 
 
 def check_model_file(path: Path) -> None:
@@ -106,6 +117,9 @@ def load(
         from zoo.loading.pretrained import resolve_pretrained
 
         resolved = resolve_pretrained(entry, hparams, overrides, weights, verify)  # before TensorFlow: fails fast
+    if entry.family == "hub":
+        model = hub_model(entry, hparams, weights)
+        return on_placement(model, placement, lambda built: compile_for(built, entry, hparams["learning_rate"]))
     recipe_weights = check_recipe_weights(entry, weights)
     import zoo.layers  # noqa: F401  (builders may use the custom layers)
 
@@ -123,6 +137,20 @@ def load(
 
 
 RECIPE_WEIGHTS_SUFFIXES = (".weights.h5", ".keras")
+
+
+def hub_model(entry: Entry, hparams: dict[str, Any], weights: str | Path | None) -> ZooModel:
+    """A KerasHub preset entry: the extra is checked before TensorFlow is imported; `weights` may name a preset
+    folder (else the entry's preset: $ZOO_WEIGHTS_DIR/<preset>/ or keras_hub's fetch); None keeps random weights."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras_hub") is None:
+        raise BadOverride(f"{entry.name} is a KerasHub model: install the extra with {HUB_EXTRA}")
+    preset = str(weights) if weights not in (None, "imagenet") else hparams["preset"]
+    import zoo.layers  # noqa: F401  (the hub trunk uses zoo's TokenPooling)
+    from zoo.loading.hub import load_hub_model
+
+    return load_hub_model(entry, hparams, preset, load_weights=weights is not None)
 
 
 def check_recipe_weights(entry: Entry, weights: str | Path | None) -> Path | None:

@@ -20,7 +20,7 @@ class ZooModel(keras.Model):
     """A functional Keras model that remembers its class names and what training needs of its catalogue entry:
     the entry's name, its task and the name of its classifier layer (so training never looks the entry up again)."""
 
-    REMEMBERED = ("class_names", "entry_name", "task", "classifier")
+    REMEMBERED = ("class_names", "entry_name", "task", "classifier", "weights_files")
 
     def __init__(
         self,
@@ -29,6 +29,7 @@ class ZooModel(keras.Model):
         entry_name: str | None = None,
         task: str | None = None,
         classifier: str | None = None,
+        weights_files: dict | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -36,6 +37,7 @@ class ZooModel(keras.Model):
         self.entry_name = entry_name
         self.task = task  # classification, regression, reconstruction, ... (None: not from the catalogue)
         self.classifier = classifier  # the head layer's name ("predictions"; ConvNeXt's differs)
+        self.weights_files = weights_files  # hub presets: the preset and its files' sha256 (for the run card)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **{key: getattr(self, key) for key in self.REMEMBERED}}
@@ -49,9 +51,20 @@ class ZooModel(keras.Model):
             setattr(model, key, value)
         return model
 
-    def classify(self, images: Any, top: int = 5, batch_size: int = 32) -> list[list[tuple[str, float]]]:
-        """The `top` (label, probability) pairs, best first, for each of `images` (paths, PIL images, arrays in
-        [0, 255] or floats in [0, 1], batches: see `image_batches`), decoded and run `batch_size` at a time."""
+    def classify(
+        self, images: Any, top: int = 5, batch_size: int = 32, labels: Sequence[str] | str | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """The `top` (label, probability) pairs, best first, for each image (see `image_batches` for what is accepted:
+        paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded batch by batch).
+
+        `labels` (image-text hub models loaded in this session: siglip_*, clip_*): zero-shot, scored against these
+        label texts by the preset's text tower (zoo.load(name, labels=...) builds the same classifier to keep)."""
+        if labels is not None:
+            relabel = getattr(self, "relabel", None)  # set in memory by zoo.loading.hub_zero_shot (never saved)
+            if relabel is None:
+                raise ValueError(f"{self.name} cannot score label texts: load an image-text hub model (siglip_*, "
+                                 "clip_*) with zoo.load(name) or zoo.load(name, labels=[...]) in this session")
+            return relabel(labels).classify(images, top=top, batch_size=batch_size)
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
         return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)

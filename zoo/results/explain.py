@@ -64,13 +64,26 @@ def feature_layer(model: keras.Model, name: str | None = None) -> Any:
         if not found:
             raise NotExplainable(f"{model.name} has no layer {name!r}; pass one of its layer names to --layer")
         return found[0]
-    spatial = [layer for layer in layers if _is_spatial_map(layer)]
+    spatial = [layer for layer in layers if _is_spatial_map(layer) and not _is_input_scaling(layer)]
+    if not spatial and any(_is_input_scaling(layer) for layer in layers):
+        raise NotExplainable(
+            f"{model.name} is an attention model (a vision transformer): it has no convolutional feature map for "
+            "Grad-CAM, and zoo does not compute attention maps; explain a CNN (a keras.applications backbone, "
+            "hgnetv2_b4) instead"
+        )
     if not spatial:
         raise NotExplainable(
             f"{model.name} has no convolutional feature map to explain (no layer outputs height x width x channels); "
             "heat maps need a CNN such as lenet5, vgg_small or a backbone"
         )
     return spatial[-1]
+
+
+def _is_input_scaling(layer: Any) -> bool:
+    """zoo's Preprocess or a hub model's ImageConverter: image-shaped outputs, but pixels, not features."""
+    from zoo.layers.preprocess import Preprocess
+
+    return isinstance(layer, Preprocess) or any(cls.__name__ == "ImageConverter" for cls in type(layer).__mro__)
 
 
 def layers_in_order(model: keras.Model) -> list[Any]:

@@ -96,7 +96,9 @@ def write_outputs(
     plots = save_plots(report["history"], run.evaluation, val, out_dir, phase_boundaries(report["phases"]), model)
     files = None if train.files is None else [*train.files, *(val.files or ())]
     arrays = None if files is not None else (train.x, train.y, val.x, val.y)
-    extra = {"placement": report["placement"]} if report.get("placement") else None
+    extra = {"placement": report["placement"]} if report.get("placement") else {}
+    if getattr(model, "weights_files", None):  # a hub preset: its files' sha256
+        extra["weights"] = model.weights_files
     card = write_run_card(out_dir, run.config, data_fingerprint(files, arrays), extra, started=run.started)
     report["outputs"] = {
         "model": str(out_dir / "model.keras"),

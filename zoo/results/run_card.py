@@ -30,6 +30,7 @@ LIBRARIES = {
     "onnx": "onnx",
     "onnxruntime": "onnxruntime",
     "ai_edge_litert": "ai-edge-litert",
+    "keras_hub": "keras-hub",
 }
 
 

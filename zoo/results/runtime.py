@@ -10,6 +10,8 @@ to different answers, runs in Keras, with one line saying why.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -104,6 +106,24 @@ def catalogue_source(name: str) -> ModelSource:
         from zoo.loading.assemble import load
 
         return load(name)
+
+    return ModelSource(name, digest, load)
+
+
+def zero_shot_source(name: str, labels: Sequence[str]) -> ModelSource:
+    """An image-text hub entry scoring `labels` (zero-shot): its digest holds the preset files' sha256 where they are
+    local (else the preset's name: keras_hub's own download is versioned by its handle) and the labels."""
+    from zoo.weights.hub_presets import preset_digests, resolve_preset
+
+    entry = default_catalogue().get(name)
+    preset = resolve_preset(entry.hparams["preset"])
+    files = preset_digests(preset.folder) if preset.folder is not None else preset.handle
+    digest = hashlib.sha256(json.dumps([name, files, list(labels)], sort_keys=True).encode()).hexdigest()
+
+    def load() -> Any:
+        from zoo.loading.assemble import load
+
+        return load(name, labels=list(labels))
 
     return ModelSource(name, digest, load)
 

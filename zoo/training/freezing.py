@@ -11,18 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from zoo.layers.lora import lora_param_count, pin_for_lora
 from zoo.layers.traversal import all_layers, is_batchnorm
 
 if TYPE_CHECKING:
     import keras
 
 # A block's name inside a layer name: efficientnet "block6a", resnet "conv5_block3", mobilenet_v2 "block_16",
-# convnext "..._stage_2_block_8", mobilenet "conv_pw_13", inception "mixed9", mobilenet_v3 "expanded_conv_4".
+# convnext "..._stage_2_block_8", mobilenet "conv_pw_13", inception "mixed9", mobilenet_v3 "expanded_conv_4",
+# KerasHub's transformer blocks: vit "transformer_block_3", siglip/clip "encoder_block_3", dinov2 "layers_3".
 # Greedy, so the innermost name wins.
-BLOCK_NAME = re.compile(r"^(.*(?:block|stage|conv_dw|conv_pw|mixed|expanded_conv)_?\d+[a-z]?)(?:_|$)")
+BLOCK_NAME = re.compile(r"^(.*(?:block|stage|conv_dw|conv_pw|mixed|expanded_conv|layers)_?\d+[a-z]?)(?:_|$)")
 # Names Keras gives layers nobody named (conv2d_85): they say nothing about the block they belong to.
 AUTO_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z]+)*_\d+$")
 
@@ -31,7 +33,7 @@ AUTO_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z]+)*_\d+$")
 class BackboneParts:
     """A zoo backbone split where fine-tuning needs it: input scaling, pretrained trunk, new head layers."""
 
-    preprocess: Any  # the Preprocess layer (no weights)
+    preprocess: Any  # the Preprocess layer, or a hub model's ImageConverter (no weights)
     trunk: Any  # nested functional keras.Model: pretrained features
     head: tuple[Any, ...]  # layers after the trunk, in order: optional Dropout "head_dropout", Dense "predictions"
 
@@ -58,9 +60,16 @@ def backbone_parts(model: keras.Model) -> BackboneParts | None:
     from zoo.layers.preprocess import Preprocess
 
     layers = list(model.layers)
-    if len(layers) < 4 or not isinstance(layers[1], Preprocess) or not isinstance(layers[2], keras.Model):
+    preprocessing = isinstance(layers[1], Preprocess) or is_image_converter(layers[1]) if len(layers) > 1 else False
+    if len(layers) < 4 or not preprocessing or not isinstance(layers[2], keras.Model):
         return None
     return BackboneParts(preprocess=layers[1], trunk=layers[2], head=tuple(layers[3:]))
+
+
+def is_image_converter(layer: Any) -> bool:
+    """A KerasHub ImageConverter: a hub model's preprocessing, in the place of zoo's Preprocess (no weights either);
+    recognised by class name so that this module never imports keras_hub."""
+    return any(cls.__name__ == "ImageConverter" for cls in type(layer).__mro__)
 
 
 def tunable_variables(layer: Any) -> list[Any]:
@@ -130,7 +139,11 @@ def trunk_blocks(trunk: keras.Model) -> list[Block]:
         if index in starts and segments[-1]:
             segments.append([])
         segments[-1].append(node.operation)
-    return _group_segments(segments)
+    blocks = _group_segments(segments)
+    if not any(getattr(layer, "lora_enabled", False) for layer in all_layers(trunk)):
+        return blocks
+    by_name = {node.operation.name: node.operation for node in nodes}  # LoRA: only the adapters (and biases) train
+    return [replace(block, params=sum(lora_param_count(by_name[name]) for name in block.layers)) for block in blocks]
 
 
 def _segment_name(layers: list[Any]) -> tuple[str, bool]:
@@ -159,10 +172,14 @@ def _group_segments(segments: list[list[Any]]) -> list[Block]:
         else:
             groups.append((name, real, waiting + list(segment)))
             waiting = []
-    return [
-        Block(name, tuple(layer.name for layer in layers), sum(trainable_param_count(layer) for layer in layers))
-        for name, _, layers in groups
-    ]
+    blocks, seen = [], set()
+    for name, _, layers in groups:
+        if name in seen:  # two blocks named alike (a hub trunk's embedding and final norm share a prefix): per-block
+            name = layers[-1].name  # learning rates are keyed by name, so the later one takes its last layer's
+        seen.add(name)
+        params = sum(trainable_param_count(layer) for layer in layers)
+        blocks.append(Block(name, tuple(layer.name for layer in layers), params))
+    return blocks
 
 
 def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool = True) -> None:
@@ -181,6 +198,8 @@ def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool
         for layer in all_layers(model):
             if is_batchnorm(layer):
                 layer.trainable = False
+    if parts is not None:
+        pin_for_lora(parts.trunk)
 
 
 @contextmanager
@@ -193,6 +212,9 @@ def kept_trainable_flags(model: keras.Model) -> Iterator[None]:
     finally:
         for layer, flag in zip(layers, flags, strict=True):  # parents first: children then get their own flag back
             layer.trainable = flag
+        parts = backbone_parts(model)
+        if parts is not None:  # a layer's flag sets its variables' too: LoRA's frozen weights would train again
+            pin_for_lora(parts.trunk)
 
 
 def find_cut(trunk: keras.Model, first_trained: str) -> tuple[str, Any] | None:

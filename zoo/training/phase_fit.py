@@ -131,7 +131,7 @@ def compile_phase(setup: PhaseSetup, phase: Phase, run: TrainingRun) -> None:
     parts, placement, settings = setup.parts, run.placement, run.plan.settings
     multipliers = variable_multipliers(parts.trunk, phase.lr_multipliers) if parts and phase.lr_multipliers else {}
     rate = phase_learning_rate(phase, steps(len(run.train), run.plan.batch_size))
-    optimizer = DiscriminativeAdam(rate, multipliers=multipliers)
+    optimizer = DiscriminativeAdam(rate, multipliers=multipliers, use_ema=settings.ema)
     if placement is not None and placement.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     setup.trainer.compile(

@@ -54,6 +54,8 @@ class PlanSettings:
     memory_limit: int = field(default_factory=feature_cache_limit)  # larger feature caches go to disk
     # "cosine": a constant head phase, then warm-up + cosine decay; "one_cycle": fastai's one-cycle in every phase
     schedule: str = "cosine"
+    lora: int = 0  # rank of LoRA adapters on a transformer trunk's attention (0: none); adapted kernels stay frozen
+    ema: bool = False  # train with an exponential moving average of the weights (Keras' use_ema), kept at the end
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

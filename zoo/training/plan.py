@@ -156,5 +156,6 @@ def mixing_notes(augmentation: Augmentation | None, phases: tuple[Phase, ...]) -
 def describe_input(model: keras.Model, parts: BackboneParts | None) -> str:
     shape = "x".join(str(d) for d in model.input_shape[1:])
     if parts is not None:
-        return f"{shape} images, RGB values in [0, 255]; the {parts.preprocess.mode!r} scaling is inside the model"
+        scaling = getattr(parts.preprocess, "mode", None) or "preset ImageConverter"  # Preprocess, or a hub model's
+        return f"{shape} images, RGB values in [0, 255]; the {scaling!r} scaling is inside the model"
     return f"{shape} arrays, as given (the model's own layers do any scaling)"

@@ -20,6 +20,7 @@ from zoo.data.progress import silent
 from zoo.errors import BadDevice, BadOverride
 from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
+from zoo.layers.lora import enable_lora
 from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import DEFAULT_FORMATS
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
@@ -172,6 +173,8 @@ def finetune(
         warmup_epochs: epochs of linear warm-up before the cosine decay of phase 2 (1).
         schedule: "cosine" (a constant head phase, then warm-up + cosine decay) or "one_cycle" (fastai's one-cycle
             in every phase: up from a 25th of the peak over a quarter of the steps, then cosine down).
+        lora: rank of LoRA adapters on a transformer trunk's query/value projections (0: none; merged when saved).
+        ema: keep an exponential moving average of the weights while training and end with it (False).
         block_lr_decay: each earlier unfrozen block learns this much slower than the one above it (0.8).
         label_smoothing: of the cross-entropy loss (0.1).
         dropout: added before the head while training, when the model has no dropout of its own (0.2).
@@ -218,6 +221,9 @@ def finetune(
         train, val, load_seconds = loaded_data(model, data, call)
         call.say(f"data: {train.origin}")  # where the examples came from (pixel columns read as images say so)
         model = head_for(model, train.class_names, call.say)
+        lora_rank = PlanSettings.from_options(call.plan_options).lora
+        if lora_rank:
+            call.say(f"LoRA: rank-{lora_rank} adapters on {enable_lora(model, lora_rank)} attention projections")
         plan = plan_for(model, train, val, call, placement)
         announce(plan, placement, call)
         config = run_config(plan, call)

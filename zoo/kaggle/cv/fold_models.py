@@ -46,6 +46,12 @@ def build_model(
         overrides["input_shape"] = tuple(input_shape)
     if settings.weights is not None and entry.family == "backbone":
         overrides["weights"] = settings.weights
+    if settings.zero_shot:
+        if not target.classifies or "labels" not in entry.hparams:
+            raise BadData(f"zero_shot needs class labels and an image-text hub model (siglip_*, clip_*); got "
+                          f"{entry.name} on a {target.kind} target")
+        overrides = {key: value for key, value in overrides.items() if key != "num_classes"}
+        overrides["labels"] = [str(name) for name in target.names]
     model = load(entry.name, **overrides)
     if target.classifies:
         model.class_names = list(target.names)

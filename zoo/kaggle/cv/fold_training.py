@@ -59,7 +59,9 @@ def train_fold(
     target, metric, settings = run.target, run.metric, run.settings
     x_train, y_train, x_val, y_val = data
     started = time.perf_counter()
-    if target.classifies:
+    if settings.zero_shot:  # the model already scores the class names: nothing to train
+        history, epochs = {}, 0
+    elif target.classifies:
         from zoo.training.run import finetune
 
         train, val = (

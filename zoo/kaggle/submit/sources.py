@@ -73,10 +73,15 @@ def is_model(word: str) -> bool:
     return (word.endswith(".keras") and path.is_file()) or word in default_catalogue()
 
 
-def resolve(word: str) -> Source:
-    """The source MODEL names; a run folder without a usable model is refused with what is missing and the fix."""
-    from zoo.results.runtime import catalogue_source, file_source
+def resolve(word: str, labels: Sequence[str] | str | None = None) -> Source:
+    """The source MODEL names; a run folder without a usable model is refused with what is missing and the fix.
+    With `labels` (a list, or "a,b,c"): an image-text hub model scoring those label texts (zero-shot)."""
+    from zoo.results.runtime import catalogue_source, file_source, zero_shot_source
 
+    if labels is not None:
+        names = [label.strip() for label in labels.split(",")] if isinstance(labels, str) else list(labels)
+        source = zero_shot_source(word, names)
+        return Source(word, [RunPart(source.label, [source], None)])
     path = Path(word)
     if not path.is_dir():
         source = file_source(path, path.name) if word.endswith(".keras") else catalogue_source(word)

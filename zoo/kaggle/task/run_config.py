@@ -50,6 +50,7 @@ class RunSettings:
     pixel_cols: str | None = None  # prefix of pixel columns read as images; None: pixel0..pixelN when present
     pixel_shape: str | None = None  # HxW or HxWxC of the pixel columns when their count is not a square
     tabular: bool = False  # pixel columns read as tabular features, as before they were images
+    zero_shot: bool = False  # an image-text hub model scores the class names as label texts: a no-training baseline
 
     def __post_init__(self) -> None:
         for name in ("folds", "batch_size", "patience"):
@@ -61,6 +62,8 @@ class RunSettings:
             object.__setattr__(self, "augment", augment_setting(self.augment))
         if self.tabular and (self.images or self.pixel_cols or self.pixel_shape):
             raise BadData("--tabular reads every column as a feature: leave out --images, --pixel-cols, --pixel-shape")
+        if self.zero_shot and self.images is None:
+            raise BadData("zero_shot scores images against the class names: pass the image folder too (--images)")
 
     @property
     def images_table(self) -> TableOptions:
