@@ -43,6 +43,8 @@ def train(train_csv: str | Path, **options: Any) -> KaggleRun:
         pixel_cols: prefix of pixel columns read as images (None: pixel0..pixelN when present).
         pixel_shape: "HxW" or "HxWxC" of those columns, where the count is not a square (or 3x a square).
         tabular: read pixel columns as tabular features instead of images (False).
+        zero_shot: no training: an image-text hub model (siglip_*, clip_*) scores the class names as label texts,
+            a zero-training baseline that CV, predict and blend take like any run (False).
         weights: a backbone's weights file (else $ZOO_WEIGHTS_DIR, the cache, bundled packages).
         force: replace an earlier run with other settings (only zoo's own files). verbose: print progress (True).
     """

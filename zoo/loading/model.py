@@ -55,7 +55,7 @@ class ZooModel(keras.Model):
         self, images: Any, top: int = 5, batch_size: int = 32, labels: Sequence[str] | str | None = None
     ) -> list[list[tuple[str, float]]]:
         """The `top` (label, probability) pairs, best first, for each image (see `image_batches` for what is accepted:
-        paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded batch by batch).
+        paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded and run `batch_size` at a time).
 
         `labels` (image-text hub models loaded in this session: siglip_*, clip_*): zero-shot, scored against these
         label texts by the preset's text tower (zoo.load(name, labels=...) builds the same classifier to keep)."""
