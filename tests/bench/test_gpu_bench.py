@@ -1,0 +1,64 @@
+"""`python -m zoo.bench gpu`: the tiny run of every step on the CPU (essential: keeps the GPU command from rotting),
+the partial-run statuses, the backend fallback, and the table's checked read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zoo.bench import gpu, gpu_table
+from zoo.bench.__main__ import main
+
+
+def test_the_tiny_run_measures_every_step_and_renders_the_table(tmp_path, capsys):
+    assert main(["gpu", "--tiny", "--json", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    assert {name: step["status"] for name, step in result["steps"].items()} == {s.name: "ok" for s in gpu.STEPS}
+    figures = {name: step["result"] for name, step in result["steps"].items()}
+    assert set(figures["finetune_guide"]["zoo_images_per_second"]) == {"head", "top blocks"}
+    assert set(figures["finetune_guide"]["keras_images_per_second"]) == {"head", "all"}
+    assert 0 <= figures["input_wait"]["zoo"]["input_wait_share"] < 1
+    assert {row["precision"] for row in figures["precision"]["rows"]} == {"float32", "mixed_float16"}
+    assert all(row["forward"] > 0 and row["train"] > 0 for row in figures["precision"]["rows"])
+    mixed = figures["mixed_finetune"]["runs"]
+    assert all(run["finite"] and run["batchnorm_statistics"] > 0 and run["batchnorm_moved"] == 0 for run in mixed.values())
+    assert "mixed_float16" in mixed["mixed_float16"]["placement"]
+    predict = figures["predict"]
+    assert predict["zoo_choice"] in predict["images_per_second"] and {"keras", "litert"} <= set(predict["images_per_second"])
+    assert "2 replicas" in figures["mirrored"]["runs"]["2"]["placement"] or figures["mirrored"]["runs"]["2"]["placement"]
+    saved = tmp_path / gpu.file_name(result)
+    assert saved.name.startswith("gpu-") and saved.name.endswith("-cpu-tiny.json")
+    assert main(["gpu", "--table", str(saved)]) == 0
+    table = capsys.readouterr().out
+    assert "| EfficientNet-Lite0 train, images/s float32 / mixed float16 |" in table
+    assert "| zoo predict, 16 files (tiny.keras) | zoo chose" in table and "skipped" not in table
+
+
+def test_a_spent_budget_skips_the_remaining_steps_and_still_reports():
+    result = gpu.run(tiny=True, budget=1)
+    assert all(step["status"].startswith("skipped: the run's 1 s budget") for step in result["steps"].values())
+    assert "budget was spent" in gpu_table.markdown(result)
+
+
+def test_a_step_past_its_limit_reports_the_time_out():
+    outcome = gpu.run_step(gpu.STEPS[0], tiny=True, seconds=0.5)
+    assert outcome["status"] == "timed out after 0 s" or outcome["status"].startswith("timed out after")
+
+
+def test_without_tensorflow_only_the_backend_neutral_step_runs_on_jax(monkeypatch):
+    present = {"jax"}
+    monkeypatch.setattr(gpu.importlib.util, "find_spec", lambda name: object() if name in present else None)
+    assert gpu.backend_for("precision") == "jax" and gpu.backend_for("finetune_guide") is None
+    assert gpu.run_step(gpu.STEPS[0], tiny=True, seconds=5)["status"].startswith("skipped: TensorFlow is not installed")
+    present.clear()
+    assert gpu.backend_for("precision") is None
+
+
+@pytest.mark.parametrize("content", ["not json", json.dumps({"kind": "other"}), json.dumps([1])])
+def test_the_table_refuses_a_file_that_is_not_a_gpu_result(tmp_path, content):
+    path = tmp_path / "gpu.json"
+    path.write_text(content)
+    with pytest.raises(SystemExit, match="gpu.json: not a"):
+        main(["gpu", "--table", str(path)])
