@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from zoo.bench import gpu, gpu_table
 from zoo.bench.__main__ import main
+from zoo.bench.gpu import command as gpu
+from zoo.bench.gpu import table as gpu_table
 
 
 def test_the_tiny_run_measures_every_step_and_renders_the_table(tmp_path, capsys):

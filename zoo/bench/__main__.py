@@ -1,6 +1,6 @@
-"""`python -m zoo.bench recipes|finetune|augment|devices|predict|scale|gpu [--json]`: measured results of the recipes, of finetune
-against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on the GPU, and of
-inference speed on the CPU.
+"""`python -m zoo.bench recipes|finetune|augment|devices|predict|scale|gpu [--json]`: measured results of the
+recipes, of finetune against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on
+the GPU, of inference speed on the CPU, of memory at scale, and of every GPU path in one run (gpu).
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
 guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
@@ -40,9 +40,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def add_gpu_parser(sub: argparse._SubParsersAction) -> None:
-    from zoo.bench.gpu import STEPS
+    from zoo.bench.gpu.command import STEPS
 
-    bench = sub.add_parser("gpu", help="every GPU path, each step in its own process and time limit (zoo.bench.gpu)")
+    bench = sub.add_parser("gpu", help="every GPU path, each step in its own process and time limit")
     bench.add_argument("--tiny", action="store_true", help="the same steps at toy sizes on the CPU (~2 minutes)")
     bench.add_argument("--json", action="store_true", help="last line is the JSON object (also written to --out)")
     bench.add_argument("--out", default="benchmarks", help="folder of gpu-<date>-<device>.json (default %(default)s)")
@@ -55,7 +55,8 @@ def main_gpu(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from zoo.bench import gpu, gpu_table
+    from zoo.bench.gpu import command as gpu
+    from zoo.bench.gpu import table as gpu_table
     from zoo.errors import BadData
 
     if args.table:

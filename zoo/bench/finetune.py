@@ -122,7 +122,8 @@ def run_zoo(
     head_accuracy = result.history["val_accuracy"][head_epochs - 1] if head_epochs else None
     rounded = {key: round(value, 2) for key, value in seconds.items()}
     rows = result.report["train_size"]
-    rates = {p["name"]: round(rows * p["epochs_run"] / p["seconds"], 1) for p in result.report["phases"] if p["seconds"]}
+    phases = result.report["phases"]
+    rates = {p["name"]: round(rows * p["epochs_run"] / p["seconds"], 1) for p in phases if p["seconds"]}
     return GuideRun(float(result.evaluation.accuracy), rounded, head_accuracy, rates)
 
 

@@ -30,6 +30,7 @@ from zoo.hardware.devices import import_tensorflow_quietly
 from zoo.results.litert import native_stderr_silenced
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
 from zoo.results.run_folder import write_atomic
+from zoo.results.runtime_choice import choose_runner
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
@@ -153,7 +154,7 @@ def open_runner(
         card = None  # the converted file was removed: convert again
     runner = compiled_runner(model_path, card) if card else None
     if runner is not None:
-        return runner
+        return choose_runner(runner, lambda: keras_runner(source.load(), purpose, card), card, card_path, note)
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
@@ -169,9 +170,16 @@ def open_runner(
         card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
         runner = compiled_runner(model_path if model_path.is_file() else content, card)
         if runner is not None:
-            return runner
+            return choose_runner(runner, lambda: keras_runner(model, purpose, card), card, card_path, note)
     why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
+    return keras_runner(model, purpose, card)
+
+
+def keras_runner(model: Any, purpose: str, card: dict) -> Runner:
+    """`model` (its features for embed) run by Keras, on the GPU where TensorFlow has one."""
+    import_tensorflow_quietly()
+    target = features_of(model) if purpose == "embed" else model
     return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
 
 

@@ -5,7 +5,7 @@ of one loses nothing else: finetune against the Keras guide's script (images/s, 
 share, float32 against mixed float16 (forward and training images/s), a mixed-precision finetune against a float32
 one (accuracy, NaN, BatchNorm pinning), `zoo predict`'s runtime choice against the others, and 2-replica
 MirroredStrategy. Each step ends "ok" with its figures, "skipped: why", "timed out after N s" or "failed: error".
-The raw JSON is written to OUT/gpu-<date>-<device>.json; zoo.bench.gpu_table renders the README's table from it.
+The raw JSON is written to OUT/gpu-<date>-<device>.json; zoo.bench.gpu.table renders the README's table from it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,19 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.gpu_steps import NEEDS_NO_TENSORFLOW
+from zoo.bench.gpu.steps import NEEDS_NO_TENSORFLOW
+from zoo.hardware.devices import nvidia_gpus
 from zoo.version import __version__
 
-KIND = "zoo-bench-gpu"  # the JSON's "kind": gpu_table refuses files without it
+KIND = "zoo-bench-gpu"  # the JSON's "kind": zoo.bench.gpu.table refuses files without it
 SCHEMA = 1
 BUDGET_SECONDS = 540  # fits a 10-minute device run with TensorFlow's start-ups and the setup before it
 TINY_BUDGET_SECONDS = 1200  # the tiny steps take ~2 minutes on an idle 2-core CPU; limits only guard against a hang
-TINY_STEP_SECONDS = 300
+TINY = 300  # seconds per tiny step: a guard against a hang
 
 
 @dataclass(frozen=True)
 class Step:
-    """A step's name (gpu_steps.run_step), its time limit at full size and in the tiny run, and what it measures."""
+    """A step's name (steps.run_step), its time limit at full size and in the tiny run, and what it measures."""
 
     name: str
     seconds: int
@@ -44,23 +44,13 @@ class Step:
 
 
 STEPS = (
-    Step("finetune_guide", 110, TINY_STEP_SECONDS, "zoo finetune vs the Keras guide script, images/s per phase"),
-    Step("input_wait", 50, TINY_STEP_SECONDS, "share of a training step waiting for input"),
-    Step("precision", 100, TINY_STEP_SECONDS, "float32 vs mixed float16, forward and training images/s"),
-    Step("mixed_finetune", 120, TINY_STEP_SECONDS, "mixed-precision finetune vs float32: accuracy, NaN, BatchNorm pinned"),
-    Step("predict", 100, TINY_STEP_SECONDS, "zoo predict's runtime choice vs the other runtimes, 256 files"),
-    Step("mirrored", 60, TINY_STEP_SECONDS, "2-replica MirroredStrategy vs 1 replica"),
+    Step("finetune_guide", 110, TINY, "zoo finetune vs the Keras guide script, images/s per phase"),
+    Step("input_wait", 50, TINY, "share of a training step waiting for input"),
+    Step("precision", 100, TINY, "float32 vs mixed float16, forward and training images/s"),
+    Step("mixed_finetune", 120, TINY, "mixed precision vs float32 finetune: accuracy, NaN, BatchNorm"),
+    Step("predict", 100, TINY, "zoo predict's runtime choice vs the other runtimes, 256 files"),
+    Step("mirrored", 60, TINY, "2-replica MirroredStrategy vs 1 replica"),
 )
-
-
-def gpus() -> list[str]:
-    """The GPU names nvidia-smi lists (no TensorFlow needed); empty without one."""
-    if shutil.which("nvidia-smi") is None:
-        return []
-    done = subprocess.run(
-        ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=False
-    )
-    return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
 
 
 def backend_for(step: str) -> str | None:
@@ -79,8 +69,9 @@ def run_step(step: Step, tiny: bool, seconds: float) -> dict[str, Any]:
     if backend is None:
         return {"status": "skipped: TensorFlow is not installed (and this step has no other backend)"}
     root = str(Path(__file__).resolve().parent.parent.parent)
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "zoo.bench.gpu_steps", step.name, *(["--tiny"] if tiny else [])]
+    path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": path}
+    command = [sys.executable, "-m", "zoo.bench.gpu.steps", step.name, *(["--tiny"] if tiny else [])]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds, check=False)
@@ -113,12 +104,12 @@ def run(tiny: bool = False, budget: float | None = None, only: tuple[str, ...] =
             continue
         print(f"[bench] gpu: {step.name} ({step.what})...", file=sys.stderr, flush=True)
         steps[step.name] = run_step(step, tiny, min(step.tiny_seconds if tiny else step.seconds, left))
-    names = gpus()
+    names = nvidia_gpus()
     return {
         "kind": KIND,
         "schema": SCHEMA,
         "zoo_version": __version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
         "device": names[0] if names and not tiny else "CPU",
         "gpus": names,
         "tiny": tiny,

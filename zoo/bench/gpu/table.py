@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.gpu import KIND, SCHEMA, STEPS
+from zoo.bench.gpu.command import KIND, SCHEMA, STEPS
 from zoo.errors import BadData
 
 NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "resnet50": "ResNet50"}
@@ -21,7 +21,7 @@ def read(path: Path) -> dict[str, Any]:
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadData(f"{path}: not a readable JSON file ({error}); pass the file `python -m zoo.bench gpu` wrote")
+        raise BadData(f"{path}: not a readable JSON file ({error}); pass one `python -m zoo.bench gpu` wrote") from None
     if not isinstance(result, dict) or result.get("kind") != KIND or result.get("schema") != SCHEMA:
         raise BadData(f"{path}: not a `python -m zoo.bench gpu` result (kind {KIND}, schema {SCHEMA})")
     steps = result.get("steps")

@@ -1,0 +1,82 @@
+"""With a GPU present, the runtime of a converted model is chosen by measurement, once per model and GPU model.
+
+On a CPU-only machine OpenVINO (then LiteRT) beats Keras (python -m zoo.bench predict), so zoo takes it without
+measuring. A GPU can turn that around: Keras runs the model there while the fast runtimes stay on the CPU. So when
+nvidia-smi lists a GPU, the converted runtime and Keras each run the same random batch, the faster is used, and the
+choice is written into the model's card under the GPU's name, so later runs on that machine take it without
+measuring again (a damaged entry is measured again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zoo.hardware.devices import nvidia_gpus
+from zoo.results.run_folder import write_atomic
+
+if TYPE_CHECKING:
+    from zoo.results.runtime import Runner
+
+MEASURE_BATCH = 32  # zoo predict's batch
+MEASURE_PASSES = 3  # each runner's best of these, after one warm-up pass
+RUNTIMES = ("openvino", "litert", "keras")
+
+
+def remembered(card: dict, gpu: str) -> str | None:
+    """The runtime measured fastest for this GPU, as the card holds it; None when absent or damaged."""
+    measured = card.get("measured")
+    entry = measured.get(gpu) if isinstance(measured, dict) else None
+    choice = entry.get("choice") if isinstance(entry, dict) else None
+    return choice if choice in RUNTIMES else None
+
+
+def images_per_second(runner: Runner, batch: np.ndarray) -> float:
+    """`runner`'s best rate over MEASURE_PASSES calls on `batch`, after a warm-up call (tracing, allocation)."""
+    runner.run(batch)
+    best = float("inf")
+    for _ in range(MEASURE_PASSES):
+        started = time.perf_counter()
+        runner.run(batch)
+        best = min(best, time.perf_counter() - started)
+    return len(batch) / max(best, 1e-9)
+
+
+def choose_runner(
+    compiled: Runner,
+    keras_runner: Callable[[], Runner],
+    card: dict,
+    card_path: Path,
+    note: Callable[[str], None],
+) -> Runner:
+    """`compiled` without a GPU; with one, the faster of it and Keras, measured once and kept in the card."""
+    gpus = nvidia_gpus()
+    if not gpus:
+        return compiled
+    gpu = gpus[0]
+    choice = remembered(card, gpu)
+    if choice is not None:
+        return keras_runner() if choice == "keras" else compiled
+    candidate = keras_runner()
+    batch = np.random.default_rng(0).uniform(0, 255, (MEASURE_BATCH, *compiled.input_shape)).astype(np.float32)
+    rates = {runner.runtime: images_per_second(runner, batch) for runner in (compiled, candidate)}
+    choice = max(rates, key=rates.__getitem__)
+    entry = {"choice": choice, "images_per_second": {name: round(rate, 1) for name, rate in rates.items()}}
+    measured = card.get("measured") if isinstance(card.get("measured"), dict) else {}
+    save_card(card_path, {**card, "measured": {**measured, gpu: entry}}, note)
+    rates_text = ", ".join(f"{name} {rate:.0f}" for name, rate in rates.items())
+    note(f"with {gpu} here, {choice} runs this model fastest (images/s on a batch of {MEASURE_BATCH}: {rates_text})")
+    return candidate if choice == "keras" else compiled
+
+
+def save_card(path: Path, card: dict[str, Any], note: Callable[[str], None]) -> None:
+    """The card written back in place (temporary name, renamed); an unwritable cache only means measuring again."""
+    try:
+        write_atomic(path, json.dumps(card, indent=1).encode())
+    except OSError as error:
+        note(f"cannot keep the measured runtime choice in {path} ({error.strerror}): it is measured again")
