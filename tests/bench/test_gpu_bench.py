@@ -23,17 +23,20 @@ def test_the_tiny_run_measures_every_step_and_renders_the_table(tmp_path, capsys
     assert 0 <= figures["input_wait"]["zoo"]["input_wait_share"] < 1
     assert {row["precision"] for row in figures["precision"]["rows"]} == {"float32", "mixed_float16"}
     assert all(row["forward"] > 0 and row["train"] > 0 for row in figures["precision"]["rows"])
+    assert figures["mixed_finetune"]["passed"] in (True, False)  # accuracy on 18 toy digits decides, not the code
     mixed = figures["mixed_finetune"]["runs"]
-    assert all(run["finite"] and run["batchnorm_statistics"] > 0 and run["batchnorm_moved"] == 0 for run in mixed.values())
+    assert all(run["finite"] and run["batchnorm_statistics"] > 0 for run in mixed.values())
+    assert all(run["batchnorm_moved"] == 0 for run in mixed.values())
     assert "mixed_float16" in mixed["mixed_float16"]["placement"]
     predict = figures["predict"]
-    assert predict["zoo_choice"] in predict["images_per_second"] and {"keras", "litert"} <= set(predict["images_per_second"])
-    assert "2 replicas" in figures["mirrored"]["runs"]["2"]["placement"] or figures["mirrored"]["runs"]["2"]["placement"]
+    assert predict["zoo_choice"] in predict["images_per_second"]
+    assert {"keras", "litert", "openvino"} == set(predict["images_per_second"])
+    assert "MirroredStrategy on CPU:0, CPU:1; 2 replicas" in figures["mirrored"]["runs"]["2"]["placement"]
     saved = tmp_path / gpu.file_name(result)
     assert saved.name.startswith("gpu-") and saved.name.endswith("-cpu-tiny.json")
     assert main(["gpu", "--table", str(saved)]) == 0
     table = capsys.readouterr().out
-    assert "| EfficientNet-Lite0 train, images/s float32 / mixed float16 |" in table
+    assert "| squeezenet1_1 train, images/s float32 / mixed float16 |" in table
     assert "| zoo predict, 16 files (tiny.keras) | zoo chose" in table and "skipped" not in table
 
 
@@ -45,7 +48,7 @@ def test_a_spent_budget_skips_the_remaining_steps_and_still_reports():
 
 def test_a_step_past_its_limit_reports_the_time_out():
     outcome = gpu.run_step(gpu.STEPS[0], tiny=True, seconds=0.5)
-    assert outcome["status"] == "timed out after 0 s" or outcome["status"].startswith("timed out after")
+    assert outcome["status"] == "timed out after 0 s" and "last_line" in outcome
 
 
 def test_without_tensorflow_only_the_backend_neutral_step_runs_on_jax(monkeypatch):

@@ -13,15 +13,23 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from zoo.hardware.devices import nvidia_gpus
 from zoo.results.run_folder import write_atomic
 
-if TYPE_CHECKING:
-    from zoo.results.runtime import Runner
+
+class Runner(Protocol):
+    """What is measured of zoo.results.runtime.Runner (named here without importing it: runtime imports this)."""
+
+    runtime: str
+    input_shape: tuple[int, int, int]
+    run: Callable[[np.ndarray], np.ndarray]
+
+
+R = TypeVar("R", bound=Runner)
 
 MEASURE_BATCH = 32  # zoo predict's batch
 MEASURE_PASSES = 3  # each runner's best of these, after one warm-up pass
@@ -48,12 +56,12 @@ def images_per_second(runner: Runner, batch: np.ndarray) -> float:
 
 
 def choose_runner(
-    compiled: Runner,
-    keras_runner: Callable[[], Runner],
+    compiled: R,
+    keras_runner: Callable[[], R],
     card: dict,
     card_path: Path,
     note: Callable[[str], None],
-) -> Runner:
+) -> R:
     """`compiled` without a GPU; with one, the faster of it and Keras, measured once and kept in the card."""
     gpus = nvidia_gpus()
     if not gpus:

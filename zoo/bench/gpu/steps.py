@@ -60,7 +60,7 @@ def input_wait(tiny: bool) -> dict[str, Any]:
     )
     x, y = devices.synthetic(setting)
     x, y = x[: setting.images], y[: setting.images]
-    zoo_wait = devices.zoo_input_wait(name, x, y, setting)
+    zoo_wait = devices.zoo_input_wait(name, x, y, setting, xla=False if tiny else None)  # XLA: see mirrored
     model = devices.load_backbone(name, setting)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     plain = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y)).batch(setting.batch_size)
