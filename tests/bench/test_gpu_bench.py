@@ -10,6 +10,7 @@ import pytest
 from zoo.bench.__main__ import main
 from zoo.bench.gpu import command as gpu
 from zoo.bench.gpu import table as gpu_table
+from zoo.hardware.devices import nvidia_gpus
 
 
 def test_the_tiny_run_measures_every_step_and_renders_the_table(tmp_path, capsys):
@@ -66,3 +67,10 @@ def test_the_table_refuses_a_file_that_is_not_a_gpu_result(tmp_path, content):
     path.write_text(content)
     with pytest.raises(SystemExit, match="gpu.json: not a"):
         main(["gpu", "--table", str(path)])
+
+
+@pytest.mark.skipif(bool(nvidia_gpus()), reason="with a GPU the step runs for real")
+def test_a_full_size_step_without_a_gpu_is_skipped_saying_why():
+    from zoo.bench.gpu.steps import run_step
+
+    assert run_step("precision", tiny=False) == {"skipped": "no GPU visible to Keras (tensorflow backend)"}
