@@ -1,5 +1,5 @@
 """With a GPU present (faked here: nvidia-smi lists one), zoo predict's runtime is chosen by measurement, once per
-model and GPU, and kept in the card; without one nothing is measured."""
+model and GPU, and kept beside the card; without one nothing is measured."""
 
 from __future__ import annotations
 
@@ -38,15 +38,15 @@ def rates_where_keras_is(speed: float):
     return lambda runner, batch: speed if runner.runtime == "keras" else 100.0
 
 
-def card_of(source: ModelSource) -> dict:
-    return json.loads(cached_paths(source, "predict")[1].read_text())
+def choices_of(source: ModelSource) -> dict:
+    return json.loads(runtime_choice.choice_path(cached_paths(source, "predict")[1]).read_text())
 
 
 def test_without_a_gpu_nothing_is_measured(cache, model, monkeypatch):
     monkeypatch.setattr(runtime_choice, "nvidia_gpus", lambda: [])
     source = ModelSource("tiny.keras", "digest-cpu", lambda: model)
     assert open_runner(source, note=lambda line: None).runtime == "openvino"
-    assert "measured" not in card_of(source)
+    assert not runtime_choice.choice_path(cached_paths(source, "predict")[1]).exists()
 
 
 def test_with_a_gpu_the_measured_faster_runs_and_the_choice_is_kept(cache, model, monkeypatch):
@@ -57,7 +57,7 @@ def test_with_a_gpu_the_measured_faster_runs_and_the_choice_is_kept(cache, model
     runner = open_runner(source, note=notes.append)
     assert runner.runtime == "keras"
     expected = {"choice": "keras", "images_per_second": {"openvino": 100.0, "keras": 400.0}}
-    assert card_of(source)["measured"][GPU] == expected
+    assert choices_of(source)[GPU] == expected
     assert notes[-1].startswith(f"with {GPU} here, keras runs this model fastest")
     x = np.random.default_rng(1).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
     np.testing.assert_allclose(runner.run(x), model.predict(x, verbose=0), rtol=1e-6)
@@ -74,7 +74,7 @@ def test_a_slower_keras_leaves_the_converted_runtime(cache, model, monkeypatch):
     monkeypatch.setattr(runtime_choice, "images_per_second", rates_where_keras_is(10.0))
     source = ModelSource("tiny.keras", "digest-slow", lambda: model)
     assert open_runner(source, note=lambda line: None).runtime == "openvino"
-    assert card_of(source)["measured"][GPU]["choice"] == "openvino"
+    assert choices_of(source)[GPU]["choice"] == "openvino"
 
 
 def test_a_damaged_choice_is_measured_again(cache, model, monkeypatch):
@@ -82,19 +82,17 @@ def test_a_damaged_choice_is_measured_again(cache, model, monkeypatch):
     monkeypatch.setattr(runtime_choice, "images_per_second", rates_where_keras_is(10.0))
     source = ModelSource("tiny.keras", "digest-damaged", lambda: model)
     open_runner(source, note=lambda line: None)
-    card_path = cached_paths(source, "predict")[1]
-    card = card_of(source)
-    card_path.write_text(json.dumps({**card, "measured": {GPU: {"choice": "warp-drive"}}}))
+    runtime_choice.choice_path(cached_paths(source, "predict")[1]).write_text(json.dumps({GPU: {"choice": "warp"}}))
     monkeypatch.setattr(runtime_choice, "images_per_second", rates_where_keras_is(400.0))
     assert open_runner(source, note=lambda line: None).runtime == "keras"
-    assert card_of(source)["measured"][GPU]["choice"] == "keras"
+    assert choices_of(source)[GPU]["choice"] == "keras"
 
 
 def test_a_real_measurement_records_both_rates(cache, model, monkeypatch):
     monkeypatch.setattr(runtime_choice, "nvidia_gpus", lambda: [GPU])
     source = ModelSource("tiny.keras", "digest-real", lambda: model)
     runner = open_runner(source, note=lambda line: None)
-    entry = card_of(source)["measured"][GPU]
+    entry = choices_of(source)[GPU]
     assert set(entry["images_per_second"]) == {"openvino", "keras"} and min(entry["images_per_second"].values()) > 0
     assert runner.runtime == entry["choice"] == max(entry["images_per_second"], key=entry["images_per_second"].get)
 

@@ -154,7 +154,7 @@ def open_runner(
         card = None  # the converted file was removed: convert again
     runner = compiled_runner(model_path, card) if card else None
     if runner is not None:
-        return choose_runner(runner, lambda: keras_runner(source.load(), purpose, card), card, card_path, note)
+        return choose_runner(runner, lambda: keras_runner(source.load(), purpose, card), card_path, note)
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
@@ -170,7 +170,7 @@ def open_runner(
         card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
         runner = compiled_runner(model_path if model_path.is_file() else content, card)
         if runner is not None:
-            return choose_runner(runner, lambda: keras_runner(model, purpose, card), card, card_path, note)
+            return choose_runner(runner, lambda: keras_runner(model, purpose, card), card_path, note)
     why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
     return keras_runner(model, purpose, card)

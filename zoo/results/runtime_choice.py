@@ -3,8 +3,9 @@
 On a CPU-only machine OpenVINO (then LiteRT) beats Keras (python -m zoo.bench predict), so zoo takes it without
 measuring. A GPU can turn that around: Keras runs the model there while the fast runtimes stay on the CPU. So when
 nvidia-smi lists a GPU, the converted runtime and Keras each run the same random batch, the faster is used, and the
-choice is written into the model's card under the GPU's name, so later runs on that machine take it without
-measuring again (a damaged entry is measured again).
+choice is kept beside the model's card (<card>.choice.json, by GPU name; the card itself is left as converted), so
+later runs on that machine take it without measuring again. The choice file is checked when read: anything but a
+known runtime is measured again.
 """
 
 from __future__ import annotations
@@ -36,10 +37,23 @@ MEASURE_PASSES = 3  # each runner's best of these, after one warm-up pass
 RUNTIMES = ("openvino", "litert", "keras")
 
 
-def remembered(card: dict, gpu: str) -> str | None:
-    """The runtime measured fastest for this GPU, as the card holds it; None when absent or damaged."""
-    measured = card.get("measured")
-    entry = measured.get(gpu) if isinstance(measured, dict) else None
+def choice_path(card_path: Path) -> Path:
+    """Where the measured choices of a converted model are kept: beside its card."""
+    return card_path.with_suffix(".choice.json")
+
+
+def read_choices(path: Path) -> dict[str, Any]:
+    """The measured choices by GPU name; empty when absent or unreadable (measured again)."""
+    try:
+        choices = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return choices if isinstance(choices, dict) else {}
+
+
+def remembered(choices: dict[str, Any], gpu: str) -> str | None:
+    """The runtime measured fastest for this GPU; None when absent or damaged."""
+    entry = choices.get(gpu)
     choice = entry.get("choice") if isinstance(entry, dict) else None
     return choice if choice in RUNTIMES else None
 
@@ -58,16 +72,17 @@ def images_per_second(runner: Runner, batch: np.ndarray) -> float:
 def choose_runner(
     compiled: R,
     keras_runner: Callable[[], R],
-    card: dict,
     card_path: Path,
     note: Callable[[str], None],
 ) -> R:
-    """`compiled` without a GPU; with one, the faster of it and Keras, measured once and kept in the card."""
+    """`compiled` without a GPU; with one, the faster of it and Keras, measured once and kept beside the card."""
     gpus = nvidia_gpus()
     if not gpus:
         return compiled
     gpu = gpus[0]
-    choice = remembered(card, gpu)
+    path = choice_path(card_path)
+    choices = read_choices(path)
+    choice = remembered(choices, gpu)
     if choice is not None:
         return keras_runner() if choice == "keras" else compiled
     candidate = keras_runner()
@@ -75,16 +90,15 @@ def choose_runner(
     rates = {runner.runtime: images_per_second(runner, batch) for runner in (compiled, candidate)}
     choice = max(rates, key=rates.__getitem__)
     entry = {"choice": choice, "images_per_second": {name: round(rate, 1) for name, rate in rates.items()}}
-    measured = card.get("measured") if isinstance(card.get("measured"), dict) else {}
-    save_card(card_path, {**card, "measured": {**measured, gpu: entry}}, note)
+    save_choices(path, {**choices, gpu: entry}, note)
     rates_text = ", ".join(f"{name} {rate:.0f}" for name, rate in rates.items())
     note(f"with {gpu} here, {choice} runs this model fastest (images/s on a batch of {MEASURE_BATCH}: {rates_text})")
     return candidate if choice == "keras" else compiled
 
 
-def save_card(path: Path, card: dict[str, Any], note: Callable[[str], None]) -> None:
-    """The card written back in place (temporary name, renamed); an unwritable cache only means measuring again."""
+def save_choices(path: Path, choices: dict[str, Any], note: Callable[[str], None]) -> None:
+    """The choices written (temporary name, renamed); an unwritable cache only means measuring again."""
     try:
-        write_atomic(path, json.dumps(card, indent=1).encode())
+        write_atomic(path, json.dumps(choices, indent=1).encode())
     except OSError as error:
         note(f"cannot keep the measured runtime choice in {path} ({error.strerror}): it is measured again")

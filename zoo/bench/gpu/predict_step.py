@@ -15,15 +15,15 @@ from typing import Any
 
 from zoo.bench.predict import images_per_second, write_photos
 from zoo.loading.ranking import top_labels
+from zoo.results.openvino_runtime import OpenVINOCall, has_openvino
 from zoo.results.runtime import (
     Runner,
     cached_paths,
     catalogue_source,
-    compiled_runner,
     file_source,
+    has_litert,
     litert_runner,
     open_runner,
-    read_card,
     run_files,
 )
 
@@ -46,17 +46,16 @@ def tiny_model(folder: Path) -> Path:
 
 
 def runners(source: Any, chosen: Runner) -> dict[str, Runner]:
-    """zoo's choice and every other runner of the converted file, and Keras, keyed by runtime."""
+    """zoo's choice and every other runner of the converted file (which exists only once it passed its checks),
+    and Keras, keyed by runtime."""
     found = {chosen.runtime: chosen}
-    model_path, card_path = cached_paths(source, "predict")
-    card = read_card(card_path)
-    if card and card["converted"]:
+    model_path = cached_paths(source, "predict")[0]
+    if model_path.is_file() and has_litert():
         details = {"input_shape": chosen.input_shape, "class_names": chosen.class_names}
-        if card["runtimes"].get("litert", {}).get("ok"):
-            found.setdefault("litert", litert_runner(str(model_path), details))
-        openvino = compiled_runner(model_path, card)
-        if openvino is not None:
-            found.setdefault(openvino.runtime, openvino)
+        found.setdefault("litert", litert_runner(str(model_path), details))
+    if model_path.is_file() and has_openvino():
+        openvino = Runner(chosen.input_shape, chosen.class_names, "openvino", OpenVINOCall(model_path))
+        found.setdefault("openvino", openvino)
     if "keras" not in found:
         model = source.load()
         found["keras"] = Runner(chosen.input_shape, chosen.class_names, "keras", model.predict_on_batch)
