@@ -1,6 +1,7 @@
-"""`python -m zoo.bench recipes|finetune|augment|devices|predict|hub [--json]`: measured results of the recipes, of
-finetune against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on the GPU,
-and of inference speed on the CPU.
+"""`python -m zoo.bench recipes|finetune|augment|devices|predict|scale|hub|gpu [--json]`: measured results of the
+recipes, of finetune against Keras, of finetune's strong against its light augmentation, of fine-tuning throughput on
+the GPU, of inference speed on the CPU, of memory at scale, of the KerasHub family (hub), and of every GPU path in one
+run (gpu).
 
 recipes: train each recipe family on real bundled data. finetune: zoo's finetune against the Keras transfer-learning
 guide's plain script on the same images and backbone (time ratio and both validation accuracies). devices: images
@@ -38,7 +39,48 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_scale_parser(sub)
     hub = sub.add_parser("hub", help="hub family: ViT-Ti CPU speed, EMA vs none, pretrained accuracy if presets here")
     hub.add_argument("--json", action="store_true", help="last line is a JSON object")
+    add_gpu_parser(sub)
     return parser.parse_args(argv)
+
+
+def add_gpu_parser(sub: argparse._SubParsersAction) -> None:
+    from zoo.bench.gpu.command import STEPS
+
+    bench = sub.add_parser("gpu", help="every GPU path, each step in its own process and time limit")
+    bench.add_argument("--tiny", action="store_true", help="the same steps at toy sizes on the CPU (~2 minutes)")
+    bench.add_argument("--json", action="store_true", help="last line is the JSON object (also written to --out)")
+    bench.add_argument("--out", default="benchmarks", help="folder of gpu-<date>-<device>.json (default %(default)s)")
+    bench.add_argument("--budget", type=int, default=None, help="seconds for all steps (default 540; tiny 600)")
+    bench.add_argument("--only", choices=[step.name for step in STEPS], action="append", help="only this step")
+    bench.add_argument("--table", metavar="FILE", help="print the README table of a saved JSON and stop")
+
+
+def main_gpu(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from zoo.bench.gpu import command as gpu
+    from zoo.bench.gpu import table as gpu_table
+    from zoo.errors import BadData
+
+    if args.table:
+        try:
+            print(gpu_table.markdown(gpu_table.read(Path(args.table))))
+        except BadData as error:
+            raise SystemExit(str(error)) from None
+        return 0
+    if args.budget is not None and args.budget < 10:
+        raise SystemExit(f"--budget must be at least 10 seconds, got {args.budget}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"--out {out} is a file: give a folder for the JSON (default benchmarks)")
+    result = gpu.run(tiny=args.tiny, budget=args.budget, only=tuple(args.only or ()))
+    path = gpu.write(result, out)
+    print(gpu_table.markdown(result))
+    print(f"raw JSON: {path}")
+    if args.json:
+        print(json.dumps(result))
+    return 0
 
 
 def add_scale_parser(sub: argparse._SubParsersAction) -> None:
@@ -233,7 +275,7 @@ def main_hub(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.suite != "scale":  # scale runs Keras only in `zoo` processes, which silence it themselves
+    if args.suite not in ("scale", "gpu"):  # these run Keras only in child processes, which silence it themselves
         import_tensorflow_quietly()  # TF's start-up logs read as failures on a CPU; TF_CPP_MIN_LOG_LEVEL shows them
     suites = {
         "finetune": main_finetune,
@@ -243,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scale": main_scale,
         "augment": main_augment,
         "hub": main_hub,
+        "gpu": main_gpu,
     }
     return suites[args.suite](args)
 

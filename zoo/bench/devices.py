@@ -107,13 +107,15 @@ def zoo_finetune(name: str, x: np.ndarray, y: np.ndarray, setting: Setting, **op
     return {"images_per_second": round(total, 1), "phases": phases, "placement": result.report["placement"]["text"]}
 
 
-def zoo_input_wait(name: str, x: np.ndarray, y: np.ndarray, setting: Setting) -> dict[str, Any]:
+def zoo_input_wait(
+    name: str, x: np.ndarray, y: np.ndarray, setting: Setting, xla: bool | None = None
+) -> dict[str, Any]:
     """The input wait of finetune's image pipeline (zoo.training.feature_cache.batches) under its placement's
-    precision."""
+    precision (and XLA: None lets Keras decide)."""
     from zoo.hardware.placement import place, placed_model
     from zoo.training.feature_cache import batches, one_hot
 
-    placement = place(batch_size=setting.batch_size)
+    placement = place(batch_size=setting.batch_size, xla=xla)
     model = placed_model(load_backbone(name, setting), placement)
     with placement.scope():
         model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=placement.jit_compile())

@@ -121,7 +121,10 @@ def run_zoo(
     head_epochs = result.report["phases"][0]["epochs_run"]  # the head phase's last epoch, as for the keras path
     head_accuracy = result.history["val_accuracy"][head_epochs - 1] if head_epochs else None
     rounded = {key: round(value, 2) for key, value in seconds.items()}
-    return GuideRun(float(result.evaluation.accuracy), rounded, head_accuracy)
+    rows = result.report["train_size"]
+    phases = result.report["phases"]
+    rates = {p["name"]: round(rows * p["epochs_run"] / p["seconds"], 1) for p in phases if p["seconds"]}
+    return GuideRun(float(result.evaluation.accuracy), rounded, head_accuracy, rates)
 
 
 def run(setting: Setting | None = None, workdir: str | Path | None = None) -> dict[str, Any]:
@@ -163,6 +166,8 @@ def run(setting: Setting | None = None, workdir: str | Path | None = None) -> di
         "order": setting.order,
         "augmentation": AUGMENTATION.describe(),
         "warm_up_seconds": round(warm, 2),
+        "zoo_images_per_second": zoo_run.images_per_second,  # per phase: training images x epochs / seconds
+        "keras_images_per_second": keras_run.images_per_second,
         "zoo_stages": zoo_run.seconds,
         "keras_stages": keras_run.seconds,
         "setting": asdict(setting),

@@ -27,6 +27,7 @@ class GuideRun:
     val_accuracy: float
     seconds: dict[str, float]
     head_val_accuracy: float | None = None  # after the frozen-base fit: shows what the unfrozen fit changed
+    images_per_second: dict[str, float] | None = None  # training images / fit seconds, per phase (head, all)
 
 
 class GuideSetting(Protocol):
@@ -122,4 +123,7 @@ def run_keras_guide(
     accuracy = float(model.evaluate(val, verbose=0, return_dict=True)["accuracy"])
     seconds["evaluate"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - clock
-    return GuideRun(accuracy, {key: round(value, 2) for key, value in seconds.items()}, head[-1])
+    images = sum(1 for path in train_dir.rglob("*") if path.is_file())
+    rates = {"head": images * epochs[0] / seconds["fit_head"], "all": images * epochs[1] / seconds["fit_all"]}
+    rounded = {key: round(value, 2) for key, value in seconds.items()}
+    return GuideRun(accuracy, rounded, head[-1], {phase: round(rate, 1) for phase, rate in rates.items() if rate})

@@ -12,6 +12,8 @@ import importlib.util
 import logging
 import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -122,6 +124,24 @@ def enable_memory_growth() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:  # the GPUs are already initialised: their memory setting can no longer change
             return
+
+
+def nvidia_gpus(env: Mapping[str, str] = os.environ) -> list[str]:
+    """The NVIDIA GPUs this process may use, named by nvidia-smi ("NVIDIA H100 80GB HBM3"), without importing
+    TensorFlow; empty without nvidia-smi or when CUDA_VISIBLE_DEVICES hides them."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    query = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+    try:
+        done = subprocess.run(query, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    names = [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return names
+    wanted = [int(part) for part in visible.split(",") if part.strip().isdigit() and int(part) >= 0]
+    return [names[index] for index in wanted if index < len(names)]
 
 
 def local_devices() -> list[DeviceInfo]:

@@ -40,6 +40,7 @@ from zoo.results.runtime_cache import (
     store,
     writable,
 )
+from zoo.results.runtime_choice import choose_runner
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
@@ -166,14 +167,14 @@ def open_runner(
     if card is not None and card["converted"]:
         runner = readable_runner(paths, card, note)
         if runner is not None:
-            return runner
+            return choose_runner(runner, lambda: keras_runner(source, purpose, card), paths[1], note)
         card = checked_entry(paths, note)  # None when the runtime could not read the file (removed: convert again)
     quiet_tensorflow_when_imported()  # Keras from here on (imported by the load, after its weights are found): quietly
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
     target = features_of(model) if purpose == "embed" else model
-    keras_runner = Runner(
+    in_keras = Runner(
         shape_of(target),
         getattr(model, "class_names", None) if target is model else None,
         "keras",
@@ -181,24 +182,32 @@ def open_runner(
     )
     if card is not None and not card["converted"]:
         note(f"{source.label} runs in Keras, not LiteRT: {card['reason']}")
-        return keras_runner
+        return in_keras
     if card is None and images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
         note(f"{source.label} runs in Keras: {images} images are too few for a conversion to the fast runtime to pay")
-        return keras_runner
+        return in_keras
     if card is None and not writable(paths[0].parent):
         note(f"{source.label} runs in Keras: the runtime cache {paths[0].parent} cannot be written (set ZOO_CACHE_DIR)")
-        return keras_runner
+        return in_keras
     if card is None:
         with conversion_lock(paths):  # another process converting it: wait, then use its entry
             card = checked_entry(paths, note) or convert(target, model, paths, note, relative=purpose != "predict")
     runner = readable_runner(paths, card, lambda line: None) if card["converted"] else None
     if runner is not None:
-        return runner
+        return choose_runner(runner, lambda: in_keras, paths[1], note)
     why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
     if card["converted"] and (has_openvino() or has_litert()):
         why = f"the converted file could not be cached in, or read back from, {paths[0].parent}"
     note(f"{source.label} runs in Keras, not LiteRT: {why}")
-    return keras_runner
+    return in_keras
+
+
+def keras_runner(source: ModelSource, purpose: str, card: dict) -> Runner:
+    """`source`'s model (its features for embed) run by Keras, on the GPU where TensorFlow has one."""
+    quiet_tensorflow_when_imported()
+    model = source.load()
+    target = features_of(model) if purpose == "embed" else model
+    return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
 
 
 def shape_of(model: Any) -> tuple[int, int, int]:
