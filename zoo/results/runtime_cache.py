@@ -28,7 +28,9 @@ from zoo.weights.resolve import cache_dir
 RUNTIME_FOLDER = "runtime"
 # zoo.results modules whose code decides what a conversion writes: their bytes are part of every key (a test
 # checks that each module of zoo.results they import is listed). A new conversion route adds its module here.
-CONVERSION_MODULES = ("runtime.py", "runtime_cache.py", "export.py", "litert.py", "openvino_runtime.py")
+CONVERSION_MODULES = (
+    "runtime.py", "runtime_cache.py", "runtime_choice.py", "export.py", "litert.py", "openvino_runtime.py"
+)
 CONVERTER_PACKAGES = ("tensorflow", "ai-edge-litert", "openvino")  # the converter and both runtimes
 CARD_KEYS = ("input_shape", "class_names", "converted", "reason", "runtimes")
 
