@@ -23,6 +23,10 @@ def stratified_split(
         raise BadData(f"validation_fraction must be between 0 and 1 (exclusive); got {validation_fraction!r}")
     lead = first_rows(data.files, len(data))
     leaders = lead == np.arange(len(data))
+    if data.multilabel:
+        validation = multilabel_holdout(data, leaders, validation_fraction, seed)
+        held = np.isin(lead, validation)
+        return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
     counts = np.bincount(data.y[leaders], minlength=len(data.class_names))
     small = [f"{name!r} ({count})" for name, count in zip(data.class_names, counts, strict=True) if count < 2]
     if small:
@@ -37,6 +41,32 @@ def stratified_split(
         validation.append(rows[: min(max(int(round(count * validation_fraction)), 1), count - 1)])
     held = np.isin(lead, np.concatenate(validation))  # a file listed twice goes where its first row went
     return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
+
+
+def multilabel_holdout(data: LabelledData, leaders: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Validation rows for multi-label data, iterative stratification (Sechidis et al. 2011) simplified: labels
+    rarest first, each takes about `fraction` of its rows into validation (at least one where its rows allow);
+    rows with no label are drawn at `fraction`. Raises BadData naming the labels with fewer than 2 rows."""
+    positive = (data.y > 0) & leaders[:, None]
+    counts = positive.sum(axis=0)
+    small = [f"{name!r} ({count})" for name, count in zip(data.class_names, counts, strict=True) if count < 2]
+    if small:
+        raise BadData(
+            f"cannot split {data.origin}: labels {', '.join(small)} appear in fewer than 2 rows, and a validation "
+            "split needs each label on both sides; add examples of them, drop them, or pass validation data"
+        )
+    rng = np.random.default_rng(seed)
+    wanted = np.minimum(np.maximum(np.round(counts * fraction), 1), counts - 1)
+    side = np.zeros(len(data), dtype=np.int8)  # 0: not placed yet, 1: validation, 2: training
+    for label in np.argsort(counts, kind="stable"):
+        first = wanted[label]
+        for row in rng.permutation(np.flatnonzero(positive[:, label] & (side == 0))):
+            # Every label of the row still wants validation rows, or this label has none there yet.
+            take = wanted[label] > 0 and (wanted[positive[row]].min() > 0 or wanted[label] == first)
+            side[row] = 1 if take else 2
+            wanted[positive[row]] -= 1 if take else 0
+    unlabelled = rng.permutation(np.flatnonzero(leaders & (side == 0)))
+    return np.concatenate([np.flatnonzero(side == 1), unlabelled[: int(round(len(unlabelled) * fraction))]])
 
 
 def first_rows(files: Sequence[str] | None, count: int) -> np.ndarray:
