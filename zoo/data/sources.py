@@ -149,8 +149,8 @@ def load_data(
     (strict=True raises instead). id_col, label_col: a CSV's columns of files (or ids) and labels; image_dir,
     extension: where ids point and their suffix. pixel_cols, pixel_shape: a CSV's pixel columns (auto-detected as
     pixel0..pixelN, or this PREFIX) and their "HxW[xC]" shape, read as images. multi_label: label_col holds
-    space-separated tags (a comma-separated label_col of several 0/1 columns is multi-label anyway). class_names: the classes' order;
-    progress: decoding lines on stderr.
+    space-separated tags (a comma-separated label_col of several 0/1 columns is multi-label anyway). class_names:
+    the classes' order; progress: decoding lines on stderr.
     """
     check_channels(channels)
     if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):

@@ -12,15 +12,16 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.loading.ranking import top_labels
+from zoo.loading.ranking import labels_over, top_labels
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ZooModel(keras.Model):
     """A functional Keras model that remembers its class names and what training needs of its catalogue entry:
-    the entry's name, its task and the name of its classifier layer (so training never looks the entry up again)."""
+    the entry's name, its task and the name of its classifier layer (so training never looks the entry up again);
+    a multi-label model also its per-label thresholds (chosen on validation data by finetune)."""
 
-    REMEMBERED = ("class_names", "entry_name", "task", "classifier")
+    REMEMBERED = ("class_names", "entry_name", "task", "classifier", "thresholds")
 
     def __init__(
         self,
@@ -29,6 +30,7 @@ class ZooModel(keras.Model):
         entry_name: str | None = None,
         task: str | None = None,
         classifier: str | None = None,
+        thresholds: Sequence[float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -36,6 +38,7 @@ class ZooModel(keras.Model):
         self.entry_name = entry_name
         self.task = task  # classification, regression, reconstruction, ... (None: not from the catalogue)
         self.classifier = classifier  # the head layer's name ("predictions"; ConvNeXt's differs)
+        self.thresholds = list(thresholds) if thresholds is not None else None  # multi-label: one per class name
 
     def get_config(self) -> dict:
         return {**super().get_config(), **{key: getattr(self, key) for key in self.REMEMBERED}}
@@ -51,10 +54,14 @@ class ZooModel(keras.Model):
 
     def classify(self, images: Any, top: int = 5, batch_size: int = 32) -> list[list[tuple[str, float]]]:
         """The `top` (label, probability) pairs, best first, for each of `images` (paths, PIL images, arrays in
-        [0, 255] or floats in [0, 1], batches: see `image_batches`), decoded and run `batch_size` at a time."""
+        [0, 255] or floats in [0, 1], batches: see `image_batches`), decoded and run `batch_size` at a time.
+        A multi-label model gives every label at or over its threshold instead (`top` not used)."""
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
-        return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)
+        outputs = self.run_on_images(self, images, batch_size)
+        if self.task == "multilabel":
+            return labels_over(outputs, self.class_names, self.thresholds)
+        return top_labels(outputs, self.class_names, top)
 
     def embed(self, images: Any, batch_size: int = 32) -> np.ndarray:
         """Pooled trunk features (n, d) of `images` (as `classify` takes them, `batch_size` at a time): what the

@@ -22,6 +22,7 @@ from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
 from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import DEFAULT_FORMATS
+from zoo.results.multilabel_evaluation import MultilabelEvaluation, evaluate_multilabel
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
@@ -41,7 +42,7 @@ class FinetuneResult:
     model: keras.Model
     history: dict[str, list[float]]
     plan: FinetunePlan
-    evaluation: Evaluation
+    evaluation: Evaluation | MultilabelEvaluation
     report: dict[str, Any]
     out_dir: Path | None  # None also on a worker that is not the chief (the chief writes the outputs)
     placement: Placement | None = None
@@ -217,7 +218,7 @@ def finetune(
         seed_everything(seed, call.run.deterministic)
         train, val, load_seconds = loaded_data(model, data, call)
         call.say(f"data: {train.origin}")  # where the examples came from (pixel columns read as images say so)
-        model = head_for(model, train.class_names, call.say)
+        model = head_for(model, train.class_names, call.say, multilabel=train.multilabel)
         plan = plan_for(model, train, val, call, placement)
         announce(plan, placement, call)
         config = run_config(plan, call)
@@ -231,6 +232,8 @@ def finetune(
             write_outputs(out_dir, model, report, finished, call.run.export, call.say_progress)
             guard.finish()
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
+    if train.multilabel:  # per-label thresholds, F1 and AUC: what zoo predict will use
+        call.say(finished.evaluation.summary())
     call.say(summary_line(report, kept))
     return FinetuneResult(model, finished.history, plan, finished.evaluation, report, kept, placement)
 
@@ -269,6 +272,7 @@ def plan_for(
         augment=call.augment,
         num_classes=len(train.class_names),
         validation_size=len(val),
+        multilabel=train.multilabel,
         **call.plan_options,
     )
     return scaled_plan(plan, placement)
@@ -315,7 +319,11 @@ def trained(run: TrainingRun, config: dict[str, Any], started: str) -> FinishedR
     """Carry the run out, then score the trained model (its class names set) on the validation data."""
     history, phases, status = run_phases(run)
     run.model.class_names = list(run.train.class_names)
-    evaluation = evaluate_classifier(run.model, run.val)
+    if run.train.multilabel:  # thresholds chosen on the validation data travel with the model (model.keras)
+        evaluation = evaluate_multilabel(run.model, run.val)
+        run.model.thresholds = evaluation.thresholds.astype(float).tolist()
+    else:
+        evaluation = evaluate_classifier(run.model, run.val)
     placement = run.placement.to_dict()
     return FinishedRun(run.plan, config, started, run.train, run.val, history, phases, status, evaluation, placement)
 
