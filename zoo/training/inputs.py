@@ -59,7 +59,13 @@ def load_split(
     held = {**common, "data_dir": loader.data_dir, "split": loader.validation_split, "class_names": train.class_names}
     if train.multilabel:  # the validation table's labels are read as the training table's were
         held |= {"label_col": loader.label_col, "multi_label": loader.multi_label}
-    return train, as_labelled(validation, held)
+    val = as_labelled(validation, held)
+    if val.multilabel != train.multilabel or val.class_names != train.class_names:
+        raise BadData(
+            f"the validation data's labels {list(val.class_names)} differ from the training data's "
+            f"{list(train.class_names)}: give both the same label columns (or tags)"
+        )
+    return train, val
 
 
 def as_labelled(data: Any, options: dict[str, Any]) -> LabelledData:

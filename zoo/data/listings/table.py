@@ -26,7 +26,7 @@ from zoo.data.listings.multilabel import encode_indicators, encode_tags, tags_hi
 from zoo.errors import BadData
 
 ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path", "filepath", "image_path", "img")
-LABEL_COLUMNS = ("label", "labels", "class", "class_name", "category", "target", "y")
+LABEL_COLUMNS = ("label", "labels", "tags", "class", "class_name", "category", "target", "y")
 
 
 @dataclass(frozen=True)
