@@ -198,7 +198,9 @@ def finetune(
       Reading options (LoaderOptions, passed to zoo.data.load_data):
         labels: labels for a list of files or an array of images.
         id_col: a CSV's column of file names or ids.
-        label_col: a CSV's column of labels.
+        label_col: a CSV's column of labels; several, comma-separated ("a,b,c"): multi-label 0/1 columns.
+        multi_label: the label column holds space-separated tags: a sigmoid per label, binary cross-entropy,
+            per-label thresholds chosen on the validation data (saved with the model; zoo predict uses them).
         image_dir: folder the CSV's file names are relative to.
         extension: added to ids that have none (".png").
         pixel_cols: a CSV's pixel-column prefix, read as images (None: pixel0..pixelN when present).
