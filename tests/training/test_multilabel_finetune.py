@@ -109,3 +109,17 @@ def test_the_plan_of_a_multilabel_run_turns_batch_mixes_off():
     plan = make_plan(model, 100, augment=["cutmix"], multilabel=True)
     assert plan.multilabel and plan.augmentation.mix is None
     assert "cutmix off" in str(plan) and "binary cross-entropy" in str(plan)
+
+
+def test_a_pretrained_backbone_trains_in_two_bn_safe_phases_on_cached_features(images, tmp_path):
+    from finetune_data import lite0
+
+    result = zoo.finetune(
+        lite0(3, 64), images / "tags.csv", multi_label=True, epochs=(1, 1), batch_size=8, out=tmp_path / "run",
+        export=["keras"], verbose=False,
+    )
+    plan = result.plan
+    assert plan.multilabel and len(plan.phases) == 2 and plan.phases[0].train == "head"
+    assert all(phase.cache is not None for phase in plan.phases) and plan.phases[1].pin_batchnorm
+    assert result.model.task == "multilabel" and len(result.model.thresholds) == 3
+    assert result.report["outputs"]["exports"]["keras"]["ok"]
