@@ -59,3 +59,12 @@ def test_a_tag_in_fewer_than_two_rows_is_refused_by_name(tmp_path):
     data = load_data(path, image_size=(32, 32), channels=1, multi_label=True, progress=False)
     with pytest.raises(BadData, match=r"labels 'rare' \(1\) appear in fewer than 2 rows"):
         stratified_split(data, 0.2, 0)
+
+
+def test_doctor_counts_images_once_and_each_label(tmp_path):
+    from zoo.data.doctor import diagnose
+
+    y = multilabel_images(tmp_path, 16)
+    report = diagnose(tmp_path / "tags.csv", multi_label=True, progress=False)
+    assert report.to_dict()["usable"] == 16 and list(report.counts) == list(y.sum(axis=0))
+    assert "files: 16 (16 usable, 0 skipped)" in str(report) and "classes (images):" in str(report)

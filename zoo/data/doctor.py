@@ -53,7 +53,7 @@ class DoctorReport:
             "origin": self.origin,
             "ok": self.ok,
             "files": self.listed,
-            "usable": sum(self.counts),
+            "usable": self.listed - len(self.skipped),
             "classes": dict(zip(self.class_names, self.counts, strict=True)),
             "class_weights": self.weights,
             "skipped": [{"file": item.file, "reason": item.reason} for item in self.skipped],
@@ -157,12 +157,13 @@ def shown(items: Sequence[str], indent: str = "  ") -> list[str]:
 
 def format_report(report: DoctorReport) -> str:
     """The report as text for a terminal."""
-    usable = sum(report.counts)
+    usable = report.listed - len(report.skipped)  # multi-label counts add up to more than the images
     lines = [f"data: {report.origin}", f"files: {report.listed} ({usable} usable, {len(report.skipped)} skipped)"]
-    lines.append("classes (images, class weight):")
+    lines.append("classes (images, class weight):" if report.weights else "classes (images):")
     width = max((len(name) for name in report.class_names), default=0)
     for name, count in zip(report.class_names, report.counts, strict=True):
-        lines.append(f"  {name:<{width}}  {count:>6}  {report.weights.get(name, float('nan')):.3f}")
+        weight = f"  {report.weights[name]:.3f}" if name in report.weights else ""
+        lines.append(f"  {name:<{width}}  {count:>6}{weight}")
     if report.skipped:
         lines.append(f"skipped ({len(report.skipped)}; training leaves them out):")
         lines += shown([f"{item.file}: {item.reason}" for item in report.skipped])
