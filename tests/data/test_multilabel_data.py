@@ -66,5 +66,5 @@ def test_doctor_counts_images_once_and_each_label(tmp_path):
 
     y = multilabel_images(tmp_path, 16)
     report = diagnose(tmp_path / "tags.csv", multi_label=True, progress=False)
-    assert report.to_dict()["usable"] == 16 and list(report.counts) == list(y.sum(axis=0))
+    assert report.to_json()["usable"] == 16 and list(report.counts) == list(y.sum(axis=0))
     assert "files: 16 (16 usable, 0 skipped)" in str(report) and "classes (images):" in str(report)
