@@ -123,3 +123,8 @@ def test_a_pretrained_backbone_trains_in_two_bn_safe_phases_on_cached_features(i
     assert all(phase.cache is not None for phase in plan.phases) and plan.phases[1].pin_batchnorm
     assert result.model.task == "multilabel" and len(result.model.thresholds) == 3
     assert result.report["outputs"]["exports"]["keras"]["ok"]
+
+
+def test_lr_find_sweeps_multilabel_data_with_binary_cross_entropy(images):
+    result = zoo.lr_find(zoo.load("lenet5", num_classes=3), images / "tags.csv", multi_label=True, steps=10)
+    assert len(result.lrs) >= 2 and all(np.isfinite(result.losses))
