@@ -136,6 +136,9 @@ def lr_find(
         labels: the labels, for a list of files or an array of images.
         id_col, label_col: a CSV's columns of file names (or ids) and of labels.
         image_dir, extension: where a CSV's file names point, and the suffix added to ids without one.
+        pixel_cols, pixel_shape: a CSV's pixel-column prefix and the "HxW[xC]" shape its rows are read as images in.
+        multi_label: the label column holds space-separated tags (a comma-separated label_col: several 0/1
+            columns); the sweep then trains one sigmoid per label with binary cross-entropy.
         progress: progress lines while images are decoded and during the sweep (True).
         data_dir, split: where a TFDS dataset is prepared and which split to sweep on (default "train").
         validation_split: taken, as finetune takes it, and unused: the sweep reads no validation data.
