@@ -11,10 +11,17 @@ if TYPE_CHECKING:
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
-    """--id-col, --label-col, --image-dir, --extension, --pixel-cols, --pixel-shape: the TableOptions
+    """--id-col, --label-col, --multi-label, --image-dir, --extension, --pixel-cols, --pixel-shape: the TableOptions
     zoo.data.load_data reads a CSV source with."""
     parser.add_argument("--id-col", help="CSV column holding file names or ids (default: id, image_id, file, ...)")
-    parser.add_argument("--label-col", help="CSV column holding labels (default: label, class, category, ...)")
+    parser.add_argument(
+        "--label-col",
+        help="CSV column holding labels (default: label, class, category, ...); several, comma-separated: "
+        "multi-label 0/1 columns, one per label",
+    )
+    parser.add_argument(
+        "--multi-label", action="store_true", help="the label column holds space-separated tags (multi-label)"
+    )
     parser.add_argument("--image-dir", help="folder the CSV's file names are relative to (default: the CSV's folder)")
     parser.add_argument("--extension", help="extension appended to CSV ids that lack it, e.g. .jpg")
     parser.add_argument(

@@ -214,7 +214,9 @@ def resume_argv(args: argparse.Namespace, out: Path) -> list[str]:
     recipe += [("--validation", args.validation), ("--epochs", args.epochs), ("--image-size", args.image_size)]
     recipe += [("--tensorboard", args.tensorboard), ("--augment", args.augment)]
     for flag, value in [*recipe, *loader_flags(args).items()]:
-        if value is not None:
+        if value is True:
+            argv.append(flag)
+        elif value is not None and value is not False:
             argv += [flag, str(value)]
     argv += [flag for flag, on in (("--no-augment", args.no_augment), ("--strict", args.strict)) if on]
     argv += ["--deterministic"] if args.deterministic else []

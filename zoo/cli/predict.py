@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -133,7 +134,7 @@ def class_labels(runner: Runner, config: dict | None, width: int) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from zoo.kaggle.submit.sources import resolve, source_outputs
-    from zoo.loading.ranking import top_labels
+    from zoo.loading.ranking import labels_over, top_labels
     from zoo.results.run_folder import check_new_file
 
     check_options(args)
@@ -150,8 +151,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         source, files, args.batch_size, failures, views=tta_transforms(args.tta)
     )
     labels = class_labels(runner, source.config, probabilities.shape[-1])
-    rows = list(zip(paths, top_labels(probabilities, labels, args.top), strict=True)) if paths else []
+    thresholds = saved_thresholds(model, len(labels)) if paths else None
+    picked = (
+        top_labels(probabilities, labels, args.top)
+        if thresholds is None
+        else labels_over(probabilities, labels, thresholds)
+    )
+    rows = list(zip(paths, picked, strict=True)) if paths else []
     report_failures(failures, len(rows))
+    if thresholds is not None:
+        return show_multilabel(args, rows)
     if args.csv:
         write_csv(Path(args.csv), rows, args.top)
     if args.json:
@@ -160,6 +169,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     elif not args.csv:
         for path, ranked in rows:
             print(f"{path}  " + "  ".join(f"{label} {probability:.2%}" for label, probability in ranked))
+    return 0
+
+
+@functools.cache  # read once per run, not once per batch
+def saved_thresholds(word: str, labels: int) -> list[float] | None:
+    """A multi-label model's per-label thresholds (its model.keras), None for any other model."""
+    from zoo.results.saved_thresholds import multilabel_thresholds
+
+    path = Path(word) / "model.keras" if Path(word).is_dir() else Path(word)
+    return multilabel_thresholds(path, labels) if path.suffix == ".keras" and path.is_file() else None
+
+
+def show_multilabel(args: argparse.Namespace, rows: list) -> int:
+    """Every label at or over its threshold, per file: printed, as JSON ({path, labels}) or as a CSV (path,
+    labels joined by spaces)."""
+    if args.csv:
+        from zoo.results.run_folder import write_rows
+
+        write_rows(Path(args.csv), ["path", "labels"], ([path, " ".join(k for k, _ in over)] for path, over in rows))
+        print(f"wrote {args.csv}: {len(rows)} rows", file=sys.stderr)
+    if args.json:
+        listed = [{"path": path, "labels": [{"label": k, "probability": v} for k, v in over]} for path, over in rows]
+        print(json.dumps(listed))
+    elif not args.csv:
+        for path, over in rows:
+            shown = "  ".join(f"{label} {probability:.2%}" for label, probability in over)
+            print(f"{path}  {shown or '(no label over its threshold)'}")
     return 0
 
 
@@ -196,7 +232,10 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
         "INPUTS default to a sample photo shipped with zoo. Runs on OpenVINO or LiteRT once converted (cached).",
     )
     add_inference_arguments(predict)
-    predict.add_argument("--top", type=int, default=5, help="how many classes per image (default 5)")
+    predict.add_argument(
+        "--top", type=int, default=5, help="how many classes per image (default 5; a multi-label model prints "
+        "every label over its threshold instead)"
+    )
     predict.add_argument("--tta", type=int, default=1, help="average N fixed views of each image (flips, crops)")
     predict.add_argument("--json", action="store_true", help="a JSON list of {path, top: [{label, probability}]}")
     predict.add_argument("--csv", metavar="FILE", help="write path, label_1, probability_1, ... to FILE")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from zoo.data.labelled import Skipped
+from zoo.data.labelled import Skipped, label_counts
 from zoo.errors import BadData
 
 SHOWN_SKIPPED = 20  # how many skipped files a strict-mode error lists before "and N more"
@@ -37,7 +37,7 @@ def class_problems(
             f"only one class ({only}) in {origin}: a classifier needs at least two; give each class its own "
             f"folder or label{hint}"
         )
-    counts = np.bincount(y, minlength=len(class_names))
+    counts = label_counts(y, len(class_names))
     empty = [repr(name) for name, count in zip(class_names, counts, strict=True) if count == 0]
     if empty:
         which = f"class {empty[0]} has" if len(empty) == 1 else f"classes {', '.join(empty)} have"
@@ -57,7 +57,7 @@ def integer_hint(class_names: Sequence[str]) -> str:
 
 def split_problems(y: np.ndarray, class_names: Sequence[str]) -> list[str]:
     """Classes too small to have an image on both sides of a validation split."""
-    counts = np.bincount(y, minlength=len(class_names))
+    counts = label_counts(y, len(class_names))
     small = [f"{name!r} ({count})" for name, count in zip(class_names, counts, strict=True) if count == 1]
     if not small:
         return []

@@ -15,7 +15,7 @@ import numpy as np
 from zoo.data.checks import class_problems, split_problems
 from zoo.data.decoding.near_duplicates import image_files_in, near_duplicate_lines, near_duplicates
 from zoo.data.decoding.scan import FileScan, ScanOptions, scan_files
-from zoo.data.labelled import Skipped, printable
+from zoo.data.labelled import Skipped, label_counts, printable
 from zoo.data.listings.table import TableOptions
 from zoo.data.sources import PathLike, list_source
 from zoo.data.split import class_weights
@@ -53,7 +53,7 @@ class DoctorReport:
             "origin": self.origin,
             "ok": self.ok,
             "files": self.listed,
-            "usable": sum(self.counts),
+            "usable": self.listed - len(self.skipped),
             "classes": dict(zip(self.class_names, self.counts, strict=True)),
             "class_weights": self.weights,
             "skipped": [{"file": item.file, "reason": item.reason} for item in self.skipped],
@@ -74,7 +74,8 @@ def duplicate_groups(scans: Sequence[FileScan], y: np.ndarray, class_names: Sequ
     """Files with identical bytes, grouped (within and across classes), largest groups first."""
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for scan, class_id in zip(scans, y, strict=True):
-        groups[scan.sha256].append((printable(scan.file), class_names[class_id]))
+        label = " ".join(np.asarray(class_names)[class_id > 0]) if np.ndim(class_id) else class_names[class_id]
+        groups[scan.sha256].append((printable(scan.file), label))
     found = [group for group in groups.values() if len(group) > 1]
     return sorted(found, key=lambda group: (-len(group), group[0][0]))
 
@@ -103,18 +104,20 @@ def diagnose(
     extension: str | None = None,
     pixel_cols: str | None = None,
     pixel_shape: str | None = None,
+    multi_label: bool = False,
     class_names: Sequence[str] | None = None,
     progress: bool = True,
     test_images: PathLike | None = None,
 ) -> DoctorReport:
     """Check `data` (a folder, CSV, DataFrame or path list) the way training would, and describe it; never trains.
 
-    labels, id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, class_names: as load_data reads them;
+    labels, id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, multi_label, class_names: as load_data
+    reads them;
     progress: lines on stderr; test_images: a folder of test images checked for near-copies of training images.
     """
     if isinstance(data, PathLike) and not os.fsdecode(data).startswith("tfds:") and not os.path.lexists(data):
         raise BadData(f"{printable(data)}: no such file or folder (pass a folder of class sub-folders or a CSV)")
-    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape)
+    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, multi_label)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is None:
         raise BadData(
@@ -127,12 +130,12 @@ def diagnose(
     good, y, names = [scans[i] for i in usable], listing.y[usable], listing.class_names
     problems = listing.problems + class_problems(y, names, listing.origin, skipped, listing.one_class_hint)
     problems += split_problems(y, names) if len(y) else []
-    weights = class_weights(y, len(names)) if len(y) else {}
+    weights = class_weights(y, len(names)) if len(y) and y.ndim == 1 else {}
     near = near_duplicates([scan.file for scan in good], image_files_in(test_images) if test_images else ())
     return DoctorReport(
         origin=listing.origin,
         class_names=names,
-        counts=tuple(int(c) for c in np.bincount(y, minlength=len(names))),
+        counts=tuple(int(c) for c in label_counts(y, len(names))),
         listed=len(scans),
         skipped=skipped,
         duplicates=duplicate_groups(good, y, names),
@@ -154,12 +157,13 @@ def shown(items: Sequence[str], indent: str = "  ") -> list[str]:
 
 def format_report(report: DoctorReport) -> str:
     """The report as text for a terminal."""
-    usable = sum(report.counts)
+    usable = report.listed - len(report.skipped)  # multi-label counts add up to more than the images
     lines = [f"data: {report.origin}", f"files: {report.listed} ({usable} usable, {len(report.skipped)} skipped)"]
-    lines.append("classes (images, class weight):")
+    lines.append("classes (images, class weight):" if report.weights else "classes (images):")
     width = max((len(name) for name in report.class_names), default=0)
     for name, count in zip(report.class_names, report.counts, strict=True):
-        lines.append(f"  {name:<{width}}  {count:>6}  {report.weights.get(name, float('nan')):.3f}")
+        weight = f"  {report.weights[name]:.3f}" if name in report.weights else ""
+        lines.append(f"  {name:<{width}}  {count:>6}{weight}")
     if report.skipped:
         lines.append(f"skipped ({len(report.skipped)}; training leaves them out):")
         lines += shown([f"{item.file}: {item.reason}" for item in report.skipped])

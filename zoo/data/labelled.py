@@ -41,9 +41,21 @@ class LabelledData:
         files = None if self.files is None else tuple(self.files[i] for i in rows)
         return LabelledData(take_rows(self.x, rows), self.y[rows], self.class_names, files, self.skipped, self.origin)
 
+    @property
+    def multilabel(self) -> bool:
+        """Labels are (n, k) 0/1 rows (any number of labels per example) rather than one class id each."""
+        return self.y.ndim == 2
+
     def counts(self) -> np.ndarray:
-        """Examples per class id (length = number of classes)."""
-        return np.bincount(self.y, minlength=len(self.class_names))
+        """Examples per class id, or per label for multi-label data (length = number of classes)."""
+        return label_counts(self.y, len(self.class_names))
+
+
+def label_counts(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Examples per class of class ids `y`, or per label of (n, k) 0/1 rows."""
+    if y.ndim == 2:
+        return (y > 0).sum(axis=0).astype(np.int64)
+    return np.bincount(y, minlength=num_classes)
 
 
 def printable(path: str | bytes | os.PathLike) -> str:

@@ -135,6 +135,7 @@ def load_data(
     extension: str | None = None,
     pixel_cols: str | None = None,
     pixel_shape: str | None = None,
+    multi_label: bool = False,
     data_dir: PathLike | None = None,
     split: str | None = None,
     class_names: Sequence[str] | None = None,
@@ -147,8 +148,9 @@ def load_data(
     (None: arrays as they are); channels: 1, 3 or 4. Unreadable image files are skipped and listed in `.skipped`
     (strict=True raises instead). id_col, label_col: a CSV's columns of files (or ids) and labels; image_dir,
     extension: where ids point and their suffix. pixel_cols, pixel_shape: a CSV's pixel columns (auto-detected as
-    pixel0..pixelN, or this PREFIX) and their "HxW[xC]" shape, read as images. class_names: the classes' order;
-    progress: decoding lines on stderr.
+    pixel0..pixelN, or this PREFIX) and their "HxW[xC]" shape, read as images. multi_label: label_col holds
+    space-separated tags (a comma-separated label_col of several 0/1 columns is multi-label anyway). class_names:
+    the classes' order; progress: decoding lines on stderr.
     """
     check_channels(channels)
     if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
@@ -167,7 +169,7 @@ def load_data(
         if labels is None:
             raise BadData("an array of inputs needs its labels: pass (x, y) or labels=y")
         return from_arrays(data, labels, **arrays)
-    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape)
+    table = TableOptions(id_col, label_col, image_dir, extension, pixel_cols, pixel_shape, multi_label)
     listing = list_source(data, labels=labels, options=table, class_names=class_names)
     if listing is not None:
         return from_listing(listing, image_size=size, channels=channels, strict=strict, progress=progress)

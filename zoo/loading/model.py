@@ -12,15 +12,16 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.loading.ranking import top_labels
+from zoo.loading.ranking import labels_over, top_labels
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ZooModel(keras.Model):
     """A functional Keras model that remembers its class names and what training needs of its catalogue entry:
-    the entry's name, its task and the name of its classifier layer (so training never looks the entry up again)."""
+    the entry's name, its task and the name of its classifier layer (so training never looks the entry up again);
+    a multi-label model also its per-label thresholds (chosen on validation data by finetune)."""
 
-    REMEMBERED = ("class_names", "entry_name", "task", "classifier", "weights_files")
+    REMEMBERED = ("class_names", "entry_name", "task", "classifier", "weights_files", "thresholds")
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class ZooModel(keras.Model):
         task: str | None = None,
         classifier: str | None = None,
         weights_files: dict | None = None,
+        thresholds: Sequence[float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +40,7 @@ class ZooModel(keras.Model):
         self.task = task  # classification, regression, reconstruction, ... (None: not from the catalogue)
         self.classifier = classifier  # the head layer's name ("predictions"; ConvNeXt's differs)
         self.weights_files = weights_files  # hub presets: the preset and its files' sha256 (for the run card)
+        self.thresholds = list(thresholds) if thresholds is not None else None  # multi-label: one per class name
 
     def get_config(self) -> dict:
         return {**super().get_config(), **{key: getattr(self, key) for key in self.REMEMBERED}}
@@ -58,7 +61,8 @@ class ZooModel(keras.Model):
         paths, PIL images, arrays in [0, 255] or floats in [0, 1], batches; decoded and run `batch_size` at a time).
 
         `labels` (image-text hub models loaded in this session: siglip_*, clip_*): zero-shot, scored against these
-        label texts by the preset's text tower (zoo.load(name, labels=...) builds the same classifier to keep)."""
+        label texts by the preset's text tower (zoo.load(name, labels=...) builds the same classifier to keep). A
+        multi-label model gives every label at or over its threshold instead (`top` not used)."""
         if labels is not None:
             relabel = getattr(self, "relabel", None)  # set in memory by zoo.loading.hub_zero_shot (never saved)
             if relabel is None:
@@ -67,7 +71,10 @@ class ZooModel(keras.Model):
             return relabel(labels).classify(images, top=top, batch_size=batch_size)
         if self.class_names is None:
             raise ValueError(f"{self.name} has no class names: it is not a classifier (see zoo.info)")
-        return top_labels(self.run_on_images(self, images, batch_size), self.class_names, top)
+        outputs = self.run_on_images(self, images, batch_size)
+        if self.task == "multilabel":
+            return labels_over(outputs, self.class_names, self.thresholds)
+        return top_labels(outputs, self.class_names, top)
 
     def embed(self, images: Any, batch_size: int = 32) -> np.ndarray:
         """Pooled trunk features (n, d) of `images` (as `classify` takes them, `batch_size` at a time): what the

@@ -110,9 +110,9 @@ def accuracy_check(model: keras.Model, path: Path, data: QuantizationData) -> di
     """The quantized file's validation accuracy in LiteRT against the float Keras model's, and the drop."""
     interpreter, runtime = tflite_interpreter(path)
     x = data.val_x  # read in batches by both: a float copy of a large validation set would not fit
-    quantized = run_tflite(interpreter, x).argmax(axis=-1)
-    reference = model.predict(model_feed(x, RUN_BATCH), batch_size=RUN_BATCH, verbose=0).argmax(axis=-1)
     labels = np.asarray(data.val_y)
+    quantized = decisions(run_tflite(interpreter, x), labels)
+    reference = decisions(model.predict(model_feed(x, RUN_BATCH), batch_size=RUN_BATCH, verbose=0), labels)
     accuracy, float_accuracy = float(np.mean(quantized == labels)), float(np.mean(reference == labels))
     return {
         "runtime": runtime,
@@ -137,6 +137,12 @@ def quantized_failure(found: dict[str, Any]) -> str | None:
             f"against the float model's {found['float_accuracy']}"
         )
     return None
+
+
+def decisions(outputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """What accuracy compares with `labels`: the top class, or each label's sigmoid over 0.5 (multi-label 0/1 rows:
+    accuracy is then the share of right labels)."""
+    return (outputs > 0.5).astype(labels.dtype) if labels.ndim == 2 else outputs.argmax(axis=-1)
 
 
 def representative_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:

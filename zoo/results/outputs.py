@@ -47,8 +47,12 @@ class FinishedRun:
 def build_report(run: FinishedRun, seconds: dict[str, float]) -> dict[str, Any]:
     """report.json's content: the headline numbers first, then everything needed to understand them."""
     train, val, evaluation = run.train, run.val, run.evaluation
+    multilabel = getattr(evaluation, "multilabel", False)
+    headline = {"val_f1_micro": evaluation.micro_f1, "val_f1_macro": evaluation.macro_f1} if multilabel else {}
     return {
-        "val_accuracy": evaluation.accuracy,
+        "val_accuracy": evaluation.accuracy,  # multi-label: exact matches (every label of a sample right)
+        **headline,
+        "task": "multilabel" if multilabel else "classification",
         "classes": list(train.class_names),
         "skipped": [{"file": item.file, "reason": item.reason} for item in all_skipped(train, val)],
         "model": run.plan.model_name,
@@ -99,7 +103,9 @@ def write_outputs(
     extra = {"placement": report["placement"]} if report.get("placement") else {}
     if getattr(model, "weights_files", None):  # a hub preset: its files' sha256
         extra["weights"] = model.weights_files
-    card = write_run_card(out_dir, run.config, data_fingerprint(files, arrays), extra, started=run.started)
+    if report.get("task") == "multilabel":  # what zoo predict needs besides model.keras's own copy
+        extra["thresholds"] = report["evaluation"]["thresholds"]
+    card = write_run_card(out_dir, run.config, data_fingerprint(files, arrays), extra or None, started=run.started)
     report["outputs"] = {
         "model": str(out_dir / "model.keras"),
         "exports": {name: check.to_json() for name, check in checks.items()},
@@ -137,8 +143,11 @@ def summary_line(report: dict[str, Any], out_dir: Path | None) -> str:
     skipped = len(report["skipped"])
     listed = " (listed in skipped.csv)" if out_dir is not None else " (report['skipped'] lists them)"
     skipped_note = f"; {skipped} unreadable file{'s' if skipped != 1 else ''} skipped{listed}" if skipped else ""
+    score = f"val_accuracy {report['val_accuracy']:.4f}"
+    if report.get("task") == "multilabel":
+        score = f"val F1 micro {report['val_f1_micro']:.4f}, macro {report['val_f1_macro']:.4f} (multi-label)"
     return (
-        f"finetune: {report['model']} val_accuracy {report['val_accuracy']:.4f} on {report['val_size']} examples, "
+        f"finetune: {report['model']} {score} on {report['val_size']} examples, "
         f"{len(report['classes'])} classes; epochs: {phases}; {report['seconds']['total']:.1f}s{status}"
         f"{skipped_note}{where}"
     )

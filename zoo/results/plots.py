@@ -52,7 +52,8 @@ def save_plots(
     paths: dict[str, Path] = {}
     if any(len(values) for values in history.values()):
         paths["training_curves"] = plot_training_curves(history, out_dir / "training_curves.png", phases)
-    paths["confusion_matrix"] = plot_confusion_matrix(evaluation, out_dir / "confusion_matrix.png")
+    if not getattr(evaluation, "multilabel", False):  # a confusion matrix needs one true class per sample
+        paths["confusion_matrix"] = plot_confusion_matrix(evaluation, out_dir / "confusion_matrix.png")
     if is_image_batch(data.x) and len(evaluation.most_wrong):
         paths["most_wrong"] = plot_most_wrong(evaluation, data.x, out_dir / "most_wrong.png", model=model)
     return paths

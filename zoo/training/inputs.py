@@ -15,7 +15,13 @@ import numpy as np
 from zoo.data import LabelledData, class_weights, load_data, stratified_split
 from zoo.data.listings.table import TableOptions
 from zoo.errors import BadData
-from zoo.loading.heads import autoencoder_encoder, encoder_classifier, has_imagenet_head, replace_imagenet_head
+from zoo.loading.heads import (
+    autoencoder_encoder,
+    encoder_classifier,
+    has_imagenet_head,
+    replace_imagenet_head,
+    sigmoid_head,
+)
 from zoo.training.phases import compiled_learning_rate
 
 
@@ -51,7 +57,15 @@ def load_split(
     if validation is None:
         return stratified_split(train, *holdout)
     held = {**common, "data_dir": loader.data_dir, "split": loader.validation_split, "class_names": train.class_names}
-    return train, as_labelled(validation, held)
+    if train.multilabel:  # the validation table's labels are read as the training table's were
+        held |= {"label_col": loader.label_col, "multi_label": loader.multi_label}
+    val = as_labelled(validation, held)
+    if val.multilabel != train.multilabel or val.class_names != train.class_names:
+        raise BadData(
+            f"the validation data's labels {list(val.class_names)} differ from the training data's "
+            f"{list(train.class_names)}: give both the same label columns (or tags)"
+        )
+    return train, val
 
 
 def as_labelled(data: Any, options: dict[str, Any]) -> LabelledData:
@@ -73,9 +87,24 @@ def sample_weights(y: np.ndarray, num_classes: int, balanced: bool) -> np.ndarra
     return np.asarray([weights[i] for i in range(num_classes)], dtype=np.float32)[y]
 
 
-def head_for(model: keras.Model, class_names: Sequence[str], say: Any = print) -> keras.Model:
+def head_for(
+    model: keras.Model, class_names: Sequence[str], say: Any = print, *, multilabel: bool = False
+) -> keras.Model:
     """`model` when its head has one output per class; a new head on an ImageNet-topped backbone or on an
-    autoencoder's encoder (zoo.loading.heads); else BadData before anything trains."""
+    autoencoder's encoder (zoo.loading.heads); else BadData before anything trains. `multilabel`: the head's
+    softmax becomes one sigmoid per label."""
+    classifier = class_head(model, class_names, say)
+    if not multilabel or getattr(classifier, "task", None) == "multilabel":
+        return classifier
+    say(f"finetune: multi-label: one sigmoid per label ({len(class_names)}) instead of the softmax")
+    labelled = sigmoid_head(classifier, class_names)
+    rate = compiled_learning_rate(classifier) or 1e-3  # a scratch plan trains at the rate the model was compiled with
+    labelled.compile(optimizer=keras.optimizers.Adam(rate), loss="binary_crossentropy")
+    return labelled
+
+
+def class_head(model: keras.Model, class_names: Sequence[str], say: Any = print) -> keras.Model:
+    """head_for's softmax classifier: the model as it is, or with a new head that fits the classes."""
     if getattr(model, "task", None) == "regression":
         raise BadData(
             f"finetune trains classifiers; {model.name} is a regression model: train it with model.fit, "

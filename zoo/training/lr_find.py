@@ -17,10 +17,10 @@ import numpy as np
 from zoo.data.progress import progress_meter
 from zoo.errors import BadOverride
 from zoo.training.discriminative_lr import DiscriminativeAdam
-from zoo.training.feature_cache import batches, one_hot
+from zoo.training.feature_cache import batches
 from zoo.training.freezing import kept_trainable_flags
 from zoo.training.inputs import LoaderOptions, as_labelled, head_for, input_spec, model_inputs
-from zoo.training.phase_fit import augmenter_for, phase_arrays, phase_setup
+from zoo.training.phase_fit import augmenter_for, phase_arrays, phase_loss, phase_setup, targets
 from zoo.training.plan import make_plan
 from zoo.training.seeding import seed_everything
 
@@ -136,6 +136,9 @@ def lr_find(
         labels: the labels, for a list of files or an array of images.
         id_col, label_col: a CSV's columns of file names (or ids) and of labels.
         image_dir, extension: where a CSV's file names point, and the suffix added to ids without one.
+        pixel_cols, pixel_shape: a CSV's pixel-column prefix and the "HxW[xC]" shape its rows are read as images in.
+        multi_label: the label column holds space-separated tags (a comma-separated label_col: several 0/1
+            columns); the sweep then trains one sigmoid per label with binary cross-entropy.
         progress: progress lines while images are decoded and during the sweep (True).
         data_dir, split: where a TFDS dataset is prepared and which split to sweep on (default "train").
         validation_split: taken, as finetune takes it, and unused: the sweep reads no validation data.
@@ -147,7 +150,7 @@ def lr_find(
     options = LoaderOptions(**loader)
     read = {k: v for k, v in vars(options).items() if k != "validation_split"}
     labelled = as_labelled(data, {"image_size": size, "channels": channels, "strict": strict, **read})
-    model = head_for(model, labelled.class_names)
+    model = head_for(model, labelled.class_names, multilabel=labelled.multilabel)
     test = sweep(model, labelled, RangeTest(start_lr, end_lr, steps, options.progress), batch_size, seed)
     lrs, losses = test.lrs, test.losses
     if len(lrs) < 2:
@@ -161,7 +164,8 @@ def lr_find(
 
 def sweep(model: keras.Model, labelled: Any, test: RangeTest, batch: int, seed: int) -> RangeTest:
     """Run the range `test` on the plan's first phase; weights and flags are restored afterwards."""
-    plan = make_plan(model, len(labelled), epochs=1, batch_size=batch, augment=False, views=1)
+    multilabel = labelled.multilabel
+    plan = make_plan(model, len(labelled), epochs=1, batch_size=batch, augment=False, views=1, multilabel=multilabel)
     phase = plan.phases[0]
     saved = model.get_weights()
     try:
@@ -169,11 +173,11 @@ def sweep(model: keras.Model, labelled: Any, test: RangeTest, batch: int, seed: 
             setup = phase_setup(model, phase, plan.settings, augmenter_for(None, seed))
             setup.trainer.compile(
                 optimizer=DiscriminativeAdam(float(test.rates[0])),
-                loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.settings.label_smoothing),
+                loss=phase_loss(plan),
             )
             x = model_inputs(labelled.x, model)
             train, _ = phase_arrays(setup, phase, (x, x[:1]), None, 0, {})
-            data = batches(train, one_hot(labelled.y, plan.num_classes), batch_size=batch, shuffle=True, seed=seed)
+            data = batches(train, targets(labelled, plan.num_classes), batch_size=batch, shuffle=True, seed=seed)
             setup.trainer.fit(
                 data.repeat(), steps_per_epoch=1, epochs=len(test.rates), callbacks=[test], verbose=0, shuffle=False
             )

@@ -136,10 +136,29 @@ def compile_phase(setup: PhaseSetup, phase: Phase, run: TrainingRun) -> None:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     setup.trainer.compile(
         optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        loss=phase_loss(run.plan),
+        metrics=[accuracy_metric(run.plan)],
         jit_compile=placement.jit_compile() if placement is not None else "auto",
     )
+
+
+def phase_loss(plan: FinetunePlan) -> keras.losses.Loss:
+    """Binary cross-entropy over independent sigmoids (multi-label) or categorical cross-entropy, label-smoothed."""
+    smoothing = plan.settings.label_smoothing
+    if plan.multilabel:
+        return keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+    return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+
+
+def accuracy_metric(plan: FinetunePlan) -> keras.metrics.Metric:
+    """Share of right labels (each sigmoid over 0.5 or not) for multi-label, of right top-1 classes otherwise."""
+    kind = keras.metrics.BinaryAccuracy if plan.multilabel else keras.metrics.CategoricalAccuracy
+    return kind(name="accuracy")
+
+
+def targets(data: LabelledData, num_classes: int) -> np.ndarray:
+    """What the loss compares the outputs with: one-hot rows of class ids, or the 0/1 rows of multi-label data."""
+    return data.y.astype(np.float32) if data.multilabel else one_hot(data.y, num_classes)
 
 
 def phase_arrays(
@@ -216,8 +235,9 @@ def fit_phase(
     """Fit the trainer on phase `index` of the run's plan (Keras `fit` on one replica, the replicated loop on
     several); returns its history (per-epoch lists) and the seconds it took. The plan's batch is the global batch."""
     plan, placement, epochs = run.plan, run.placement, run.plan.phases[index].epochs
-    weights = sample_weights(run.train.y, plan.num_classes, plan.settings.class_weighting)
-    y_train, y_val = (one_hot(data.y, plan.num_classes) for data in (run.train, run.val))
+    balanced = plan.settings.class_weighting and not plan.multilabel
+    weights = sample_weights(run.train.y, plan.num_classes, balanced)
+    y_train, y_val = (targets(data, plan.num_classes) for data in (run.train, run.val))
     train_data = batches(arrays[0], y_train, weights, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
     train_data = mixed_batches(train_data, plan.mix_in(index), run.seed + index)
     val_data = batches(arrays[1], y_val, batch_size=plan.batch_size * 2, shuffle=False)

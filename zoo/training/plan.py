@@ -36,6 +36,7 @@ class FinetunePlan:
     settings: PlanSettings
     phases: tuple[Phase, ...]
     notes: tuple[str, ...] = field(default=())
+    multilabel: bool = False  # one sigmoid per label, binary cross-entropy (the data's labels are 0/1 rows)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -68,9 +69,7 @@ class FinetunePlan:
             f"  input: {self.input}",
             "  augmentation (training only, not in the exported model): "
             + (self.augmentation.describe() if self.augmentation else "off"),
-            f"  loss: cross-entropy, label smoothing {s.label_smoothing:g}; class weights: "
-            + ("balanced" if s.class_weighting else "none")
-            + ("; labels and weights mixed with the examples (soft labels)" if self.mixes else ""),
+            self.loss_line(),
             f"  early stopping: val_loss, patience {s.patience}, best weights restored",
         ]
         for number, phase in enumerate(self.phases, start=1):
@@ -79,6 +78,19 @@ class FinetunePlan:
             lines.extend(f"  {line}" for line in described[1:])
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
+
+    def loss_line(self) -> str:
+        s = self.settings
+        if self.multilabel:
+            return (
+                f"  loss: binary cross-entropy, one sigmoid per label (multi-label), label smoothing "
+                f"{s.label_smoothing:g}; class weights: none (each label is its own yes/no)"
+            )
+        return (
+            f"  loss: cross-entropy, label smoothing {s.label_smoothing:g}; class weights: "
+            + ("balanced" if s.class_weighting else "none")
+            + ("; labels and weights mixed with the examples (soft labels)" if self.mixes else "")
+        )
 
 
 def make_plan(
@@ -90,18 +102,22 @@ def make_plan(
     augment: bool | str | Sequence[str] | Augmentation = True,
     num_classes: int | None = None,
     validation_size: int = 0,
+    multilabel: bool = False,
     **options: Any,
 ) -> FinetunePlan:
     """The plan for fine-tuning `model` on `train_size` examples: reads the model, trains nothing.
 
     `epochs`: total (split between the head phase and the fine-tuning phase), a (head, fine-tune) pair, or None for
     the defaults. `augment`: True ("light"), False, "light", "strong", a list of names or an Augmentation.
-    `options` are PlanSettings fields.
+    `multilabel`: a sigmoid head's plan (binary cross-entropy, no batch mix). `options` are PlanSettings fields.
     """
     settings = PlanSettings.from_options(options)
     if train_size < 1 or batch_size < 1:
         raise BadOverride(f"need train_size >= 1 and batch_size >= 1, got {train_size} and {batch_size}")
     augmentation, notes = choose_augmentation(model, augment)
+    if multilabel and augmentation is not None and augmentation.mix is not None:
+        notes.append(f"{augmentation.mix} off: it mixes single-label classes; multi-label runs train without it")
+        augmentation = replace(augmentation, mix=None)
     parts = backbone_parts(model)
     if parts is None:
         phases = (scratch_phase(model, epochs, settings),)
@@ -120,6 +136,7 @@ def make_plan(
         settings=settings,
         phases=phases,
         notes=tuple(notes),
+        multilabel=multilabel,
     )
 
 

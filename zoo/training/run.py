@@ -23,6 +23,7 @@ from zoo.hardware.placement import Placement, place
 from zoo.layers.lora import enable_lora
 from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import DEFAULT_FORMATS
+from zoo.results.multilabel_evaluation import MultilabelEvaluation, evaluate_multilabel
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
@@ -42,7 +43,7 @@ class FinetuneResult:
     model: keras.Model
     history: dict[str, list[float]]
     plan: FinetunePlan
-    evaluation: Evaluation
+    evaluation: Evaluation | MultilabelEvaluation
     report: dict[str, Any]
     out_dir: Path | None  # None also on a worker that is not the chief (the chief writes the outputs)
     placement: Placement | None = None
@@ -200,7 +201,9 @@ def finetune(
       Reading options (LoaderOptions, passed to zoo.data.load_data):
         labels: labels for a list of files or an array of images.
         id_col: a CSV's column of file names or ids.
-        label_col: a CSV's column of labels.
+        label_col: a CSV's column of labels; several, comma-separated ("a,b,c"): multi-label 0/1 columns.
+        multi_label: the label column holds space-separated tags: a sigmoid per label, binary cross-entropy,
+            per-label thresholds chosen on the validation data (saved with the model; zoo predict uses them).
         image_dir: folder the CSV's file names are relative to.
         extension: added to ids that have none (".png").
         pixel_cols: a CSV's pixel-column prefix, read as images (None: pixel0..pixelN when present).
@@ -220,7 +223,7 @@ def finetune(
         seed_everything(seed, call.run.deterministic)
         train, val, load_seconds = loaded_data(model, data, call)
         call.say(f"data: {train.origin}")  # where the examples came from (pixel columns read as images say so)
-        model = head_for(model, train.class_names, call.say)
+        model = head_for(model, train.class_names, call.say, multilabel=train.multilabel)
         lora_rank = PlanSettings.from_options(call.plan_options).lora
         if lora_rank:
             call.say(f"LoRA: rank-{lora_rank} adapters on {enable_lora(model, lora_rank)} attention projections")
@@ -237,6 +240,8 @@ def finetune(
             write_outputs(out_dir, model, report, finished, call.run.export, call.say_progress)
             guard.finish()
     kept = out_dir if placement.is_chief else None  # a non-chief worker's folder was temporary
+    if train.multilabel:  # per-label thresholds, F1 and AUC: what zoo predict will use
+        call.say(finished.evaluation.summary())
     call.say(summary_line(report, kept))
     return FinetuneResult(model, finished.history, plan, finished.evaluation, report, kept, placement)
 
@@ -275,6 +280,7 @@ def plan_for(
         augment=call.augment,
         num_classes=len(train.class_names),
         validation_size=len(val),
+        multilabel=train.multilabel,
         **call.plan_options,
     )
     return scaled_plan(plan, placement)
@@ -321,7 +327,11 @@ def trained(run: TrainingRun, config: dict[str, Any], started: str) -> FinishedR
     """Carry the run out, then score the trained model (its class names set) on the validation data."""
     history, phases, status = run_phases(run)
     run.model.class_names = list(run.train.class_names)
-    evaluation = evaluate_classifier(run.model, run.val)
+    if run.train.multilabel:  # thresholds chosen on the validation data travel with the model (model.keras)
+        evaluation = evaluate_multilabel(run.model, run.val)
+        run.model.thresholds = evaluation.thresholds.astype(float).tolist()
+    else:
+        evaluation = evaluate_classifier(run.model, run.val)
     placement = run.placement.to_dict()
     return FinishedRun(run.plan, config, started, run.train, run.val, history, phases, status, evaluation, placement)
 

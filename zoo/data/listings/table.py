@@ -20,12 +20,13 @@ import numpy as np
 from zoo.data.decoding.pixel_columns import find_layout, pixel_files
 from zoo.data.decoding.store import store_root
 from zoo.data.labelled import printable
-from zoo.data.listings.labels import encode_labels, is_missing, quote_rows
+from zoo.data.listings.labels import EncodedLabels, encode_labels, is_missing, quote_rows
 from zoo.data.listings.listing import FileListing, is_ignored
+from zoo.data.listings.multilabel import encode_indicators, encode_tags, tags_hint
 from zoo.errors import BadData
 
 ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path", "filepath", "image_path", "img")
-LABEL_COLUMNS = ("label", "labels", "class", "class_name", "category", "target", "y")
+LABEL_COLUMNS = ("label", "labels", "tags", "class", "class_name", "category", "target", "y")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class TableOptions:
     extension: str | None = None
     pixel_cols: str | None = None  # prefix of pixel columns read as images (None: pixel0..pixelN when present)
     pixel_shape: str | None = None  # HxW or HxWxC of the pixel columns when their count is not a square
+    multi_label: bool = False  # label_col holds space-separated tags (several comma-separated label_cols: 0/1 columns)
 
     @property
     def suffix(self) -> str:
@@ -179,15 +181,15 @@ def list_table(
         raise BadData(f"{source} has no rows: add one row per image (file id and label)")
     image_dir = os.fspath(options.image_dir)
     id_col = pick_column(columns, options.id_col, ID_COLUMNS, "file", source)
-    label_col = pick_column(columns, options.label_col, LABEL_COLUMNS, "label", source)
-    if id_col == label_col:
+    label_cols = label_columns(columns, options, source)
+    if id_col in label_cols:
         raise BadData(f"id_col and label_col are both {id_col!r} in {source}: pass two different columns")
     if not os.path.isdir(image_dir):
         raise BadData(f"image_dir {printable(image_dir)} is not a folder: pass the folder that holds the images")
     extension = options.suffix
     ids = [None if is_missing(value) else cell_text(value) for value in table[id_col]]
     where = [f"{row} (id {value!r})" for row, value in zip(row_names, ids, strict=True)]
-    labels = encode_labels(table[label_col], where, source=f"{source} column {label_col!r}", class_names=class_names)
+    labels = table_labels(table, label_cols, where, source, options, class_names)
     problems = list(labels.problems)
     no_id = [row for row, value in zip(row_names, ids, strict=True) if value is None]
     if no_id:
@@ -195,12 +197,38 @@ def list_table(
     paths = [None if value is None else file_path(value, image_dir, extension) for value in ids]
     unusable = file_problems(paths, where, source, image_dir, extension)
     problems += unusable.problems
-    keep = [i for i, path in enumerate(paths) if path is not None and i not in unusable.rows and labels.y[i] >= 0]
+    keep = [i for i, path in enumerate(paths) if path is not None and i not in unusable.rows and labels.y[i].min() >= 0]
     rows = TableRows(paths, labels.y, labels.class_names, where, source)
     keep, conflicts, notes = rows.once_each(keep)
+    hint = "" if labels.y.ndim == 2 else tags_hint(table[label_cols[0]])
+    notes = [*notes, hint] if hint else notes
     origin = f"{source} (images in {printable(image_dir)})"
     files = [paths[i] for i in keep]
     return FileListing(files, labels.y[keep], labels.class_names, origin, problems + conflicts, notes=notes)
+
+
+def label_columns(columns: list[str], options: TableOptions, source: str) -> list[str]:
+    """The label column, or the several comma-separated ones (multi-label 0/1 columns) of `options.label_col`."""
+    given = options.label_col
+    if given is not None and "," in given and given not in columns:
+        return [pick_column(columns, name.strip(), (), "label", source) for name in given.split(",") if name.strip()]
+    return [pick_column(columns, given, LABEL_COLUMNS, "label", source)]
+
+
+def table_labels(
+    table: dict[str, list[Any]],
+    label_cols: list[str],
+    where: list[str],
+    source: str,
+    options: TableOptions,
+    class_names: Sequence[str] | None,
+) -> EncodedLabels:
+    """The rows' labels: class ids from one column, or multi-label 0/1 rows (several 0/1 columns, or tags)."""
+    if len(label_cols) > 1:
+        return encode_indicators({name: table[name] for name in label_cols}, where, source=source)
+    column = f"{source} column {label_cols[0]!r}"
+    encode = encode_tags if options.multi_label else encode_labels
+    return encode(table[label_cols[0]], where, source=column, class_names=class_names)
 
 
 @dataclass(frozen=True)
@@ -221,8 +249,8 @@ class TableRows:
             groups.setdefault(os.path.normcase(os.path.realpath(self.paths[i])), []).append(i)
         conflicts, repeats = [], []
         for rows in groups.values():
-            if len({int(self.y[i]) for i in rows}) > 1:
-                conflicts.append(", ".join(f"{self.where[i]} = {self.class_names[self.y[i]]!r}" for i in rows))
+            if len({self.y[i].tobytes() for i in rows}) > 1:
+                conflicts.append(", ".join(f"{self.where[i]} = {self.label_text(i)!r}" for i in rows))
             else:
                 repeats += [f"{self.where[i]} (as {self.where[rows[0]]})" for i in rows[1:]]
         problems = []
@@ -240,6 +268,12 @@ class TableRows:
         first = {rows[0] for rows in groups.values()}
         return [i for i in keep if i in first], problems, notes
 
+    def label_text(self, row: int) -> str:
+        """Row `row`'s label as written: its class name, or its labels joined by spaces (multi-label)."""
+        if self.y.ndim == 1:
+            return self.class_names[int(self.y[row])]
+        return " ".join(name for name, on in zip(self.class_names, self.y[row], strict=True) if on > 0)
+
 
 def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None = None) -> FileListing:
     """A CSV file's rows; image_dir defaults to the CSV's own folder. Pixel columns (pixel0..pixelN) are images:
@@ -253,11 +287,11 @@ def list_csv(path: str, options: TableOptions, class_names: Sequence[str] | None
         return list_table(columns, table, source=source, row_names=rows, options=options, class_names=class_names)
     files = pixel_files([table[name] for name in layout.columns], layout, store_root())
     rest = [column for column in columns if column not in set(layout.columns)]
-    label_col = pick_column(rest, options.label_col, LABEL_COLUMNS, "label", source)
-    options = replace(options, id_col="file", label_col=label_col, image_dir=os.path.dirname(files[0]))
-    pixels = {"file": files, label_col: table[label_col]}
+    label_cols = label_columns(rest, options, source)
+    options = replace(options, id_col="file", label_col=",".join(label_cols), image_dir=os.path.dirname(files[0]))
+    pixels = {"file": files, **{name: table[name] for name in label_cols}}
     listing = list_table(
-        ["file", label_col], pixels, source=source, row_names=rows, options=options, class_names=class_names
+        ["file", *label_cols], pixels, source=source, row_names=rows, options=options, class_names=class_names
     )
     return replace(listing, notes=[f"pixel columns {layout.describe()}", *listing.notes])
 
