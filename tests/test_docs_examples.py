@@ -121,7 +121,8 @@ def load_helper(name: str, path: Path):
 
 def make_stand_ins(folder: Path) -> None:
     """The files the examples name: two photos, a folder of class sub-folders, an empty folder, a text file, and a
-    small image competition (train.csv, test.csv, sample_submission.csv, train/, test/)."""
+    small image competition (train.csv, test.csv, sample_submission.csv, train/, test/), and one of pixel columns
+    (digits/)."""
     from finetune_data import shape_folder
 
     assets = ROOT / "zoo" / "assets"
@@ -132,6 +133,29 @@ def make_stand_ins(folder: Path) -> None:
     (folder / "notes.txt").write_text("not an image\n")
     kaggle_data = load_helper("docs_kaggle_data", ROOT / "tests" / "kaggle" / "kaggle_data.py")
     kaggle_data.image_competition(folder, count=80, size=32)
+    pixel_competition(folder / "digits", train=100, test=20)
+
+
+def pixel_competition(folder: Path, train: int, test: int) -> None:
+    """A Digit Recognizer-format competition of scikit-learn's digits: label,pixel0..63 rows; test rows without ids."""
+    import csv
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = np.rint(digits.data[: train + test] * 255 / 16).astype(int).tolist()
+    columns = [f"pixel{i}" for i in range(64)]
+    labelled = zip(digits.target[:train].tolist(), pixels[:train], strict=True)
+    tables = {
+        "train.csv": [["label", *columns]] + [[label, *row] for label, row in labelled],
+        "test.csv": [columns] + pixels[train:],
+        "sample_submission.csv": [["ImageId", "Label"]] + [[i + 1, 0] for i in range(test)],
+    }
+    folder.mkdir()
+    for name, rows in tables.items():
+        with open(folder / name, "w", newline="") as file:
+            csv.writer(file).writerows(rows)
 
 
 # ---- running ---------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ GUIDES = {
     "explain": "finetune.md",
     "doctor": "data.md",
     "weights": "weights.md",
-    "cache": "data.md",
+    "cache": "trust.md",
     "finetune": "finetune.md",
     "lr-find": "finetune.md",
     "kaggle": "kaggle.md",
