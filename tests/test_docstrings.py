@@ -72,7 +72,9 @@ def test_public_functions_are_found():
     assert {"zoo.load", "zoo.finetune", "zoo.kaggle.train", "zoo.data.load_data"} <= names
 
 
-@pytest.mark.parametrize("qualified, function", list(public_functions()), ids=lambda value: str(value))
+@pytest.mark.parametrize(
+    "qualified, function", list(public_functions()), ids=[qualified for qualified, _ in public_functions()]
+)  # ids by name only: a function's repr holds its address, which differs between pytest-xdist workers
 def test_docstring_names_every_option(qualified, function):
     doc = inspect.getdoc(function) or ""
     wanted = keyword_names(function) | forwarded_options().get(qualified, set())
