@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from zoo.results.runtime import CONVERSION_PAYS, ModelSource, Runner, cached_paths, open_runner, read_card, say
+from zoo.results.runtime import (
+    CONVERSION_PAYS,
+    ModelSource,
+    Runner,
+    cached_paths,
+    card_file,
+    open_runner,
+    read_card,
+    say,
+)
 
 PURPOSE = "features"
 
@@ -41,7 +50,7 @@ def trunk_runner(
     """`extractor` (images -> the trunk up to `cut`, None: all of it) on the fast runtime, or None for Keras: when a
     cold conversion would not pay for a pass over `pixels`, or the part does not convert (one `note` line says why)."""
     source = memory_source(extractor, f"trunk-{cut or 'all'}", key=f"cut={cut}")
-    warm = read_card(cached_paths(source, PURPOSE)[1]) is not None
+    warm = read_card(card_file(cached_paths(source, PURPOSE))) is not None
     if not warm and pixels < CONVERSION_PAYS:
         return None
     runner: Runner = open_runner(source, PURPOSE, note)

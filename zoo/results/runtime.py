@@ -1,9 +1,10 @@
-"""Fast CPU inference: each model converted once to a LiteRT file, cached, checked against Keras, run by the fastest
-runtime that gives Keras' answers: OpenVINO (which reads the LiteRT file), else LiteRT's interpreter (XNNPACK).
+"""Fast CPU inference: each model converted once (zoo.results.conversion: OpenVINO IR, else LiteRT), checked against
+Keras, run by the fastest runtime that gives Keras' answers: OpenVINO, else LiteRT's interpreter (XNNPACK).
 
-The converted file and a small card (input shape, class names, each runtime's check) live in zoo's cache folder,
-named by a digest of the weights (or saved model), the input size, the purpose (predict or embed) and the zoo
-version. With a warm cache nothing here imports TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the
+A finetune run folder holds the file it was exported to (runtime.xml/.bin or runtime.tflite, with runtime.json);
+otherwise the converted file and its card (input shape, class names, the files' sha256, each runtime's check) live
+in zoo's cache folder, named by a digest of the weights (or saved model), the input size, the kind (model: predict
+and embed from one file; features) and the zoo version. With a warm cache nothing here imports TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the
 work. A model that does not convert, or converts to different answers, runs in Keras, with one line saying why.
 """
 
@@ -27,8 +28,9 @@ from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
 from zoo.hardware.devices import import_tensorflow_quietly
+from zoo.results.conversion import convert_checked, files_intact
 from zoo.results.litert import native_stderr_silenced
-from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
+from zoo.results.openvino_runtime import OpenVINOCall, has_openvino
 from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
@@ -38,8 +40,8 @@ from zoo.weights.verify import digest_file
 
 RUNTIME_FOLDER = "runtime"
 PURPOSES = ("predict", "embed", "features")  # features: the model's own outputs, checked as embeddings are
-CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
+RUN_FOLDER_STEM = "runtime"  # a run folder's runtime.xml/.bin (or .tflite) and runtime.json, exported with the model
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
 # Pixels (images x views x height x width) a cold pass must hold for its conversion to pay, where a pass may stay in
 # Keras (finetune's frozen trunk, zoo kaggle predict; zoo predict converts on first use, for every later call).
@@ -49,7 +51,6 @@ SCREENFUL = 40  # files: this many or more get a progress line on stderr
 CONVERT_SECONDS = 40.0
 SAVED_SECONDS_PER_MEGAPIXEL = 0.5
 CONVERSION_PAYS = CONVERT_SECONDS / SAVED_SECONDS_PER_MEGAPIXEL * 1e6
-EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ModelSource:
     label: str
     digest: str  # of everything that fixes the outputs: weights (or the .keras file), input size
     load: Callable[[], Any]  # -> the Keras model (a ZooModel), only called on a cold cache or for the Keras fallback
+    home: Path | None = None  # the run folder the model was exported into with its runtime files, if any
 
 
 @dataclass
@@ -79,7 +81,7 @@ def file_source(path: Path, label: str) -> ModelSource:
 
         return load_saved(path)
 
-    return ModelSource(label, digest_file(path)["sha256"], load)
+    return ModelSource(label, digest_file(path)["sha256"], load, home=path.parent)
 
 
 def catalogue_source(name: str) -> ModelSource:
@@ -127,12 +129,21 @@ def runtime_folder() -> Path:
     return cache_dir().parent / RUNTIME_FOLDER
 
 
-def cached_paths(source: ModelSource, purpose: str) -> tuple[Path, Path]:
-    """(converted .tflite, its card .json) for `source` used for `purpose`."""
-    key = hashlib.sha256(f"{source.digest}|{purpose}|{__version__}".encode()).hexdigest()[:24]
+def kind_of(purpose: str) -> str:
+    """What a purpose's file is: "model" (its outputs and its features, serving predict and embed) or "features"."""
+    return "features" if purpose == "features" else "model"
+
+
+def cached_paths(source: ModelSource, purpose: str) -> tuple[Path, str]:
+    """(folder, stem) of the cached conversion of `source` for `purpose`: stem.json is its card, stem.xml/.bin or
+    stem.tflite the converted file. predict and embed share one file (its second output is the features)."""
+    key = hashlib.sha256(f"{source.digest}|{kind_of(purpose)}|{__version__}".encode()).hexdigest()[:24]
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.label).stem)[:40] or "model"
-    base = runtime_folder() / f"{stem}-{purpose}-{key}"
-    return Path(f"{base}.tflite"), Path(f"{base}.json")
+    return runtime_folder(), f"{stem}-{kind_of(purpose)}-{key}"
+
+
+def card_file(place: tuple[Path, str]) -> Path:
+    return place[0] / f"{place[1]}.json"
 
 
 def say(line: str) -> None:
@@ -142,49 +153,123 @@ def say(line: str) -> None:
 def open_runner(
     source: ModelSource, purpose: str = "predict", note: Callable[[str], None] = say, images: int | None = None
 ) -> Runner:
-    """The fastest runner of `source` that gives Keras' answers: OpenVINO or LiteRT on the cached file (converted on
-    first use and checked against Keras then), else Keras with one line saying why. With `images` (what the caller
-    will run), a cold cache converts only when they hold CONVERSION_PAYS pixels; fewer run in Keras."""
+    """The fastest runner of `source` that gives Keras' answers: OpenVINO or LiteRT on the file a run folder holds or
+    the cache holds (converted on first use and checked against Keras then), else Keras with one line saying why.
+    With `images` (what the caller will run), a cold cache converts only when they hold CONVERSION_PAYS pixels."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
-    model_path, card_path = cached_paths(source, purpose)
-    card = read_card(card_path)
-    if card and card["converted"] and not model_path.is_file():
-        card = None  # the converted file was removed: convert again
-    runner = compiled_runner(model_path, card) if card else None
-    if runner is not None:
-        return runner
+    held = held_conversion(source, purpose)
+    if held is not None and held[1]["converted"]:
+        runner = compiled_runner(*held, purpose)
+        if runner is not None:
+            return runner
     import_tensorflow_quietly()  # Keras from here on: its CUDA probes would read as failures on a CPU machine
     model = source.load()
     if len(model.input_shape) != 4:
         raise BadData(f"{source.label} takes inputs shaped {model.input_shape[1:]}, not images: use model.predict")
-    target = features_of(model) if purpose == "embed" else model
-    if card is None and images is not None and images * np.prod(target.input_shape[1:3]) < CONVERSION_PAYS:
+    keras_call = keras_target(model, purpose).predict_on_batch
+    if held is None and images is not None and images * np.prod(model.input_shape[1:3]) < CONVERSION_PAYS:
         note(f"{source.label} runs in Keras: {images} images are too few for a conversion to the fast runtime to pay")
-        shape = tuple(int(side) for side in target.input_shape[1:4])
-        return Runner(
-            shape, getattr(model, "class_names", None) if target is model else None, "keras", target.predict_on_batch
-        )
-    if card is None:
-        card, content = convert(target, model, (model_path, card_path), note, relative=purpose != "predict")
-        runner = compiled_runner(model_path if model_path.is_file() else content, card)
+        return keras_runner(model, purpose, keras_call)
+    if held is None:
+        place = cached_paths(source, purpose)
+        note(f"converting {model.name} for the fast runtime once (cached in {place[0]}) ...")  # names fold or run
+        held = place[0], convert_and_record(model, purpose, source.digest, place, note)
+        runner = compiled_runner(*held, purpose) if held[1]["converted"] else None
         if runner is not None:
             return runner
-    why = card["reason"] if not card["converted"] else "neither openvino nor ai-edge-litert is installed"
-    note(f"{source.label} runs in Keras, not LiteRT: {why}")
-    return Runner(tuple(card["input_shape"]), card["class_names"], "keras", target.predict_on_batch)
+    why = held[1]["reason"] if not held[1]["converted"] else "neither openvino nor ai-edge-litert is installed"
+    note(f"{source.label} runs in Keras, not the fast runtime: {why}")
+    return keras_runner(model, purpose, keras_call)
 
 
-def compiled_runner(model: Path | bytes, card: dict) -> Runner | None:
-    """The first runtime of RUNTIMES that is installed and passed the card's check; None when there is none."""
-    if not card["converted"]:
-        return None
-    ok = {name for name, check in card["runtimes"].items() if check.get("ok")}
-    if "openvino" in ok and isinstance(model, Path) and has_openvino():
-        call = OpenVINOCall(model, compiled_cache(model.parent))
-        return Runner(tuple(card["input_shape"]), card["class_names"], "openvino", call)
-    if "litert" in ok and has_litert():
-        return litert_runner(str(model) if isinstance(model, Path) else model, card)
+def keras_target(model: Any, purpose: str) -> Any:
+    return features_of(model) if purpose == "embed" else model
+
+
+def keras_runner(model: Any, purpose: str, call: Callable[[np.ndarray], np.ndarray]) -> Runner:
+    shape = tuple(int(side) for side in model.input_shape[1:4])
+    names = getattr(model, "class_names", None) if purpose == "predict" else None
+    return Runner(shape, names, "keras", call)  # type: ignore[arg-type]
+
+
+def held_conversion(source: ModelSource, purpose: str) -> tuple[Path, dict] | None:
+    """(folder, card) of a conversion already made for `source`: the run folder's (exported with the model, for
+    predict and embed), else the cache's; None when neither holds one whose files are intact."""
+    run_folder = [] if source.home is None or purpose == "features" else [(source.home, RUN_FOLDER_STEM)]
+    for place in [*run_folder, cached_paths(source, purpose)]:
+        card = read_card(card_file(place))
+        if card is None or card.get("source") != source.digest:
+            continue
+        if place in run_folder and not (card["converted"] and runnable(card, purpose)):
+            continue  # a run folder's file this machine cannot run (its runtime missing): the cache may convert
+        if not card["converted"] or files_intact(place[0], card["files"]):
+            return place[0], card
+    return None
+
+
+def runnable(card: dict, purpose: str) -> bool:
+    """Whether an installed runtime passed the card's check for `purpose`."""
+    installed = {"openvino": has_openvino(), "litert": has_litert()}
+    return any(
+        check.get("ok") and purpose in check.get("outputs", {}) and installed.get(name)
+        for name, check in card["runtimes"].items()
+    )
+
+
+def convert_and_record(
+    model: Any, purpose: str, digest: str, place: tuple[Path, str], note: Callable[[str], None]
+) -> dict:
+    """Convert `model` for `purpose` into place (folder, stem), checked; write its card last; return the card. An
+    unwritable folder is a note (the file is converted in a scratch folder and used once)."""
+    target, purposes = runtime_target(model, purpose)
+    folder, stem = place
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        note(f"cannot cache the converted model in {folder} ({error.strerror}): it converts again next time")
+        folder = Path(tempfile.mkdtemp(prefix="zoo-runtime-"))
+    card = {
+        "input_shape": [int(side) for side in target.input_shape[1:4]],
+        "class_names": getattr(model, "class_names", None),
+        "source": digest,  # sha256 of the .keras file (or the weights) the conversion was made from
+        "purposes": list(purposes),
+        **convert_checked(target, purposes, folder, stem, note),
+        "zoo": __version__,
+    }
+    write_atomic(folder / f"{stem}.json", json.dumps(card, indent=1).encode())
+    return card
+
+
+def runtime_target(model: Any, purpose: str) -> tuple[Any, tuple[str, ...]]:
+    """What is converted: a classifier with its features as a second output (predict and embed from one file),
+    else the model alone for predict, its features model for embed, the model's own outputs for features."""
+    if purpose == "features":
+        return model, ("features",)
+    both = outputs_and_features(model)
+    if both is not None:
+        return both, ("predict", "embed")
+    return (model, ("predict",)) if purpose == "predict" else (features_of(model), ("embed",))
+
+
+def export_runtime(model: Any, out_dir: Path, note: Callable[[str], None] = say) -> dict:
+    """A run folder's runtime files (runtime.xml/.bin or runtime.tflite, and runtime.json), converted from its
+    model.keras, which must be written first: its sha256 binds them, so predict and embed use them as they are."""
+    digest = digest_file(out_dir / "model.keras")["sha256"]
+    return convert_and_record(model, "predict", digest, (out_dir, RUN_FOLDER_STEM), note)
+
+
+def compiled_runner(folder: Path, card: dict, purpose: str) -> Runner | None:
+    """The first runtime of RUNTIMES that is installed and passed the card's check for `purpose`; None when none."""
+    checks = {name: check for name, check in card["runtimes"].items() if check.get("ok")}
+    checks = {name: check for name, check in checks.items() if purpose in check.get("outputs", {})}
+    names = card["class_names"] if purpose == "predict" else None
+    model = folder / next(name for name in card["files"] if name.endswith((".xml", ".tflite")))
+    if "openvino" in checks and has_openvino():
+        call = OpenVINOCall(model, compiled_cache(runtime_folder()), output=checks["openvino"]["outputs"][purpose])
+        return Runner(tuple(card["input_shape"]), names, "openvino", call)
+    if "litert" in checks and has_litert():
+        return litert_runner(str(model), {**card, "class_names": names}, checks["litert"]["outputs"][purpose])
     return None
 
 
@@ -203,68 +288,20 @@ def features_of(model: Any) -> Any:
     return features_model(model)
 
 
-def convert(
-    target: Any, model: Any, paths: tuple[Path, Path], note: Callable[[str], None], relative: bool = False
-) -> tuple[dict, bytes]:
-    """Convert `target` through zoo.results.export's TFLite path; check LiteRT's and OpenVINO's answers on the file
-    against Keras (features: `relative` to their largest value); cache the file and the card."""
-    from zoo.results.export import export_model
+def outputs_and_features(model: Any) -> Any:
+    from zoo.loading.model import outputs_and_features as both
 
-    shape = tuple(int(side) for side in target.input_shape[1:4])
-    sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
-    note(f"converting {model.name} to LiteRT once (cached as {paths[0]}) ...")  # the name says which fold or run
-    with tempfile.TemporaryDirectory(prefix="zoo-runtime-") as scratch:
-        check = export_model(target, Path(scratch), sample, formats=("tflite",))["tflite"]
-        content = check.path.read_bytes() if check.path is not None else b""
-        reference, limit = target.predict(sample, verbose=0), check.tolerance
-        if relative:  # features are not probabilities: a check relative to the largest
-            limit = max(limit, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
-        litert_ok = check.max_abs_diff is not None and check.max_abs_diff <= limit
-        runtimes = {"litert": {"ok": bool(litert_ok), "max_abs_diff": check.max_abs_diff, "runtime": check.runtime}}
-        if litert_ok and has_openvino():
-            runtimes["openvino"] = openvino_check(check.path, sample, reference, limit)
-    card = {
-        "input_shape": list(shape),
-        "class_names": getattr(model, "class_names", None) if target is model else None,
-        "converted": bool(litert_ok),
-        "reason": None if litert_ok else check.error,
-        "max_abs_diff": check.max_abs_diff,
-        "tolerance": limit,
-        "runtimes": runtimes,  # each runtime's check on the file against Keras, on CHECK_IMAGES random images
-        "zoo": __version__,
-    }
-    store(paths, content if litert_ok else None, card, note)
-    return card, content
-
-
-def openvino_check(path: Path, sample: np.ndarray, reference: np.ndarray, limit: float) -> dict:
-    """OpenVINO's answers on the LiteRT file against Keras' `reference`: within `limit`, or why not."""
-    try:
-        diff = float(np.abs(OpenVINOCall(path)(sample).astype(np.float64) - reference).max())
-    except Exception as error:  # a model OpenVINO cannot read or compile simply stays on LiteRT
-        return {"ok": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
-    return {"ok": bool(diff <= limit), "max_abs_diff": diff, "runtime": f"openvino {openvino_version()}"}
-
-
-def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
-    """Write the converted file, then its card (each to a temporary name, renamed); an unwritable cache is a note."""
-    try:
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-        if content is not None:
-            write_atomic(paths[0], content)
-        write_atomic(paths[1], json.dumps(card, indent=1).encode())
-    except OSError as error:
-        note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
+    return both(model)
 
 
 def read_card(path: Path) -> dict | None:
-    """The cached card, or None when absent, unreadable (a truncated card only costs a new conversion) or written
-    before OpenVINO was checked (converted again, so that it can run on OpenVINO)."""
+    """The card, or None when absent, unreadable (a truncated card only costs a new conversion) or written by a zoo
+    that did not record the converted files' digests (converted again)."""
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    keys = ("input_shape", "class_names", "converted", "reason", "runtimes")
+    keys = ("input_shape", "class_names", "converted", "reason", "runtimes", "files", "source")
     return card if isinstance(card, dict) and all(key in card for key in keys) else None
 
 
@@ -274,24 +311,25 @@ def has_litert() -> bool:
     return importlib.util.find_spec("ai_edge_litert") is not None
 
 
-def litert_runner(model: str | bytes, card: dict) -> Runner:
-    """A runner on LiteRT's interpreter (XNNPACK for float models), one thread per CPU this process may use."""
+def litert_runner(model: str | bytes, card: dict, output: int = 0) -> Runner:
+    """A runner on LiteRT's interpreter (XNNPACK for float models), one thread per CPU this process may use, giving
+    the file's output `output`."""
     from ai_edge_litert.interpreter import Interpreter
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": model}
     with native_stderr_silenced():  # LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" each time
         interpreter = Interpreter(**source, num_threads=threads)
-    return Runner(tuple(card["input_shape"]), card["class_names"], "litert", InterpreterCall(interpreter))
+    return Runner(tuple(card["input_shape"]), card["class_names"], "litert", InterpreterCall(interpreter, output))
 
 
 class InterpreterCall:
     """One batch through a LiteRT interpreter; tensors are re-allocated only when the batch shape changes."""
 
-    def __init__(self, interpreter: Any) -> None:
+    def __init__(self, interpreter: Any, output: int = 0) -> None:
         self.interpreter = interpreter
         self.input = interpreter.get_input_details()[0]["index"]
-        self.output = interpreter.get_output_details()[0]["index"]
+        self.output = interpreter.get_output_details()[output]["index"]
         self.shape: tuple[int, ...] | None = None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Convert a Keras model once for the fast CPU runtime and check the file against Keras: OpenVINO IR from Keras' own
+`model.export(format="openvino")` first, the LiteRT (.tflite) route when OpenVINO is missing or disagrees.
+
+Measured on efficientnet_lite0, 2 cores (docs/_incoming/25-speed.md): the IR route converted in 7.7 s against 26.5 s
+for the SavedModel -> tf.lite route, with the same first-call latency (0.28 s) and agreement (~6e-7). A model with
+a classifier converts with two outputs, its own and its pooled features, so predict and embed share one file.
+Files land in their folder by rename (from a scratch folder beside them), and the card records each one's sha256.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
+from zoo.weights.verify import digest_file
+
+ROUTES = ("openvino", "litert")  # fastest conversion first; each route's file is checked before it is kept
+CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
+EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
+SUFFIXES = {"openvino": (".xml", ".bin"), "litert": (".tflite",)}
+
+
+def convert_checked(
+    target: Any, purposes: Sequence[str], folder: Path, stem: str, note: Callable[[str], None]
+) -> dict[str, Any]:
+    """Convert `target` (outputs in the order of `purposes`) into folder/stem.*, check each runtime on the file
+    against Keras, and return the card's conversion part: route, files and their sha256, each runtime's check."""
+    shape = tuple(int(side) for side in target.input_shape[1:4])
+    sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
+    references = [np.asarray(out) for out in as_list(target.predict(sample, verbose=0))]
+    limits = [tolerance(reference, purpose) for reference, purpose in zip(references, purposes, strict=True)]
+    folder.mkdir(parents=True, exist_ok=True)
+    reasons = []
+    for route in ROUTES if has_openvino() else ROUTES[1:]:
+        with tempfile.TemporaryDirectory(prefix=".zoo-convert-", dir=folder) as scratch:
+            try:
+                path, runtimes = ROUTE_CONVERTERS[route](target, Path(scratch), sample, references, limits, purposes)
+            except Exception as error:  # a model a route cannot convert tries the next one
+                reasons.append(f"{route}: {type(error).__name__}: {first_line(error)}")
+                continue
+            if any(check.get("ok") for check in runtimes.values()):
+                files = place(path, folder, stem, route)
+                return {"converted": True, "route": route, "files": files, "runtimes": runtimes, "reason": None}
+            reasons.append(f"{route}: {'; '.join(check.get('reason', '') for check in runtimes.values())}")
+    return {"converted": False, "route": None, "files": {}, "runtimes": {}, "reason": "; ".join(reasons)}
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0][:200]
+
+
+def as_list(outputs: Any) -> list:
+    return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
+
+def tolerance(reference: np.ndarray, purpose: str) -> float:
+    """1e-4 for probabilities; relative to the largest value for features (magnitudes reach tens)."""
+    from zoo.results.export import FLOAT32_TOLERANCE
+
+    if purpose == "predict":
+        return FLOAT32_TOLERANCE
+    return max(FLOAT32_TOLERANCE, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
+
+
+def place(path: Path, folder: Path, stem: str, route: str) -> dict[str, str]:
+    """Rename the checked file(s) from the scratch folder into folder/stem.* (the weights before the graph that
+    names them) and return {file name: sha256}."""
+    files = {}
+    for suffix in SUFFIXES[route][::-1]:
+        final = folder / f"{stem}{suffix}"
+        os.replace(path.with_suffix(suffix), final)
+        files[final.name] = digest_file(final)["sha256"]
+    return files
+
+
+def output_order(outputs: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> list[int]:
+    """For each Keras output, the index of the file's output of the same shape that is closest to it (a converter
+    may reorder outputs)."""
+    order = []
+    for reference in references:
+        same = [i for i, out in enumerate(outputs) if out.shape == reference.shape] or [0]
+        order.append(min(same, key=lambda i: float(np.abs(outputs[i].astype(np.float64) - reference).max())))
+    return order
+
+
+def check_outputs(
+    outputs: Sequence[np.ndarray], references: Sequence[np.ndarray], limits: Sequence[float], purposes: Sequence[str]
+) -> dict[str, Any]:
+    """One runtime's check: each Keras output found among the file's within its limit, and where."""
+    order = output_order(outputs, references)
+    diffs = []
+    for index, reference in zip(order, references, strict=True):
+        found = outputs[index] if index < len(outputs) else np.full_like(reference, np.nan)
+        diffs.append(float(np.abs(found.astype(np.float64) - reference).max()) if found.shape == reference.shape else np.inf)
+    ok = all(diff <= limit for diff, limit in zip(diffs, limits, strict=True))  # NaN fails
+    check = {"ok": bool(ok), "max_abs_diff": max(diffs), "tolerance": max(limits)}
+    check["outputs"] = dict(zip(purposes, order, strict=True))
+    if not ok:
+        check["reason"] = f"outputs differ from Keras' by up to {max(diffs):.3g}"
+    return check
+
+
+def via_openvino(
+    target: Any, scratch: Path, sample: np.ndarray, references: list, limits: list, purposes: Sequence[str]
+) -> tuple[Path, dict[str, Any]]:
+    """OpenVINO IR through Keras' exporter (no tf.lite), run and checked by OpenVINO."""
+    path = scratch / "model.xml"
+    target.export(str(path), format="openvino", verbose=False)
+    check = check_outputs(OpenVINOCall(path, output=None).all_outputs(sample), references, limits, purposes)
+    return path, {"openvino": {**check, "runtime": f"openvino {openvino_version()}"}}
+
+
+def via_litert(
+    target: Any, scratch: Path, sample: np.ndarray, references: list, limits: list, purposes: Sequence[str]
+) -> tuple[Path, dict[str, Any]]:
+    """A .tflite file through zoo.results.export's TFLite path, checked in LiteRT and (when installed) OpenVINO."""
+    from zoo.results.export import export_tflite
+
+    path, outputs, runtime = export_tflite(target, scratch, sample, {}, scratch)
+    runtimes = {"litert": {**check_outputs([np.asarray(o) for o in outputs], references, limits, purposes)}}
+    runtimes["litert"]["runtime"] = runtime
+    if runtimes["litert"]["ok"] and has_openvino():
+        try:
+            found = OpenVINOCall(path, output=None).all_outputs(sample)
+            runtimes["openvino"] = {**check_outputs(found, references, limits, purposes)}
+            runtimes["openvino"]["runtime"] = f"openvino {openvino_version()}"
+        except Exception as error:  # a model OpenVINO cannot read or compile simply stays on LiteRT
+            runtimes["openvino"] = {"ok": False, "reason": f"{type(error).__name__}: {first_line(error)}"}
+    return path, runtimes
+
+
+ROUTE_CONVERTERS: dict[str, Callable] = {"openvino": via_openvino, "litert": via_litert}
+
+
+def files_intact(folder: Path, files: dict[str, str]) -> bool:
+    """Every converted file the card names is there with the sha256 it was written with (trust on read)."""
+    return bool(files) and all(
+        (folder / name).is_file() and digest_file(folder / name)["sha256"] == digest for name, digest in files.items()
+    )
+
+
+def remove_files(folder: Path, files: dict[str, str]) -> None:
+    for name in files:
+        (folder / name).unlink(missing_ok=True)
+
+
+def copy_files(source: Path, dest: Path, files: dict[str, str]) -> None:
+    """Copy converted files (a kit carries them), each by temp + rename."""
+    for name in files:
+        temporary = dest / f".{name}.tmp"
+        shutil.copy2(source / name, temporary)
+        os.replace(temporary, dest / name)
