@@ -11,7 +11,7 @@ import pytest
 
 from zoo.loading.model import ZooModel, features_model
 from zoo.results import conversion, runtime
-from zoo.results.runtime import ModelSource, card_file, cached_paths, export_runtime, file_source, open_runner
+from zoo.results.runtime import ModelSource, cached_paths, card_file, export_runtime, file_source, open_runner
 
 
 def tiny_model() -> ZooModel:
@@ -85,7 +85,8 @@ def test_predict_and_embed_use_the_run_folders_file_and_convert_nothing(cache, m
     conversions.clear()
     source = file_source(tmp_path / "model.keras", "run1")
     for purpose in ("predict", "embed"):
-        runner = open_runner(ModelSource(source.label, source.digest, refuse_to_load, source.home), purpose, pytest.fail)
+        cold = ModelSource(source.label, source.digest, refuse_to_load, source.home)
+        runner = open_runner(cold, purpose, pytest.fail)
         assert runner.runtime == "openvino"
     assert conversions == []  # the run folder held it: nothing converted, nothing cached
     assert not card_file(cached_paths(source, "predict")).exists()

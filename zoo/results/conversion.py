@@ -98,7 +98,8 @@ def check_outputs(
     diffs = []
     for index, reference in zip(order, references, strict=True):
         found = outputs[index] if index < len(outputs) else np.full_like(reference, np.nan)
-        diffs.append(float(np.abs(found.astype(np.float64) - reference).max()) if found.shape == reference.shape else np.inf)
+        same = found.shape == reference.shape
+        diffs.append(float(np.abs(found.astype(np.float64) - reference).max()) if same else np.inf)
     ok = all(diff <= limit for diff, limit in zip(diffs, limits, strict=True))  # NaN fails
     check = {"ok": bool(ok), "max_abs_diff": max(diffs), "tolerance": max(limits)}
     check["outputs"] = dict(zip(purposes, order, strict=True))

@@ -4,8 +4,9 @@ Keras, run by the fastest runtime that gives Keras' answers: OpenVINO, else Lite
 A finetune run folder holds the file it was exported to (runtime.xml/.bin or runtime.tflite, with runtime.json);
 otherwise the converted file and its card (input shape, class names, the files' sha256, each runtime's check) live
 in zoo's cache folder, named by a digest of the weights (or saved model), the input size, the kind (model: predict
-and embed from one file; features) and the zoo version. With a warm cache nothing here imports TensorFlow: OpenVINO or ai-edge-litert, NumPy and Pillow do the
-work. A model that does not convert, or converts to different answers, runs in Keras, with one line saying why.
+and embed from one file; features) and the zoo version. With a warm cache nothing here imports TensorFlow: OpenVINO
+or ai-edge-litert, NumPy and Pillow do the work. A model that does not convert, or converts to different answers,
+runs in Keras, with one line saying why.
 """
 
 from __future__ import annotations
