@@ -1,8 +1,11 @@
-"""Export a trained model as .keras, SavedModel, TFLite and ONNX, and prove each file by running it in its own runtime.
+"""Export a trained model as .keras, the fast runtime's file, SavedModel, TFLite and ONNX, and prove each file by
+running it in its own runtime.
 
-Every format is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees
-is reported with the reason (ExportCheck.ok False) and never stops the others. The quantized LiteRT files
-(tflite_fp16, tflite_int8; opt-in) are checked by their validation accuracy instead (zoo.results.litert).
+The default is what a user will use: model.keras and the runtime's file (runtime.xml/.bin, OpenVINO IR, or
+runtime.tflite; zoo.results.runtime.export_runtime), which `zoo predict`/`embed` then run as they are. Every format
+is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees is reported
+with the reason (ExportCheck.ok False) and never stops the others. The quantized LiteRT files (tflite_fp16,
+tflite_int8; opt-in) are checked by their validation accuracy instead (zoo.results.litert).
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from zoo.results.litert import (
 if TYPE_CHECKING:
     import keras
 
-DEFAULT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")
-FORMATS = (*DEFAULT_FORMATS, *QUANTIZED)
+DEFAULT_FORMATS = ("keras", "runtime")
+FORMATS = (*DEFAULT_FORMATS, "savedmodel", "tflite", "onnx", *QUANTIZED)
 FLOAT32_TOLERANCE = 1e-4
 # float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
 LOW_PRECISION_TOLERANCE = 1e-2
@@ -83,11 +86,13 @@ def export_model(
     tolerance = tolerance_for(model)
     checks: dict[str, ExportCheck] = {}
     with tempfile.TemporaryDirectory(prefix="zoo-export-") as scratch:
-        for name in formats:
+        for name in sorted(formats, key=lambda name: name != "keras"):  # the runtime's file is bound to model.keras
             started = time.perf_counter()
             try:
                 if name in QUANTIZED:
                     checks[name] = quantized_check(model, out_dir, name, quantize)
+                elif name == "runtime":
+                    checks[name] = runtime_check(model, out_dir)
                 else:
                     path, outputs, runtime = EXPORTERS[name](model, out_dir, sample, checks, Path(scratch))
                     checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
@@ -106,6 +111,26 @@ def export_line(check: ExportCheck) -> str:
     else:
         done = f"failed: {check.error or 'its outputs differ from the Keras model (see report.json)'}"
     return f"export {check.format}: {done} ({check.seconds:.1f} s)"
+
+
+def runtime_check(model: keras.Model, out_dir: Path) -> ExportCheck:
+    """The fast runtime's file, converted as `zoo predict` would convert it (and checked against Keras the same way),
+    bound to out_dir/model.keras (written first, by the keras format or here)."""
+    from zoo.results.runtime import RUN_FOLDER_STEM, export_runtime
+
+    if not (out_dir / "model.keras").is_file():
+        model.save(out_dir / "model.keras")
+    card = export_runtime(model, out_dir, note=lambda line: None)
+    checks = [check for check in card["runtimes"].values() if check.get("ok")]
+    main = next((name for name in card["files"] if name.endswith((".xml", ".tflite"))), None)
+    path = out_dir / main if main else None
+    check = ExportCheck("runtime", path, bool(card["converted"]), tolerance=FLOAT32_TOLERANCE, error=card["reason"])
+    if checks:
+        check.max_abs_diff = checks[0].get("max_abs_diff")
+        check.runtime = ", ".join(str(c.get("runtime")) for c in checks)
+        check.size_bytes = sum(size_of(out_dir / name) for name in card["files"])
+    check.error = None if check.ok else card["reason"] or f"no runtime file: see {out_dir / RUN_FOLDER_STEM}.json"
+    return check
 
 
 def quantized_check(model: keras.Model, out_dir: Path, name: str, data: QuantizationData | None) -> ExportCheck:
