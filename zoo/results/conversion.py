@@ -22,6 +22,7 @@ from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_ve
 from zoo.weights.verify import digest_file
 
 ROUTES = ("openvino", "litert")  # fastest conversion first; each route's file is checked before it is kept
+FLOAT32_TOLERANCE = 1e-4  # float32 runtimes agree with Keras to ~1e-6; the same bound holds every export to it
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 SUFFIXES = {"openvino": (".xml", ".bin"), "litert": (".tflite",)}
@@ -62,8 +63,6 @@ def as_list(outputs: Any) -> list:
 
 def tolerance(reference: np.ndarray, purpose: str) -> float:
     """1e-4 for probabilities; relative to the largest value for features (magnitudes reach tens)."""
-    from zoo.results.export import FLOAT32_TOLERANCE
-
     if purpose == "predict":
         return FLOAT32_TOLERANCE
     return max(FLOAT32_TOLERANCE, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
@@ -122,7 +121,7 @@ def via_litert(
     target: Any, scratch: Path, sample: np.ndarray, references: list, limits: list, purposes: Sequence[str]
 ) -> tuple[Path, dict[str, Any]]:
     """A .tflite file through zoo.results.export's TFLite path, checked in LiteRT and (when installed) OpenVINO."""
-    from zoo.results.export import export_tflite
+    from zoo.results.tensorflow_files import export_tflite
 
     path, outputs, runtime = export_tflite(target, scratch, sample, {}, scratch)
     runtimes = {"litert": {**check_outputs([np.asarray(o) for o in outputs], references, limits, purposes)}}

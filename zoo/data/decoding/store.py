@@ -30,7 +30,8 @@ from zoo.data.progress import progress_meter, worth_reporting
 from zoo.errors import BadData
 from zoo.version import __version__
 
-STORE_FORMAT = 1  # bump when the stored pixels would differ for the same files (a decoder or resize change)
+STORE_FORMAT = 2  # bump when the stored pixels would differ for the same files (a decoder or resize change)
+# 2: fit_to crops and resizes in one pass (resize with box and reducing_gap), exactly centred
 CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
 STORE_VAR = "ZOO_IMAGE_STORE"  # where stores go; ZOO_CACHE_DIR (the weights' cache variable) moves it too
 BUDGET_VAR = "ZOO_MEMORY_BUDGET_MB"
