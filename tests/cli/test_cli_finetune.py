@@ -103,7 +103,7 @@ def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
 
 
 def test_the_default_exports_are_what_predict_and_embed_run_converting_nothing(folder, tmp_path, capsys, monkeypatch):
-    from zoo.results import runtime
+    from zoo.results import conversion
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "run"
@@ -115,7 +115,7 @@ def test_the_default_exports_are_what_predict_and_embed_run_converting_nothing(f
     assert sorted(report["outputs"]["exports"]) == ["keras", "runtime"] and report["seconds"]["exports"] > 0
     assert all(check["ok"] for check in report["outputs"]["exports"].values())
     conversions: list[str] = []
-    monkeypatch.setattr(runtime, "convert_checked", lambda *args: conversions.append(args[3]))
+    monkeypatch.setattr(conversion, "convert_checked", lambda *args: conversions.append(args[3]))
     image = str(next(folder.rglob("*.png")))
     assert main(["predict", str(out), image, "--json"]) == 0
     assert main(["embed", str(out), image, "--out", str(tmp_path / "f.npy")]) == 0

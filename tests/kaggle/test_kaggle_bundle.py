@@ -44,11 +44,11 @@ def test_the_kit_copies_only_what_predict_reads(flipped_runs, tmp_path):
 def test_the_kits_fold_models_run_on_the_files_it_carries_converting_nothing(flipped_runs, tmp_path, monkeypatch):
     from zoo.kaggle.cv.fold_models import fold_runners
     from zoo.kaggle.submit.prediction import fold_dirs
-    from zoo.results import runtime
+    from zoo.results import conversion
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "fresh-machine-cache"))
     conversions: list[str] = []
-    monkeypatch.setattr(runtime, "convert_checked", lambda *args: conversions.append(args[3]))
+    monkeypatch.setattr(conversion, "convert_checked", lambda *args: conversions.append(args[3]))
     copy_run(flipped_runs.lenet, tmp_path / "run")
     runners = fold_runners(fold_dirs(tmp_path / "run"), "run", pytest.fail, images=10**6)
     assert [runner.runtime for runner in runners] == ["openvino"] * 3 and conversions == []

@@ -11,7 +11,8 @@ import pytest
 
 from zoo.loading.model import ZooModel, features_model
 from zoo.results import conversion, runtime
-from zoo.results.runtime import ModelSource, cached_paths, card_file, export_runtime, file_source, open_runner
+from zoo.results.conversion import export_runtime
+from zoo.results.runtime import ModelSource, cached_paths, card_file, file_source, open_runner
 
 
 def tiny_model() -> ZooModel:
@@ -50,7 +51,7 @@ def conversions(monkeypatch) -> list[str]:
         made.append(stem)
         return convert(target, purposes, folder, stem, note)
 
-    monkeypatch.setattr(runtime, "convert_checked", counted)
+    monkeypatch.setattr(conversion, "convert_checked", counted)
     return made
 
 

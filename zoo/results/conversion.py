@@ -9,6 +9,7 @@ Files land in their folder by rename (from a scratch folder beside them), and th
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,12 +20,15 @@ from typing import Any
 import numpy as np
 
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
+from zoo.results.run_folder import write_atomic
+from zoo.version import __version__
 from zoo.weights.verify import digest_file
 
 ROUTES = ("openvino", "litert")  # fastest conversion first; each route's file is checked before it is kept
 FLOAT32_TOLERANCE = 1e-4  # float32 runtimes agree with Keras to ~1e-6; the same bound holds every export to it
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
+RUN_FOLDER_STEM = "runtime"  # a run folder's runtime.xml/.bin (or .tflite) and runtime.json, exported with the model
 SUFFIXES = {"openvino": (".xml", ".bin"), "litert": (".tflite",)}
 
 
@@ -157,3 +161,57 @@ def copy_files(source: Path, dest: Path, files: dict[str, str]) -> None:
         temporary = dest / f".{name}.tmp"
         shutil.copy2(source / name, temporary)
         os.replace(temporary, dest / name)
+
+
+def convert_and_record(
+    model: Any, purpose: str, digest: str, place: tuple[Path, str], note: Callable[[str], None]
+) -> dict:
+    """Convert `model` for `purpose` into place (folder, stem), checked; write its card last; return the card. An
+    unwritable folder is a note (the file is converted in a scratch folder and used once)."""
+    target, purposes = runtime_target(model, purpose)
+    folder, stem = place
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        note(f"cannot cache the converted model in {folder} ({error.strerror}): it converts again next time")
+        folder = Path(tempfile.mkdtemp(prefix="zoo-runtime-"))
+    card = {
+        "input_shape": [int(side) for side in target.input_shape[1:4]],
+        "class_names": getattr(model, "class_names", None),
+        "source": digest,  # sha256 of the .keras file (or the weights) the conversion was made from
+        "purposes": list(purposes),
+        **convert_checked(target, purposes, folder, stem, note),
+        "zoo": __version__,
+    }
+    write_atomic(folder / f"{stem}.json", json.dumps(card, indent=1).encode())
+    return card
+
+
+def runtime_target(model: Any, purpose: str) -> tuple[Any, tuple[str, ...]]:
+    """What is converted: a classifier with its features as a second output (predict and embed from one file),
+    else the model alone for predict, its features model for embed, the model's own outputs for features."""
+    if purpose == "features":
+        return model, ("features",)
+    both = outputs_and_features(model)
+    if both is not None:
+        return both, ("predict", "embed")
+    return (model, ("predict",)) if purpose == "predict" else (features_of(model), ("embed",))
+
+
+def export_runtime(model: Any, out_dir: Path, note: Callable[[str], None]) -> dict:
+    """A run folder's runtime files (runtime.xml/.bin or runtime.tflite, and runtime.json), converted from its
+    model.keras, which must be written first: its sha256 binds them, so predict and embed use them as they are."""
+    digest = digest_file(out_dir / "model.keras")["sha256"]
+    return convert_and_record(model, "predict", digest, (out_dir, RUN_FOLDER_STEM), note)
+
+
+def features_of(model: Any) -> Any:
+    from zoo.loading.model import features_model
+
+    return features_model(model)
+
+
+def outputs_and_features(model: Any) -> Any:
+    from zoo.loading.model import outputs_and_features as both
+
+    return both(model)

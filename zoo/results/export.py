@@ -112,7 +112,7 @@ def export_line(check: ExportCheck) -> str:
 def runtime_check(model: keras.Model, out_dir: Path) -> ExportCheck:
     """The fast runtime's file, converted as `zoo predict` would convert it (and checked against Keras the same way),
     bound to out_dir/model.keras (written first, by the keras format or here)."""
-    from zoo.results.runtime import RUN_FOLDER_STEM, export_runtime
+    from zoo.results.conversion import RUN_FOLDER_STEM, export_runtime
 
     if not (out_dir / "model.keras").is_file():
         model.save(out_dir / "model.keras")

@@ -37,6 +37,7 @@ class OpenVINOCall:
     def __init__(self, path: Path, compiled_cache: Path | None = None, output: int | None = 0) -> None:
         import openvino as ov
 
+        self.path = path
         core = ov.Core()
         model = core.read_model(str(path))
         shape = model.inputs[0].get_partial_shape()

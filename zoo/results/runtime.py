@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +28,9 @@ from zoo.data.decoding.images import file_batches
 from zoo.data.progress import Progress
 from zoo.errors import BadData
 from zoo.hardware.devices import import_tensorflow_quietly
-from zoo.results.conversion import convert_checked, files_intact
+from zoo.results.conversion import RUN_FOLDER_STEM, convert_and_record, features_of, files_intact
 from zoo.results.litert import native_stderr_silenced
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino
-from zoo.results.run_folder import write_atomic
 from zoo.version import __version__
 from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
@@ -42,7 +40,6 @@ from zoo.weights.verify import digest_file
 RUNTIME_FOLDER = "runtime"
 PURPOSES = ("predict", "embed", "features")  # features: the model's own outputs, checked as embeddings are
 RUNTIMES = ("openvino", "litert")  # fastest first (python -m zoo.bench predict); Keras is the last resort
-RUN_FOLDER_STEM = "runtime"  # a run folder's runtime.xml/.bin (or .tflite) and runtime.json, exported with the model
 SCREENFUL = 40  # files: this many or more get a progress line on stderr
 # Pixels (images x views x height x width) a cold pass must hold for its conversion to pay, where a pass may stay in
 # Keras (finetune's frozen trunk, zoo kaggle predict; zoo predict converts on first use, for every later call).
@@ -218,48 +215,6 @@ def runnable(card: dict, purpose: str) -> bool:
     )
 
 
-def convert_and_record(
-    model: Any, purpose: str, digest: str, place: tuple[Path, str], note: Callable[[str], None]
-) -> dict:
-    """Convert `model` for `purpose` into place (folder, stem), checked; write its card last; return the card. An
-    unwritable folder is a note (the file is converted in a scratch folder and used once)."""
-    target, purposes = runtime_target(model, purpose)
-    folder, stem = place
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        note(f"cannot cache the converted model in {folder} ({error.strerror}): it converts again next time")
-        folder = Path(tempfile.mkdtemp(prefix="zoo-runtime-"))
-    card = {
-        "input_shape": [int(side) for side in target.input_shape[1:4]],
-        "class_names": getattr(model, "class_names", None),
-        "source": digest,  # sha256 of the .keras file (or the weights) the conversion was made from
-        "purposes": list(purposes),
-        **convert_checked(target, purposes, folder, stem, note),
-        "zoo": __version__,
-    }
-    write_atomic(folder / f"{stem}.json", json.dumps(card, indent=1).encode())
-    return card
-
-
-def runtime_target(model: Any, purpose: str) -> tuple[Any, tuple[str, ...]]:
-    """What is converted: a classifier with its features as a second output (predict and embed from one file),
-    else the model alone for predict, its features model for embed, the model's own outputs for features."""
-    if purpose == "features":
-        return model, ("features",)
-    both = outputs_and_features(model)
-    if both is not None:
-        return both, ("predict", "embed")
-    return (model, ("predict",)) if purpose == "predict" else (features_of(model), ("embed",))
-
-
-def export_runtime(model: Any, out_dir: Path, note: Callable[[str], None] = say) -> dict:
-    """A run folder's runtime files (runtime.xml/.bin or runtime.tflite, and runtime.json), converted from its
-    model.keras, which must be written first: its sha256 binds them, so predict and embed use them as they are."""
-    digest = digest_file(out_dir / "model.keras")["sha256"]
-    return convert_and_record(model, "predict", digest, (out_dir, RUN_FOLDER_STEM), note)
-
-
 def compiled_runner(folder: Path, card: dict, purpose: str) -> Runner | None:
     """The first runtime of RUNTIMES that is installed and passed the card's check for `purpose`; None when none."""
     checks = {name: check for name, check in card["runtimes"].items() if check.get("ok")}
@@ -281,18 +236,6 @@ def compiled_cache(folder: Path) -> Path | None:
     except OSError:
         return None
     return folder / "openvino"
-
-
-def features_of(model: Any) -> Any:
-    from zoo.loading.model import features_model
-
-    return features_model(model)
-
-
-def outputs_and_features(model: Any) -> Any:
-    from zoo.loading.model import outputs_and_features as both
-
-    return both(model)
 
 
 def read_card(path: Path) -> dict | None:

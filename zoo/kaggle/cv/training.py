@@ -151,7 +151,7 @@ def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], 
     if transform is not None:
         transform.save(fold_dir / TRANSFORM_FILE)
     if data.spec.kind == "images":  # the fold's runtime file, bound to its model.keras: predict, a kit convert nothing
-        from zoo.results.runtime import export_runtime
+        from zoo.results.conversion import export_runtime
 
         export_runtime(fit.model, fold_dir, note=say)
     seconds = round(fit.seconds, 3)
