@@ -16,9 +16,9 @@ def chosen_model(word: str) -> tuple[Any, str]:
     Checked at the door, before anything loads: a .keras file must exist, a catalogue entry must take images.
     """
     from zoo.catalogue import default_catalogue
-    from zoo.cli.predict import model_sources
     from zoo.loading.assemble import check_model_file
     from zoo.results.explain import check_image_input
+    from zoo.results.inference import model_sources
 
     if word.endswith(".keras"):
         check_model_file(Path(word))

@@ -20,12 +20,12 @@ from zoo.catalogue import default_catalogue
 from zoo.errors import BadData, UnknownModel
 
 if TYPE_CHECKING:
-    from zoo.results.runtime import ModelSource, Runner
+    from zoo.results.runtime import Runner
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 SAMPLE_IMAGE = Path(__file__).parent.parent / "assets" / "chelsea.jpg"
 PATH_COLUMNS = ("path", "file", "filename", "image", "image_path")  # the CSV column read for paths, else the first
-KAGGLE_CONFIG = "config.json"
+KAGGLE_CONFIG = "config.json"  # zoo.results.inference.KAGGLE_CONFIG, without importing it
 
 
 def is_model(word: str) -> bool:
@@ -53,26 +53,6 @@ def split_model_and_inputs(words: list[str]) -> tuple[str, list[str]]:
     except UnknownModel as error:
         raise UnknownModel(f"{error} No file is called {first!r} either.") from None
     return first, words[1:]  # unreachable: a catalogue name is a model
-
-
-def model_sources(word: str) -> tuple[list[ModelSource], dict | None]:
-    """The model(s) MODEL names (a kaggle run: one per fold) and, for a kaggle run, its config."""
-    from zoo.results.runtime import catalogue_source, file_source
-
-    path = Path(word)
-    if path.is_dir() and (path / "model.keras").is_file():
-        return [file_source(path / "model.keras", path.name)], None
-    if path.is_dir():
-        config = json.loads((path / KAGGLE_CONFIG).read_text(encoding="utf-8"))
-        if config.get("input", {}).get("kind") != "images":
-            raise BadData(f"{word} is a kaggle run on tabular data: use `zoo kaggle predict --run {word}`")
-        folds = sorted(path.glob("fold_*/model.keras"), key=lambda p: int(p.parent.name.split("_")[-1]))
-        if not folds:
-            raise BadData(f"{word} has no fold models (fold_K/model.keras): its training did not finish; re-run it")
-        return [file_source(fold, f"{path.name}-{fold.parent.name}") for fold in folds], config
-    if word.endswith(".keras"):
-        return [file_source(path, path.name)], None
-    return [catalogue_source(word)], None
 
 
 def csv_paths(table: Path) -> list[str]:
@@ -127,6 +107,7 @@ def tta_transforms(tta: int) -> list:
 
 def open_runners(word: str, purpose: str) -> tuple[list[Runner], dict | None]:
     """Runners for MODEL (every fold of a kaggle run), each on the fastest runtime that converts."""
+    from zoo.results.inference import model_sources
     from zoo.results.runtime import open_runner
 
     sources, config = model_sources(word)
