@@ -1,6 +1,5 @@
-"""OpenVINO on the CPU: the cached LiteRT file compiled by OpenVINO's CPU plugin, run one image per request.
-
-OpenVINO reads the .tflite file itself (its TFLite front end), so no second conversion is cached. The model is
+"""OpenVINO on the CPU: the converted file (OpenVINO IR from Keras' export, or a .tflite that OpenVINO's TFLite front
+end reads) compiled by OpenVINO's CPU plugin, run one image per request. The model is
 compiled for throughput: OpenVINO makes one stream per core (or per few cores), each with its own threads, and zoo
 keeps every stream busy with single-image requests. On a busy 2-core machine this measured faster than one
 interpreter spreading each batch over both cores (whose threads wait for each other at every layer). float32
