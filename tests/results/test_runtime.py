@@ -149,3 +149,12 @@ def test_the_litert_route_serves_where_openvino_is_missing_and_without_either_ke
     last = open_runner(source, "predict", notes.append)
     assert last.runtime == "keras"
     assert notes == ["tiny.keras runs in Keras, not the fast runtime: neither openvino nor ai-edge-litert is installed"]
+
+
+def test_an_unwritable_cache_converts_in_a_scratch_folder_with_one_note(model, tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "not-a-folder"))
+    notes: list[str] = []
+    runner = open_runner(ModelSource("tiny.keras", "digest-unwritable", lambda: model), "predict", notes.append)
+    assert runner.runtime == "openvino" and any("converts again next time" in note for note in notes)
+    np.testing.assert_allclose(runner.run(images()), model.predict(images(), verbose=0), rtol=1e-4, atol=1e-4)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -150,19 +149,6 @@ def files_intact(folder: Path, files: dict[str, str]) -> bool:
     )
 
 
-def remove_files(folder: Path, files: dict[str, str]) -> None:
-    for name in files:
-        (folder / name).unlink(missing_ok=True)
-
-
-def copy_files(source: Path, dest: Path, files: dict[str, str]) -> None:
-    """Copy converted files (a kit carries them), each by temp + rename."""
-    for name in files:
-        temporary = dest / f".{name}.tmp"
-        shutil.copy2(source / name, temporary)
-        os.replace(temporary, dest / name)
-
-
 def convert_and_record(
     model: Any, purpose: str, digest: str, place: tuple[Path, str], note: Callable[[str], None]
 ) -> dict:
@@ -172,8 +158,11 @@ def convert_and_record(
     folder, stem = place
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        note(f"cannot cache the converted model in {folder} ({error.strerror}): it converts again next time")
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        note(f"cannot write the converted model into {folder}: it converts again next time")
         folder = Path(tempfile.mkdtemp(prefix="zoo-runtime-"))
     card = {
         "input_shape": [int(side) for side in target.input_shape[1:4]],
