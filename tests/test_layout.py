@@ -10,17 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Low to high; an import may go down or sideways, never up. The leaves (errors, entry, ...) sit below everything.
 RANK = {
-    "recipes": 1,
-    "layers": 1,
-    "weights": 1,
-    "data": 1,
-    "hardware": 1,
-    "loading": 2,
-    "training": 3,
-    "results": 3,
-    "kaggle": 4,
-    "bench": 4,
-    "cli": 5,
+    "recipes": 1, "layers": 1, "weights": 1, "data": 1, "hardware": 1,
+    "loading": 2, "training": 3, "results": 3, "kaggle": 4, "bench": 4, "cli": 5,
 }
 LEAVES = {"version": 0, "errors": 0, "entry": 0, "catalogue": 0.5, "__main__": 10}
 # The one allowed upward call: ZooModel.finetune / lr_find delegate to zoo.training.

@@ -115,7 +115,6 @@ def test_streaming_holds_a_few_rows_not_the_dataset():
 
 def test_a_refused_stream_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path))
-
     def pairs():
         yield IMAGES[0], 0
         yield IMAGES[1][..., :2], 1  # two channels: refused after the first image was written

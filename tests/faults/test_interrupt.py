@@ -41,7 +41,6 @@ def wait_for(process: subprocess.Popen, text: str, limit_s: float = 300) -> None
 
 def test_ctrl_c_twice_during_training_leaves_a_resumable_run(tmp_path):
     data, out = shape_folder(tmp_path / "shapes", per_class=8, size=28), tmp_path / "run"
-
     def argv(epochs: int) -> list[str]:
         return ["finetune", "lenet5", str(data), "--epochs", str(epochs), "--out", str(out), "--export", "keras"]
 

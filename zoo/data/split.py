@@ -46,7 +46,6 @@ def first_rows(files: Sequence[str] | None, count: int) -> np.ndarray:
     first: dict[str, int] = {}
     return np.asarray([first.setdefault(file, i) for i, file in enumerate(files)], dtype=np.int64)
 
-
 def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
     """Balanced weights n / (k * count) for Keras' `class_weight`; a class with no example gets 1.0 (never used)."""
     labels = np.asarray(y, dtype=np.int64).ravel()

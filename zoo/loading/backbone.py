@@ -78,11 +78,6 @@ def load_backbone(
         class_names, classifier = numbered_classes(hparams["num_classes"]), "predictions"
     task = "classification" if class_names else "features"
     return ZooModel(
-        inputs,
-        outputs,
-        name=entry.name,
-        class_names=class_names,
-        entry_name=entry.name,
-        task=task,
+        inputs, outputs, name=entry.name, class_names=class_names, entry_name=entry.name, task=task,
         classifier=classifier,
     )

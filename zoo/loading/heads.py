@@ -34,13 +34,8 @@ def replaced_classifier(model: keras.Model, outputs: Any, class_names: list[str]
     from zoo.loading.model import ZooModel
 
     return ZooModel(
-        model.inputs,
-        outputs,
-        name=model.name,
-        class_names=class_names,
-        entry_name=getattr(model, "entry_name", None),
-        task=task,
-        classifier="predictions",
+        model.inputs, outputs, name=model.name, class_names=class_names,
+        entry_name=getattr(model, "entry_name", None), task=task, classifier="predictions",
     )
 
 
@@ -50,12 +45,7 @@ def recipe_model(model: keras.Model, entry: Entry, num_classes: int | None) -> Z
 
     names = numbered_classes(num_classes) if entry.task == "classification" and num_classes else None
     return ZooModel(
-        model.inputs,
-        model.outputs,
-        name=entry.name,
-        class_names=names,
-        entry_name=entry.name,
-        task=entry.task,
+        model.inputs, model.outputs, name=entry.name, class_names=names, entry_name=entry.name, task=entry.task,
         classifier=entry.classifier,
     )
 
@@ -79,13 +69,8 @@ def with_new_head(
 
     outputs = softmax_head(features, num_classes, DEFAULT_HEAD_DROPOUT)
     new = ZooModel(
-        inputs,
-        outputs,
-        name=name or model.name,
-        class_names=numbered_classes(num_classes),
-        entry_name=getattr(model, "entry_name", None),
-        task="classification",
-        classifier="predictions",
+        inputs, outputs, name=name or model.name, class_names=numbered_classes(num_classes),
+        entry_name=getattr(model, "entry_name", None), task="classification", classifier="predictions",
     )
     new.compile(  # as zoo.load compiles
         optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
