@@ -32,7 +32,7 @@ OWN_FILES = (
     "predict.ipynb",
     "README.txt",
 )
-# runtime.*: the fast runtime's file and card (zoo.results.runtime.RUN_FOLDER_STEM), exported with each image model
+# runtime.*: the fast runtime's file and card (zoo.results.conversion.RUN_FOLDER_STEM), exported with each image model
 FOLD_FILES = ("model.keras", "transform.json", "runtime.json", "runtime.xml", "runtime.bin", "runtime.tflite")
 
 
