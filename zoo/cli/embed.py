@@ -32,8 +32,8 @@ def files_list_path(out: Path) -> Path:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from zoo.results.run_folder import check_new_file
-    from zoo.results.runtime import run_files, write_atomic
+    from zoo.results.run_folder import check_new_file, write_atomic
+    from zoo.results.runtime import run_files
 
     check_options(args)
     out = Path(args.out)

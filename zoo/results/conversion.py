@@ -38,7 +38,7 @@ def convert_checked(
     against Keras, and return the card's conversion part: route, files and their sha256, each runtime's check."""
     shape = tuple(int(side) for side in target.input_shape[1:4])
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
-    references = [np.asarray(out) for out in as_list(target.predict(sample, verbose=0))]
+    references = [np.asarray(out) for out in as_list(target(sample, training=False))]  # eager: no tracing
     limits = [tolerance(reference, purpose) for reference, purpose in zip(references, purposes, strict=True)]
     folder.mkdir(parents=True, exist_ok=True)
     reasons = []
@@ -151,9 +151,9 @@ def files_intact(folder: Path, files: dict[str, str]) -> bool:
 
 def convert_and_record(
     model: Any, purpose: str, digest: str, place: tuple[Path, str], note: Callable[[str], None]
-) -> dict:
-    """Convert `model` for `purpose` into place (folder, stem), checked; write its card last; return the card. An
-    unwritable folder is a note (the file is converted in a scratch folder and used once)."""
+) -> tuple[Path, dict]:
+    """Convert `model` for `purpose` into place (folder, stem), checked; write its card last; return (the folder it
+    went to, the card). An unwritable folder is a note: the file goes to a scratch folder, used once."""
     target, purposes = runtime_target(model, purpose)
     folder, stem = place
     try:
@@ -173,7 +173,7 @@ def convert_and_record(
         "zoo": __version__,
     }
     write_atomic(folder / f"{stem}.json", json.dumps(card, indent=1).encode())
-    return card
+    return folder, card
 
 
 def runtime_target(model: Any, purpose: str) -> tuple[Any, tuple[str, ...]]:
@@ -191,7 +191,7 @@ def export_runtime(model: Any, out_dir: Path, note: Callable[[str], None]) -> di
     """A run folder's runtime files (runtime.xml/.bin or runtime.tflite, and runtime.json), converted from its
     model.keras, which must be written first: its sha256 binds them, so predict and embed use them as they are."""
     digest = digest_file(out_dir / "model.keras")["sha256"]
-    return convert_and_record(model, "predict", digest, (out_dir, RUN_FOLDER_STEM), note)
+    return convert_and_record(model, "predict", digest, (out_dir, RUN_FOLDER_STEM), note)[1]
 
 
 def features_of(model: Any) -> Any:

@@ -172,7 +172,7 @@ def open_runner(
     if held is None:
         place = cached_paths(source, purpose)
         note(f"converting {model.name} for the fast runtime once (cached in {place[0]}) ...")  # names fold or run
-        held = place[0], convert_and_record(model, purpose, source.digest, place, note)
+        held = convert_and_record(model, purpose, source.digest, place, note)
         runner = compiled_runner(*held, purpose) if held[1]["converted"] else None
         if runner is not None:
             return runner
