@@ -52,7 +52,9 @@ def test_a_real_run_on_a_tiny_model(tmp_path, monkeypatch):
     assert all(result[key] > 0 for key in FIGURES) and result["runtime"] == "openvino"
     assert result["zoo_vs_keras"] == pytest.approx(result["zoo_images_per_s"] / result["keras_images_per_s"])
     limits = ("decode_ms_per_image", "runtime_ms_per_image", "cpu_bound_images_per_s", "zoo_of_bound")
+    limits += ("zoo_core_ms_per_image", "zoo_of_bound_core_time")
     folder = ("keras_folder_images_per_s", "zoo_folder_images_per_s", "keras_folder_peak_mb", "zoo_folder_peak_mb")
     assert all(result[key] > 0 for key in (*limits, *folder))
     bound = result["cpus"] / ((result["decode_ms_per_image"] + result["runtime_ms_per_image"]) / 1000)
     assert result["cpu_bound_images_per_s"] == pytest.approx(bound)
+    assert result["keras_folder_peak_mb"] > result["zoo_folder_peak_mb"] > 50  # each child's own peak, not ours
