@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def convert_checked(
     against Keras, and return the card's conversion part: route, files and their sha256, each runtime's check."""
     shape = tuple(int(side) for side in target.input_shape[1:4])
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
-    references = [np.asarray(out) for out in as_list(target(sample, training=False))]  # eager: no tracing
+    references = [np.asarray(out) for out in as_list(eager_outputs(target, sample))]
     limits = [tolerance(reference, purpose) for reference, purpose in zip(references, purposes, strict=True)]
     folder.mkdir(parents=True, exist_ok=True)
     reasons = []
@@ -54,6 +55,13 @@ def convert_checked(
                 return {"converted": True, "route": route, "files": files, "runtimes": runtimes, "reason": None}
             reasons.append(f"{route}: {'; '.join(check.get('reason', '') for check in runtimes.values())}")
     return {"converted": False, "route": None, "files": {}, "runtimes": {}, "reason": "; ".join(reasons)}
+
+
+def eager_outputs(model: Any, sample: np.ndarray) -> Any:
+    """`model` called eagerly on a small sample: tracing a predict function would cost more than the call."""
+    with warnings.catch_warnings():  # a model built on [input] warns that one array is not a list; Keras takes it
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        return model(sample, training=False)
 
 
 def first_line(error: BaseException) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.results.conversion import FLOAT32_TOLERANCE
+from zoo.results.conversion import FLOAT32_TOLERANCE, eager_outputs
 from zoo.results.litert import (
     MAX_ACCURACY_DROP,
     QUANTIZED,
@@ -177,8 +177,7 @@ def export_keras(
     path = out_dir / "model.keras"
     model.save(path)
     reloaded = load_saved(path)
-    outputs = reloaded(sample, training=False)  # eager: tracing a predict function would cost more than the check
-    return path, outputs, f"keras {keras.version()}"
+    return path, eager_outputs(reloaded, sample), f"keras {keras.version()}"
 
 
 def export_onnx(
