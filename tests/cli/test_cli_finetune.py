@@ -102,6 +102,7 @@ def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
     assert "phase 1/1 all layers" in printed and "epoch 2/2" in printed and "val_accuracy" in printed.splitlines()[-1]
 
 
+@pytest.mark.slow  # a real fine-tune, then predict and embed (~60 s here); tests/results/test_runtime.py: the fast twin
 def test_the_default_exports_are_what_predict_and_embed_run_converting_nothing(folder, tmp_path, capsys, monkeypatch):
     from zoo.results import conversion
 
