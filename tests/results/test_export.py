@@ -13,14 +13,8 @@ import pytest
 import zoo.results.export
 from zoo.layers.preprocess import Preprocess
 from zoo.loading.model import ZooModel
-from zoo.results.export import (
-    DEFAULT_FORMATS,
-    FLOAT32_TOLERANCE,
-    LOW_PRECISION_TOLERANCE,
-    compare,
-    export_model,
-    tolerance_for,
-)
+from zoo.results.conversion import FLOAT32_TOLERANCE, LOW_PRECISION_TOLERANCE, tolerance_for
+from zoo.results.export import DEFAULT_FORMATS, compare, export_model
 
 RNG = np.random.default_rng(0)
 OTHER_FORMATS = ("savedmodel", "tflite", "onnx")  # on request

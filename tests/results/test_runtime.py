@@ -158,3 +158,22 @@ def test_an_unwritable_cache_converts_in_a_scratch_folder_with_one_note(model, t
     runner = open_runner(ModelSource("tiny.keras", "digest-unwritable", lambda: model), "predict", notes.append)
     assert runner.runtime == "openvino" and any("converts again next time" in note for note in notes)
     np.testing.assert_allclose(runner.run(images()), model.predict(images(), verbose=0), rtol=1e-4, atol=1e-4)
+
+
+def test_a_mixed_precision_model_is_checked_at_its_precisions_tolerance(cache):
+    from zoo.results.conversion import LOW_PRECISION_TOLERANCE
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = tiny_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    source = ModelSource("mixed.keras", "digest-mixed", lambda: mixed)
+    runner = open_runner(source, "predict", lambda line: None)  # float16 compute differs from float32 by ~1e-3
+    card = json.loads(card_file(cached_paths(source, "predict")).read_text())
+    assert (
+        runner.runtime == "openvino"
+        and card["runtimes"]["openvino"]["tolerances"]["predict"] == LOW_PRECISION_TOLERANCE
+    )
+    expected = mixed.predict(images(), verbose=0).astype(np.float32)
+    np.testing.assert_allclose(runner.run(images()), expected, atol=LOW_PRECISION_TOLERANCE)

@@ -26,6 +26,8 @@ from zoo.weights.verify import digest_file
 
 ROUTES = ("openvino", "litert")  # fastest conversion first; each route's file is checked before it is kept
 FLOAT32_TOLERANCE = 1e-4  # float32 runtimes agree with Keras to ~1e-6; the same bound holds every export to it
+# float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
+LOW_PRECISION_TOLERANCE = 1e-2
 CHECK_IMAGES = 4  # random images each conversion is compared with Keras on, once
 EMBED_TOLERANCE = 1e-3  # features are not probabilities: their magnitudes reach tens; compare relative to the largest
 RUN_FOLDER_STEM = "runtime"  # a run folder's runtime.xml/.bin (or .tflite) and runtime.json, exported with the model
@@ -40,7 +42,8 @@ def convert_checked(
     shape = tuple(int(side) for side in target.input_shape[1:4])
     sample = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype(np.float32)
     references = [np.asarray(out) for out in as_list(eager_outputs(target, sample))]
-    limits = [tolerance(reference, purpose) for reference, purpose in zip(references, purposes, strict=True)]
+    base = tolerance_for(target)
+    limits = [tolerance(reference, purpose, base) for reference, purpose in zip(references, purposes, strict=True)]
     folder.mkdir(parents=True, exist_ok=True)
     reasons = []
     for route in ROUTES if has_openvino() else ROUTES[1:]:
@@ -72,11 +75,23 @@ def as_list(outputs: Any) -> list:
     return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
 
-def tolerance(reference: np.ndarray, purpose: str) -> float:
-    """1e-4 for probabilities; relative to the largest value for features (magnitudes reach tens)."""
+def tolerance(reference: np.ndarray, purpose: str, base: float = FLOAT32_TOLERANCE) -> float:
+    """`base` (the model's precision's) for probabilities; for features also relative to the largest value (their
+    magnitudes reach tens)."""
     if purpose == "predict":
-        return FLOAT32_TOLERANCE
-    return max(FLOAT32_TOLERANCE, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
+        return base
+    return max(base, EMBED_TOLERANCE * max(1.0, float(np.abs(reference).max())))
+
+
+def tolerance_for(model: Any) -> float:
+    """1e-4 for float32 models; looser when any layer computes in float16 or bfloat16 (mixed precision)."""
+    pending, dtypes = [model], set()
+    while pending:
+        layer = pending.pop()
+        dtypes.add(getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32"))
+        pending.extend(getattr(layer, "layers", []))
+    return LOW_PRECISION_TOLERANCE if dtypes & {"float16", "bfloat16"} else FLOAT32_TOLERANCE
+
 
 
 def place(path: Path, folder: Path, stem: str, route: str) -> dict[str, str]:
@@ -112,6 +127,7 @@ def check_outputs(
         diffs.append(float(np.abs(found.astype(np.float64) - reference).max()) if same else np.inf)
     ok = all(diff <= limit for diff, limit in zip(diffs, limits, strict=True))  # NaN fails
     check = {"ok": bool(ok), "max_abs_diff": max(diffs), "tolerance": max(limits)}
+    check["tolerances"] = dict(zip(purposes, limits, strict=True))  # each output's: the model's precision's
     check["outputs"] = dict(zip(purposes, order, strict=True))
     if not ok:
         check["reason"] = f"outputs differ from Keras' by up to {max(diffs):.3g}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.results.conversion import FLOAT32_TOLERANCE, eager_outputs
+from zoo.results.conversion import FLOAT32_TOLERANCE, eager_outputs, tolerance_for
 from zoo.results.litert import (
     MAX_ACCURACY_DROP,
     QUANTIZED,
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 DEFAULT_FORMATS = ("keras", "runtime")
 FORMATS = (*DEFAULT_FORMATS, "savedmodel", "tflite", "onnx", *QUANTIZED)
-# float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
-LOW_PRECISION_TOLERANCE = 1e-2
 ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")  # Keras' ONNX export needs the first two, the check the third
 REASON_CHARS = 600
 
@@ -215,16 +213,6 @@ def as_arrays(outputs: Any) -> list[np.ndarray]:
     if isinstance(outputs, list | tuple):
         return [array for item in outputs for array in as_arrays(item)]
     return [np.asarray(outputs)]
-
-
-def tolerance_for(model: keras.Model) -> float:
-    """1e-4 for float32 models; looser when any layer computes in float16 or bfloat16 (mixed precision)."""
-    pending, dtypes = [model], set()
-    while pending:
-        layer = pending.pop()
-        dtypes.add(getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32"))
-        pending.extend(getattr(layer, "layers", []))
-    return LOW_PRECISION_TOLERANCE if dtypes & {"float16", "bfloat16"} else FLOAT32_TOLERANCE
 
 
 def size_of(path: Path) -> int:
