@@ -32,7 +32,8 @@ OWN_FILES = (
     "predict.ipynb",
     "README.txt",
 )
-FOLD_FILES = ("model.keras", "transform.json")
+# runtime.*: the fast runtime's file and card (zoo.results.conversion.RUN_FOLDER_STEM), exported with each image model
+FOLD_FILES = ("model.keras", "transform.json", "runtime.json", "runtime.xml", "runtime.bin", "runtime.tflite")
 
 
 def as_json(content: dict[str, Any]) -> dict[str, Any]:
