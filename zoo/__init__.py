@@ -146,15 +146,27 @@ def load_saved(path: str) -> keras.Model:
 
 def classify(model: Any, images: Any, top: int = 5, batch_size: int = 32, runtime: str = "cached") -> list:
     """The `top` (label, probability) pairs of each image with `model`: a catalogue name, .keras file, run folder
-    or Keras model. runtime: "cached" (default) runs the fast runtime's converted file where one is held (a run
-    folder's export, or the cache), without TensorFlow; "auto" converts once where none is; "keras" never."""
+    (finetune, kaggle or blend, as `zoo predict` takes it) or Keras model.
+
+    Args:
+        images: a path, PIL image or array, a batch array (n, h, w[, c]) or a sequence, fitted to the input.
+        batch_size: images decoded and run at a time (memory stays bounded however many are given).
+        runtime: "cached" (default) runs the fast runtime's converted file where one is held (a run folder's
+            export, or the cache), without TensorFlow; "auto" converts once where none is; "keras" never.
+    """
     from zoo.kaggle.submit.inference import classify as run
 
     return run(model, images, top=top, batch_size=batch_size, runtime=runtime)
 
 
 def embed(model: Any, images: Any, batch_size: int = 32, runtime: str = "cached") -> Any:
-    """Pooled trunk features (n, d) of each image with `model` (as `classify` takes it), as a NumPy array."""
+    """Pooled trunk features (n, d) of each image with `model` (as `classify` takes it), as a NumPy array.
+
+    Args:
+        images: a path, PIL image or array, a batch array (n, h, w[, c]) or a sequence, fitted to the input.
+        batch_size: images decoded and run at a time.
+        runtime: "cached", "auto" or "keras", as for `classify`.
+    """
     from zoo.kaggle.submit.inference import embed as run
 
     return run(model, images, batch_size=batch_size, runtime=runtime)

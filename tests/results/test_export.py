@@ -58,7 +58,7 @@ def test_functional_zoo_model_exports_to_every_format_within_tolerance(tmp_path)
         assert check.ok, check.error
         assert check.max_abs_diff <= FLOAT32_TOLERANCE == check.tolerance
         assert check.path.exists() and check.size_bytes > 0 and check.runtime
-    runtime_files = {"runtime.xml", "runtime.bin", "runtime.json"}
+    runtime_files = {f"runtime.{end}{seal}" for end in ("xml", "bin", "json") for seal in ("", ".seal")}
     assert {p.name for p in tmp_path.iterdir()} == {
         "model.keras",
         "saved_model",
