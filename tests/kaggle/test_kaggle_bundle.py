@@ -29,7 +29,8 @@ def files_under(folder: Path) -> set[str]:
 
 def test_the_kit_copies_only_what_predict_reads(flipped_runs, tmp_path):
     copy_run(flipped_runs.lenet, tmp_path / "run")
-    fold_files = ("model.keras", "runtime.json", "runtime.xml", "runtime.bin")  # each image model converted once
+    runtime_files = ("runtime.json", "runtime.xml", "runtime.bin")  # each image model converted once, sealed
+    fold_files = ("model.keras", *runtime_files, *(f"{name}.seal" for name in runtime_files))
     folds = [f"fold_{k}/{name}" for k in range(3) for name in fold_files]
     assert files_under(tmp_path / "run") == {"config.json", "calibration.json", *folds}
     blended = tmp_path / "blend"
@@ -42,15 +43,15 @@ def test_the_kit_copies_only_what_predict_reads(flipped_runs, tmp_path):
 
 
 def test_the_kits_fold_models_run_on_the_files_it_carries_converting_nothing(flipped_runs, tmp_path, monkeypatch):
-    from zoo.kaggle.cv.fold_models import fold_runners
-    from zoo.kaggle.submit.prediction import fold_dirs
+    from zoo.kaggle.submit.sources import open_part, resolve
     from zoo.results import conversion
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "fresh-machine-cache"))
     conversions: list[str] = []
     monkeypatch.setattr(conversion, "convert_checked", lambda *args: conversions.append(args[3]))
     copy_run(flipped_runs.lenet, tmp_path / "run")
-    runners = fold_runners(fold_dirs(tmp_path / "run"), "run", pytest.fail, images=10**6)
+    (part,) = resolve(str(tmp_path / "run")).parts
+    runners = open_part(part, "predict", pytest.fail, images=10**6)
     assert [runner.runtime for runner in runners] == ["openvino"] * 3 and conversions == []
 
 
