@@ -20,7 +20,7 @@ import numpy as np
 
 from zoo.results.openvino_runtime import OpenVINOCall, has_openvino, openvino_version
 from zoo.results.runtime_cache import store_card
-from zoo.sealed import check_sealed, seal_written
+from zoo.sealed import seal_written
 from zoo.version import __version__
 
 ROUTES = ("openvino", "litert")  # fastest conversion first; each route's file is checked before it is kept
@@ -162,14 +162,6 @@ def via_litert(
 
 
 ROUTE_CONVERTERS: dict[str, Callable] = {"openvino": via_openvino, "litert": via_litert}
-
-
-def files_intact(folder: Path, files: dict[str, str]) -> bool:
-    """Every converted file the card names matches its seal (trust on read); BrokenSeal names the first that does
-    not."""
-    for name in files:
-        check_sealed(folder / name)
-    return bool(files)
 
 
 def convert_and_record(

@@ -39,13 +39,12 @@ from zoo.results.runtime_cache import (
     discard,
     last_line,
     model_file,
-    read_card,
     runtime_folder,
     seal_compiled,
+    sealed_card,
     writable,
 )
 from zoo.results.runtime_choice import choose_runner
-from zoo.sealed import check_sealed
 from zoo.weights.cache import weights_identity
 from zoo.weights.manifest import load_manifest
 from zoo.weights.verify import digest_file
@@ -173,7 +172,7 @@ def open_runner(
     if card is not None and card["converted"]:
         runner = readable_runner(paths, card, purpose, note)
         if runner is not None:
-            return choose_runner(runner, lambda: keras_runner(source, purpose, card), paths[1], note)
+            return choose_runner(runner, lambda: keras_runner(source, purpose), paths[1], note)
         card = checked_entry(paths, note)  # None when the runtime could not read the file (removed: convert again)
     quiet_tensorflow_when_imported()  # Keras from here on (imported by the load, after its weights are found): quietly
     model = source.load()
@@ -224,14 +223,12 @@ def run_folder_runner(source: ModelSource, purpose: str, note: Callable[[str], N
         return None
     place = (source.home / RUN_FOLDER_STEM, source.home / f"{RUN_FOLDER_STEM}.json")
     try:
-        card = read_card(place[1])
-        if card is None or card["source"] != source.digest or not card["converted"]:
-            return None
-        for name in card["files"]:
-            check_sealed(source.home / name)
+        card = sealed_card(place[1])
     except BrokenSeal as error:
         note(f"{source.label}'s exported runtime file is damaged ({error}): using the runtime cache instead")
         return None
+    if card is None or card["source"] != source.digest or not card["converted"]:
+        return None  # none exported, or exported from another model.keras (a retrained run): the cache's turn
     try:
         runner = compiled_runner(place, card, purpose, note)
     except Exception as error:  # OpenVINO's RuntimeError, LiteRT's ValueError: whatever the runtime raises
@@ -239,7 +236,7 @@ def run_folder_runner(source: ModelSource, purpose: str, note: Callable[[str], N
         return None
     if runner is None:
         return None
-    return choose_runner(runner, lambda: keras_runner(source, purpose, card), runtime_folder() / place_name(card), note)
+    return choose_runner(runner, lambda: keras_runner(source, purpose), runtime_folder() / place_name(card), note)
 
 
 def has_conversion(source: ModelSource, purpose: str) -> bool:
@@ -262,13 +259,10 @@ def loaded_runner(model: Any, purpose: str) -> Runner:
     return Runner(shape_of(target), names, "keras", target.predict_on_batch)
 
 
-def keras_runner(source: ModelSource, purpose: str, card: dict) -> Runner:
+def keras_runner(source: ModelSource, purpose: str) -> Runner:
     """`source`'s model (its features for embed) run by Keras, on the GPU where TensorFlow has one."""
     quiet_tensorflow_when_imported()
-    model = source.load()
-    target = features_of(model) if purpose == "embed" else model
-    names = card["class_names"] if purpose == "predict" else None
-    return Runner(tuple(card["input_shape"]), names, "keras", target.predict_on_batch)
+    return loaded_runner(source.load(), purpose)
 
 
 def shape_of(model: Any) -> tuple[int, int, int]:

@@ -93,14 +93,20 @@ def read_card(path: Path) -> dict | None:
     return card
 
 
+def sealed_card(path: Path) -> dict | None:
+    """The card at `path` once it and every converted file it names match their seals (None: no card); BrokenSeal
+    naming the first that does not."""
+    card = read_card(path)
+    for name in card["files"] if card is not None and card["converted"] else ():
+        check_sealed(path.parent / name)
+    return card
+
+
 def checked_entry(paths: tuple[Path, Path], note: Callable[[str], None]) -> dict | None:
     """The entry's card when the card and its converted files match their seals; a damaged entry is removed with one
     `note` line (None: convert again)."""
     try:
-        card = read_card(paths[1])
-        for name in card["files"] if card is not None and card["converted"] else ():
-            check_sealed(paths[1].parent / name)
-        return card
+        return sealed_card(paths[1])
     except BrokenSeal as error:
         discard(paths, note, str(error))
         return None
