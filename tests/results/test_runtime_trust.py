@@ -149,3 +149,15 @@ def test_a_damaged_compiled_openvino_model_is_one_line_and_compiled_again(cache,
     assert len(notes) == len(blobs) and all("compiling again" in line for line in notes), notes
     for blob in blobs:
         check_sealed(blob)  # compiled again and sealed
+
+
+def test_every_file_of_an_ir_entry_and_of_a_run_folders_export_is_sealed(cache, model, tmp_path):
+    from zoo.results.conversion import export_runtime
+    from zoo.sealed import check_tree
+
+    source, _ = warm(model, "sealed.keras")
+    model.save(tmp_path / "model.keras")
+    export_runtime(model, tmp_path, pytest.fail)
+    for folder, stem in ((cache / "runtime", cached_paths(source, "predict")[0].name), (tmp_path, "runtime")):
+        states = {check.path.name: check.state for check in check_tree(folder) if check.path.name.startswith(stem)}
+        assert states == {f"{stem}{suffix}": "good" for suffix in (".xml", ".bin", ".json")}, states
