@@ -68,6 +68,8 @@ __all__ = [
     "Entry",
     "finetune",
     "FinetuneResult",
+    "classify",
+    "embed",
     "info",
     "list_models",
     "load",
@@ -91,6 +93,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
+        _quiet_tensorflow()
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
@@ -127,6 +130,7 @@ def load(name: str, **overrides: Any) -> keras.Model:
         drop_connect_rate: EfficientNet's stochastic depth rate.
         name: the Keras model's name; the recipes' own (filters, units, hidden_units, code_size, ...): `zoo info`.
     """
+    _quiet_tensorflow()
     from zoo.loading.assemble import load as load_model
 
     return load_model(name, **overrides)
@@ -134,6 +138,42 @@ def load(name: str, **overrides: Any) -> keras.Model:
 
 def load_saved(path: str) -> keras.Model:
     """The model saved at `path` by this toolkit (`model.save("x.keras")`), reloaded with safe_mode on."""
+    _quiet_tensorflow()
     from zoo.loading.assemble import load_saved as reload
 
     return reload(path)
+
+
+def classify(model: Any, images: Any, top: int = 5, batch_size: int = 32, runtime: str = "cached") -> list:
+    """The `top` (label, probability) pairs of each image with `model`: a catalogue name, .keras file, run folder
+    (finetune, kaggle or blend, as `zoo predict` takes it) or Keras model.
+
+    Args:
+        images: a path, PIL image or array, a batch array (n, h, w[, c]) or a sequence, fitted to the input.
+        batch_size: images decoded and run at a time (memory stays bounded however many are given).
+        runtime: "cached" (default) runs the fast runtime's converted file where one is held (a run folder's
+            export, or the cache), without TensorFlow; "auto" converts once where none is; "keras" never.
+    """
+    from zoo.kaggle.submit.inference import classify as run
+
+    return run(model, images, top=top, batch_size=batch_size, runtime=runtime)
+
+
+def embed(model: Any, images: Any, batch_size: int = 32, runtime: str = "cached") -> Any:
+    """Pooled trunk features (n, d) of each image with `model` (as `classify` takes it), as a NumPy array.
+
+    Args:
+        images: a path, PIL image or array, a batch array (n, h, w[, c]) or a sequence, fitted to the input.
+        batch_size: images decoded and run at a time.
+        runtime: "cached", "auto" or "keras", as for `classify`.
+    """
+    from zoo.kaggle.submit.inference import embed as run
+
+    return run(model, images, batch_size=batch_size, runtime=runtime)
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow as the CLI does: its native start-up logs (CUDA probes on a CPU machine) left out."""
+    from zoo.hardware.devices import quiet_tensorflow_when_imported
+
+    quiet_tensorflow_when_imported()

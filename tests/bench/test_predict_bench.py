@@ -43,6 +43,11 @@ def test_ratios_are_the_goals_and_the_table_shows_them():
     assert set(json.loads(bench.as_json(result))) >= set(FIGURES)
 
 
+def test_the_limit_is_the_cores_over_the_core_time_per_image():
+    figures = bench.bound_figures(decode_ms=3.0, runtime_ms=7.0, cores=2, zoo_images_per_s=180.0)
+    assert figures["cpu_bound_images_per_s"] == pytest.approx(200.0) and figures["zoo_of_bound"] == pytest.approx(0.9)
+
+
 @pytest.mark.parametrize("argv", [["--images", "0"], ["--repeats", "0"]])
 def test_bad_settings_are_refused(argv):
     with pytest.raises(SystemExit, match="--images"):
@@ -60,3 +65,10 @@ def test_a_real_run_on_a_tiny_model(tmp_path, monkeypatch):
     assert all(result[key] > 0 for key in FIGURES) and result["runtime"] == "openvino"
     assert result["zoo_vs_keras"] == pytest.approx(result["zoo_images_per_s"] / result["keras_images_per_s"])
     assert result["seal_check_vs_warm_predict"] == pytest.approx(result["seal_check_s"] / result["cold_start_s"])
+    limits = ("decode_ms_per_image", "runtime_ms_per_image", "cpu_bound_images_per_s", "zoo_of_bound")
+    limits += ("zoo_core_ms_per_image", "zoo_of_bound_core_time")
+    folder = ("keras_folder_images_per_s", "zoo_folder_images_per_s", "keras_folder_peak_mb", "zoo_folder_peak_mb")
+    assert all(result[key] > 0 for key in (*limits, *folder))
+    bound = result["cpus"] / ((result["decode_ms_per_image"] + result["runtime_ms_per_image"]) / 1000)
+    assert result["cpu_bound_images_per_s"] == pytest.approx(bound)
+    assert result["keras_folder_peak_mb"] > result["zoo_folder_peak_mb"] > 50  # each child's own peak, not ours

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from finetune_data import shape_folder
 
 from zoo.cli.finetune import add_finetune_parser, recipe_options, resume_argv
+from zoo.cli.main import main
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,6 +100,28 @@ def test_finetune_command_writes_a_report(folder, tmp_path, capsys):
     assert len((out / "history.csv").read_text().splitlines()) == 1 + len(report["history"]["loss"])
     printed = capsys.readouterr().out
     assert "phase 1/1 all layers" in printed and "epoch 2/2" in printed and "val_accuracy" in printed.splitlines()[-1]
+
+
+@pytest.mark.slow  # a real fine-tune, then predict and embed (~60 s here); tests/results/test_runtime.py: the fast twin
+def test_the_default_exports_are_what_predict_and_embed_run_converting_nothing(folder, tmp_path, capsys, monkeypatch):
+    from zoo.results import conversion
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    argv = ["finetune", "lenet5", str(folder), "--epochs", "1", "--out", str(out), "--batch-size", "8"]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.search(r"; training \d+\.\ds, exports \d+\.\ds; outputs in ", summary), summary
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(report["outputs"]["exports"]) == ["keras", "runtime"] and report["seconds"]["exports"] > 0
+    assert all(check["ok"] for check in report["outputs"]["exports"].values())
+    conversions: list[str] = []
+    monkeypatch.setattr(conversion, "convert_checked", lambda *args: conversions.append(args[3]))
+    image = str(next(folder.rglob("*.png")))
+    assert main(["predict", str(out), image, "--json"]) == 0
+    assert main(["embed", str(out), image, "--out", str(tmp_path / "f.npy")]) == 0
+    assert conversions == []  # the run folder's checked export is the runtime's file: nothing converts again
+    assert not (tmp_path / "cache" / "runtime").exists() or not list((tmp_path / "cache" / "runtime").glob("*.json"))
 
 
 def test_lr_find_command_prints_a_rate_and_saves_the_plot(folder, tmp_path, capsys):

@@ -61,6 +61,15 @@ def test_fit_to_resizes_shorter_side_and_centre_crops():
     assert fit_to(Image.new("RGB", (224, 224)), (224, 224)).dtype == np.float32
 
 
+def test_fit_to_takes_exactly_the_centre_box_in_one_resize():
+    pixels = np.random.default_rng(0).integers(0, 256, (256, 448, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)  # the shorter side is already 224 / 0.875: the fit is the centre crop itself
+    np.testing.assert_array_equal(fit_to(image, (224, 224)), pixels[16:240, 112:336].astype(np.float32))
+    halves = Image.fromarray(np.repeat([[0] * 300 + [255] * 300], 400, axis=0).astype(np.uint8))
+    row = fit_to(halves, (64, 64))[32]
+    assert row[:31].max() < 8 and row[33:].min() > 247 and abs(row[31] + row[32] - 255) < 8  # the edge at the centre
+
+
 def test_batch_from_mixed_inputs_and_clear_refusals():
     array = np.zeros((10, 10, 3), dtype=np.uint8)
     batch = images_to_batch([array, Image.new("L", (12, 12))], (8, 8))

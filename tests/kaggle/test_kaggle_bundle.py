@@ -29,7 +29,9 @@ def files_under(folder: Path) -> set[str]:
 
 def test_the_kit_copies_only_what_predict_reads(flipped_runs, tmp_path):
     copy_run(flipped_runs.lenet, tmp_path / "run")
-    folds = [f"fold_{k}/model.keras" for k in range(3)]
+    runtime_files = ("runtime.json", "runtime.xml", "runtime.bin")  # each image model converted once, sealed
+    fold_files = ("model.keras", *runtime_files, *(f"{name}.seal" for name in runtime_files))
+    folds = [f"fold_{k}/{name}" for k in range(3) for name in fold_files]
     assert files_under(tmp_path / "run") == {"config.json", "calibration.json", *folds}
     blended = tmp_path / "blend"
     blend([flipped_runs.lenet, flipped_runs.mlp], out=blended, verbose=False)
@@ -38,6 +40,19 @@ def test_the_kit_copies_only_what_predict_reads(flipped_runs, tmp_path):
     assert runs == [tmp_path / "kit_run/members/0-lenet", tmp_path / "kit_run/members/1-mlp"]
     assert weights == json.loads((blended / "blend.json").read_text())["weights"]
     assert files_under(runs[1]) == {"config.json", "calibration.json", *folds}
+
+
+def test_the_kits_fold_models_run_on_the_files_it_carries_converting_nothing(flipped_runs, tmp_path, monkeypatch):
+    from zoo.kaggle.submit.sources import open_part, resolve
+    from zoo.results import conversion
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "fresh-machine-cache"))
+    conversions: list[str] = []
+    monkeypatch.setattr(conversion, "convert_checked", lambda *args: conversions.append(args[3]))
+    copy_run(flipped_runs.lenet, tmp_path / "run")
+    (part,) = resolve(str(tmp_path / "run")).parts
+    runners = open_part(part, "predict", pytest.fail, images=10**6)
+    assert [runner.runtime for runner in runners] == ["openvino"] * 3 and conversions == []
 
 
 def test_the_notebook_is_valid_and_its_script_takes_the_paths_as_options(tmp_path):

@@ -13,16 +13,18 @@ import pytest
 import zoo.results.export
 from zoo.layers.preprocess import Preprocess
 from zoo.loading.model import ZooModel
-from zoo.results.export import (
-    DEFAULT_FORMATS,
-    FLOAT32_TOLERANCE,
-    LOW_PRECISION_TOLERANCE,
-    compare,
-    export_model,
-    tolerance_for,
-)
+from zoo.results.conversion import FLOAT32_TOLERANCE, LOW_PRECISION_TOLERANCE, tolerance_for
+from zoo.results.export import DEFAULT_FORMATS, compare, export_model
 
 RNG = np.random.default_rng(0)
+OTHER_FORMATS = ("savedmodel", "tflite", "onnx")  # on request
+
+
+def test_the_default_is_what_a_user_will_use_model_keras_and_the_runtimes_file(tmp_path):
+    checks = export_model(small_cnn(), tmp_path, RNG.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8))
+    assert list(checks) == list(DEFAULT_FORMATS) == ["keras", "runtime"]
+    assert all(check.ok for check in checks.values()), {name: c.error for name, c in checks.items()}
+    assert checks["runtime"].path == tmp_path / "runtime.xml" and checks["runtime"].runtime.startswith("openvino")
 
 
 def small_cnn() -> ZooModel:
@@ -50,13 +52,19 @@ def test_functional_zoo_model_exports_to_every_format_within_tolerance(tmp_path)
     model = small_cnn()
     images = RNG.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)  # uint8, as the data adapters give
     assert np.ptp(model.predict(images, verbose=0)) > 1e-3  # outputs that differ, so agreeing on them means something
-    checks = export_model(model, tmp_path, images)
-    assert list(checks) == list(DEFAULT_FORMATS)
+    checks = export_model(model, tmp_path, images, formats=("runtime", *OTHER_FORMATS, "keras"))
+    assert list(checks) == ["keras", "runtime", *OTHER_FORMATS]  # model.keras first: the runtime's file is bound to it
     for check in checks.values():
         assert check.ok, check.error
         assert check.max_abs_diff <= FLOAT32_TOLERANCE == check.tolerance
         assert check.path.exists() and check.size_bytes > 0 and check.runtime
-    assert {p.name for p in tmp_path.iterdir()} == {"model.keras", "saved_model", "model.tflite", "model.onnx"}
+    runtime_files = {f"runtime.{end}{seal}" for end in ("xml", "bin", "json") for seal in ("", ".seal")}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "model.keras",
+        "saved_model",
+        "model.tflite",
+        "model.onnx",
+    } | runtime_files
     reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     assert isinstance(reloaded, ZooModel) and reloaded.class_names == ["a", "b", "c"]
 
@@ -75,7 +83,7 @@ def test_a_model_built_on_a_list_of_one_input_exports_too(tmp_path):
 
 
 def test_lstm_tflite_needs_flex_ops_and_says_so_while_the_other_formats_work(tmp_path):
-    checks = export_model(small_lstm(), tmp_path, RNG.random((3, 6, 4)))
+    checks = export_model(small_lstm(), tmp_path, RNG.random((3, 6, 4)), formats=("keras", *OTHER_FORMATS))
     tflite = checks.pop("tflite")
     assert not tflite.ok and tflite.path is None and tflite.max_abs_diff is None
     assert tflite.error.startswith("ConverterError") and "Flex" in tflite.error and "LSTM" in tflite.error

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from zoo.results import frozen_trunk
-from zoo.results.export import ExportCheck
 from zoo.results.frozen_trunk import memory_source, trunk_runner, weights_digest
 from zoo.results.runtime import cached_paths
 
@@ -44,7 +43,7 @@ def test_equal_weights_give_one_name_other_weights_another():
 def test_a_small_cold_pass_stays_in_keras_a_big_one_converts_and_a_warm_cache_always_serves(cache, capsys):
     trunk = tiny_trunk()
     assert trunk_runner(trunk, "block2", pixels=100) is None  # cold and small: a conversion would not pay
-    assert not list(cache.rglob("*.tflite"))
+    assert not list(cache.rglob("*.xml")) and not list(cache.rglob("*.tflite"))
     run = trunk_runner(trunk, "block2", pixels=int(frozen_trunk.CONVERSION_PAYS))
     assert run is not None and capsys.readouterr().err.count("converting") == 1
     expected = trunk.predict(images(), verbose=0)
@@ -55,12 +54,13 @@ def test_a_small_cold_pass_stays_in_keras_a_big_one_converts_and_a_warm_cache_al
 
 
 def test_a_trunk_that_does_not_convert_runs_in_keras_with_one_note(cache, capsys, monkeypatch):
-    import zoo.results.export as export
+    from zoo.results import conversion
 
-    def failing(model, out_dir, sample, formats):
-        return {"tflite": ExportCheck("tflite", None, False, tolerance=1e-4, error="op FancyOp is not supported")}
+    def failing(target, out_dir, sample, references, limits, purposes):
+        raise ValueError("op FancyOp is not supported")
 
-    monkeypatch.setattr(export, "export_model", failing)
+    monkeypatch.setattr(conversion, "ROUTE_CONVERTERS", dict.fromkeys(conversion.ROUTES, failing))
     assert trunk_runner(tiny_trunk(), None, pixels=int(frozen_trunk.CONVERSION_PAYS)) is None
     lines = [line for line in capsys.readouterr().err.splitlines() if "runs in Keras" in line]
-    assert lines == ["zoo: trunk-all runs in Keras, not LiteRT: op FancyOp is not supported"]
+    reason = "openvino: ValueError: op FancyOp is not supported; litert: ValueError: op FancyOp is not supported"
+    assert lines == [f"zoo: trunk-all runs in Keras, not the fast runtime: {reason}"]

@@ -21,8 +21,14 @@ REPORT = {
 def test_a_clean_run():
     line = summary_line(REPORT, Path("run"))
     assert line == (
-        "finetune: lenet5 val_accuracy 0.9123 on 40 examples, 2 classes; epochs: all layers 7; 12.3s; outputs in run"
+        "finetune: lenet5 val_accuracy 0.9123 on 40 examples, 2 classes; epochs: all layers 7; training 12.3s; outputs "
+        "in run"
     )
+
+
+def test_training_and_export_time_are_said_apart():
+    line = summary_line({**REPORT, "seconds": {"total": 12.34, "exports": 4.56}}, Path("run"))
+    assert "; training 12.3s, exports 4.6s; outputs in run" in line
 
 
 def test_skipped_files_and_a_stopped_run_are_said():

@@ -1,5 +1,5 @@
-"""The runtime: converted once to LiteRT, cached, each runtime checked against Keras; the cache alone serves later
-runs, on OpenVINO, else LiteRT, else Keras."""
+"""The runtime: converted once (OpenVINO IR, else LiteRT), checked against Keras; a run folder's exported file or the
+cache serves every later run, on OpenVINO, else LiteRT, else Keras; a damaged file is converted again."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 
 from zoo.loading.model import ZooModel, features_model
-from zoo.results import runtime
-from zoo.results.runtime import ModelSource, cached_paths, open_runner
+from zoo.results import conversion, runtime
+from zoo.results.conversion import export_runtime
+from zoo.results.runtime import ModelSource, cached_paths, file_source, open_runner
 from zoo.sealed import write_sealed
+
+
+def card_file(paths) -> object:
+    """An entry's card (cached_paths' second)."""
+    return paths[1]
 
 
 def tiny_model() -> ZooModel:
@@ -41,82 +47,140 @@ def model():
     return tiny_model()
 
 
-@pytest.mark.parametrize("purpose", ["predict", "embed"])
-def test_converted_once_then_served_from_the_cache(cache, model, purpose):
+@pytest.fixture
+def conversions(monkeypatch) -> list[str]:
+    """Every conversion made from now on (its file stem): one per model, ever."""
+    made: list[str] = []
+    convert = conversion.convert_checked
+
+    def counted(target, purposes, folder, stem, note):
+        made.append(stem)
+        return convert(target, purposes, folder, stem, note)
+
+    monkeypatch.setattr(conversion, "convert_checked", counted)
+    return made
+
+
+def images(count: int = 5, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (count, 12, 12, 3)).astype(np.float32)
+
+
+def test_one_conversion_serves_predict_and_embed_then_the_cache_serves_both(cache, model, conversions):
     notes: list[str] = []
-    source = ModelSource("tiny.keras", f"digest-{purpose}", lambda: model)
-    runner = open_runner(source, purpose, notes.append)
-    assert runner.runtime == "openvino" and runner.input_shape == (12, 12, 3)
+    source = ModelSource("tiny.keras", "digest-both", lambda: model)
+    runner = open_runner(source, "predict", notes.append)
+    assert runner.runtime == "openvino" and runner.input_shape == (12, 12, 3) and runner.class_names == ["a", "b", "c"]
     assert len(notes) == 1 and "converting" in notes[0]
-    x = np.random.default_rng(0).uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)
-    keras_model = model if purpose == "predict" else features_model(model)
-    np.testing.assert_allclose(runner.run(x), keras_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
-    card = json.loads(cached_paths(source, purpose)[1].read_text())
-    assert card["converted"] and card["class_names"] == (["a", "b", "c"] if purpose == "predict" else None)
-    assert card["runtimes"]["openvino"]["ok"] and card["runtimes"]["litert"]["ok"]
-    assert card["runtimes"]["openvino"]["max_abs_diff"] <= card["tolerance"]
-    warm = open_runner(ModelSource("tiny.keras", f"digest-{purpose}", refuse_to_load), purpose, notes.append)
-    assert warm.runtime == "openvino" and len(notes) == 1  # no second conversion, no note
-    np.testing.assert_array_equal(warm.run(x), runner.run(x))
+    np.testing.assert_allclose(runner.run(images()), model.predict(images(), verbose=0), rtol=1e-4, atol=1e-4)
+    card = json.loads(card_file(cached_paths(source, "predict")).read_text())
+    assert card["converted"] and card["route"] == "openvino" and card["purposes"] == ["predict", "embed"]
+    assert sorted(card["files"]) == sorted(f"{cached_paths(source, 'predict')[0].name}{s}" for s in (".xml", ".bin"))
+    assert card["runtimes"]["openvino"]["max_abs_diff"] <= card["runtimes"]["openvino"]["tolerance"]
+    embed = open_runner(ModelSource("tiny.keras", "digest-both", refuse_to_load), "embed", notes.append)
+    assert embed.runtime == "openvino" and embed.class_names is None and len(notes) == 1
+    expected = features_model(model).predict(images(), verbose=0)
+    np.testing.assert_allclose(embed.run(images()), expected, rtol=1e-4, atol=1e-4)
+    warm = open_runner(ModelSource("tiny.keras", "digest-both", refuse_to_load), "predict", notes.append)
+    np.testing.assert_array_equal(warm.run(images()), runner.run(images()))
+    assert conversions == [cached_paths(source, "predict")[0].name] and len(notes) == 1  # one conversion, one note
+
+
+def test_predict_and_embed_use_the_run_folders_file_and_convert_nothing(cache, model, conversions, tmp_path):
+    model.save(tmp_path / "model.keras")
+    card = export_runtime(model, tmp_path, pytest.fail)
+    assert card["converted"] and (tmp_path / "runtime.xml").is_file() and (tmp_path / "runtime.json").is_file()
+    conversions.clear()
+    source = file_source(tmp_path / "model.keras", "run1")
+    for purpose in ("predict", "embed"):
+        cold = ModelSource(source.label, source.digest, refuse_to_load, source.home)
+        runner = open_runner(cold, purpose, pytest.fail)
+        assert runner.runtime == "openvino"
+    assert conversions == []  # the run folder held it: nothing converted, nothing cached
+    assert not card_file(cached_paths(source, "predict")).exists()
+
+
+def test_a_run_folders_file_that_does_not_match_its_model_is_not_used(cache, model, conversions, tmp_path):
+    model.save(tmp_path / "model.keras")
+    export_runtime(model, tmp_path, pytest.fail)
+    (tmp_path / "runtime.bin").write_bytes((tmp_path / "runtime.bin").read_bytes()[:-8])  # damaged after writing
+    notes: list[str] = []
+    runner = open_runner(file_source(tmp_path / "model.keras", "damaged"), "predict", notes.append)
+    assert runner.runtime == "openvino" and len(conversions) == 2  # into the cache
+    assert "damaged" in notes[0] and "converting" in notes[1]
+    tiny_model().save(tmp_path / "model.keras")  # a retrained model: the folder's runtime file is another model's
+    conversions.clear()
+    open_runner(file_source(tmp_path / "model.keras", "retrained"), "predict", lambda line: None)
+    assert len(conversions) == 1
+
+
+def test_a_damaged_cached_file_is_converted_again(cache, model, conversions):
+    source = ModelSource("tiny.keras", "digest-damaged", lambda: model)
+    open_runner(source, "predict", lambda line: None)
+    base = cached_paths(source, "predict")[0]
+    base.with_name(base.name + ".xml").write_text("<net/>")
+    runner = open_runner(source, "predict", lambda line: None)
+    assert runner.runtime == "openvino" and len(conversions) == 2
+    np.testing.assert_allclose(runner.run(images()), model.predict(images(), verbose=0), rtol=1e-4, atol=1e-4)
 
 
 def test_a_model_that_did_not_convert_runs_in_keras_with_one_note(cache, model):
     source = ModelSource("odd.keras", "digest-odd", lambda: model)
-    model_path, card_path = cached_paths(source, "predict")
-    card_path.parent.mkdir(parents=True, exist_ok=True)
-    reason = "ConverterError: the model needs TensorFlow (Flex) ops"
+    reason = "openvino: RuntimeError: an op it cannot read"
     card = {"input_shape": [12, 12, 3], "class_names": ["a", "b", "c"], "converted": False, "reason": reason}
-    card["runtimes"] = {"litert": {"ok": False}}
-    write_sealed(card_path, json.dumps(card).encode())
+    card |= {"runtimes": {}, "files": {}, "source": "digest-odd", "route": None}
+    card_file(cached_paths(source, "predict")).parent.mkdir(parents=True, exist_ok=True)
+    write_sealed(card_file(cached_paths(source, "predict")), json.dumps(card).encode())
     notes: list[str] = []
     runner = open_runner(source, "predict", notes.append)
-    assert runner.runtime == "keras" and not model_path.exists()
-    assert notes == [f"odd.keras runs in Keras, not LiteRT: {reason}"]
+    assert runner.runtime == "keras"
+    assert notes == [f"odd.keras runs in Keras, not the fast runtime: {reason}"]
     x = np.full((2, 12, 12, 3), 100.0, np.float32)
     np.testing.assert_allclose(runner.run(x), model.predict(x, verbose=0), rtol=1e-6)
 
 
-def warm_card(cache, model, digest: str, runtimes: dict | None) -> ModelSource:
-    """A converted file in the cache (the tiny model's, from a first open) under a card with these runtime checks."""
-    first = ModelSource("tiny.keras", "digest-fallback", lambda: model)
-    open_runner(first, "predict", lambda line: None)
-    source = ModelSource("tiny.keras", digest, refuse_to_load)
-    converted, card = cached_paths(first, "predict")
-    paths = cached_paths(source, "predict")
-    write_sealed(paths[0], converted.read_bytes())
-    found = json.loads(card.read_text())
-    if runtimes is None:
-        del found["runtimes"]
-    else:
-        found["runtimes"] = runtimes
-    write_sealed(paths[1], json.dumps(found).encode())
-    return source
-
-
-def test_openvino_runs_only_what_it_passed_the_check_on(cache, model):
-    runtimes = {"litert": {"ok": True}, "openvino": {"ok": False, "reason": "differs"}}
-    runner = open_runner(warm_card(cache, model, "digest-unchecked", runtimes), "predict", pytest.fail)  # no note
-    assert runner.runtime == "litert"
-
-
-def test_a_card_from_before_openvino_is_converted_again(cache, model):
-    source = warm_card(cache, model, "digest-old-card", None)
-    notes: list[str] = []
-    runner = open_runner(ModelSource(source.label, source.digest, lambda: model), "predict", notes.append)
-    assert runner.runtime == "openvino" and "converting" in notes[0]
-
-
-def test_without_openvino_litert_serves_and_without_either_keras_with_a_note(cache, model, monkeypatch):
-    source = warm_card(cache, model, "digest-missing", {"litert": {"ok": True}, "openvino": {"ok": True}})
-    x = np.random.default_rng(1).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
-    fastest = open_runner(source, "predict", pytest.fail)
+def test_the_litert_route_serves_where_openvino_is_missing_and_without_either_keras_with_a_note(
+    cache, model, monkeypatch
+):
     monkeypatch.setattr(runtime, "has_openvino", lambda: False)
-    fallback = open_runner(source, "predict", pytest.fail)  # no note: LiteRT gives the same answers
-    assert (fastest.runtime, fallback.runtime) == ("openvino", "litert")
-    np.testing.assert_allclose(fallback.run(x), fastest.run(x), rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(conversion, "has_openvino", lambda: False)
+    source = ModelSource("tiny.keras", "digest-litert", lambda: model)
+    fallback = open_runner(source, "predict", lambda line: None)
+    card = json.loads(card_file(cached_paths(source, "predict")).read_text())
+    assert fallback.runtime == "litert" and card["route"] == "litert" and "openvino" not in card["runtimes"]
+    np.testing.assert_allclose(fallback.run(images()), model.predict(images(), verbose=0), rtol=1e-4, atol=1e-5)
+    embed = open_runner(ModelSource("tiny.keras", "digest-litert", refuse_to_load), "embed", pytest.fail)
+    expected = features_model(model).predict(images(), verbose=0)
+    np.testing.assert_allclose(embed.run(images()), expected, rtol=1e-4, atol=1e-4)
     monkeypatch.setattr(runtime, "has_litert", lambda: False)
     notes: list[str] = []
-    last = open_runner(ModelSource("tiny.keras", "digest-missing", lambda: model), "predict", notes.append)
+    last = open_runner(source, "predict", notes.append)
     assert last.runtime == "keras"
-    assert notes == ["tiny.keras runs in Keras, not LiteRT: neither openvino nor ai-edge-litert is installed"]
-    np.testing.assert_allclose(last.run(x), fastest.run(x), rtol=1e-4, atol=1e-5)
+    assert notes == ["tiny.keras runs in Keras, not the fast runtime: neither openvino nor ai-edge-litert is installed"]
+
+
+def test_an_unwritable_cache_runs_in_keras_with_one_note(model, tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "not-a-folder"))
+    notes: list[str] = []
+    runner = open_runner(ModelSource("tiny.keras", "digest-unwritable", lambda: model), "predict", notes.append)
+    assert runner.runtime == "keras" and len(notes) == 1 and "cannot be written" in notes[0]
+    np.testing.assert_allclose(runner.run(images()), model.predict(images(), verbose=0), rtol=1e-6)
+
+
+def test_a_mixed_precision_model_is_checked_at_its_precisions_tolerance(cache):
+    from zoo.results.conversion import LOW_PRECISION_TOLERANCE
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = tiny_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    source = ModelSource("mixed.keras", "digest-mixed", lambda: mixed)
+    runner = open_runner(source, "predict", lambda line: None)  # float16 compute differs from float32 by ~1e-3
+    card = json.loads(card_file(cached_paths(source, "predict")).read_text())
+    assert (
+        runner.runtime == "openvino"
+        and card["runtimes"]["openvino"]["tolerances"]["predict"] == LOW_PRECISION_TOLERANCE
+    )
+    expected = mixed.predict(images(), verbose=0).astype(np.float32)
+    np.testing.assert_allclose(runner.run(images()), expected, atol=LOW_PRECISION_TOLERANCE)

@@ -32,6 +32,15 @@ def warm(model, name: str = "tiny.keras") -> tuple[ModelSource, np.ndarray]:
     return source, open_runner(source, "predict", lambda line: None).run(X)
 
 
+def converted_file(source: ModelSource):
+    """The entry's largest converted file (the IR's weights, or the .tflite)."""
+    import json
+
+    card = cached_paths(source, "predict")[1]
+    files = [card.parent / name for name in json.loads(card.read_text())["files"]]
+    return max(files, key=lambda path: path.stat().st_size)
+
+
 def keep_mtime(path, change) -> None:
     stat = path.stat()
     change(path)
@@ -48,7 +57,7 @@ def flip_bytes(path) -> None:
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated", "card relabelled", "card truncated", "no seal"])
 def test_a_damaged_cache_entry_is_one_line_and_a_rebuild_with_the_same_answers(cache, model, damage):
     source, before = warm(model)
-    converted, card = cached_paths(source, "predict")
+    converted, card = converted_file(source), cached_paths(source, "predict")[1]
     if damage == "flipped bytes":
         keep_mtime(converted, flip_bytes)
     elif damage == "truncated":
@@ -70,7 +79,7 @@ def test_a_damaged_cache_entry_is_one_line_and_a_rebuild_with_the_same_answers(c
 
 def test_a_sealed_file_the_runtime_cannot_read_is_one_line_and_a_rebuild(cache, model):
     source, before = warm(model)
-    converted, _ = cached_paths(source, "predict")
+    converted = converted_file(source)
     write_sealed(converted, b"TFL3 but not a model at all" * 10)  # matches its seal: only the runtime can tell
     notes: list[str] = []
     again = open_runner(source, "predict", notes.append)
@@ -111,7 +120,7 @@ def test_the_conversion_identity_covers_every_module_the_conversion_runs():
 
 def test_a_read_only_cache_runs_keras_with_one_line_and_the_same_answers(cache, model):
     source, before = warm(model)
-    converted, card = cached_paths(source, "predict")
+    converted, card = converted_file(source), cached_paths(source, "predict")[1]
     for path in (converted, card):
         path.write_bytes(b"damaged")
     folder = converted.parent
@@ -140,3 +149,15 @@ def test_a_damaged_compiled_openvino_model_is_one_line_and_compiled_again(cache,
     assert len(notes) == len(blobs) and all("compiling again" in line for line in notes), notes
     for blob in blobs:
         check_sealed(blob)  # compiled again and sealed
+
+
+def test_every_file_of_an_ir_entry_and_of_a_run_folders_export_is_sealed(cache, model, tmp_path):
+    from zoo.results.conversion import export_runtime
+    from zoo.sealed import check_tree
+
+    source, _ = warm(model, "sealed.keras")
+    model.save(tmp_path / "model.keras")
+    export_runtime(model, tmp_path, pytest.fail)
+    for folder, stem in ((cache / "runtime", cached_paths(source, "predict")[0].name), (tmp_path, "runtime")):
+        states = {check.path.name: check.state for check in check_tree(folder) if check.path.name.startswith(stem)}
+        assert states == {f"{stem}{suffix}": "good" for suffix in (".xml", ".bin", ".json")}, states

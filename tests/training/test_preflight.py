@@ -28,6 +28,23 @@ def test_a_bare_name_tfds_knows_passes(tmp_path, monkeypatch):
 def test_the_door_knows_the_export_formats_and_augment_names_of_the_code_it_guards():
     from zoo.layers.augment import NAMES
     from zoo.results.export import FORMATS
-    from zoo.training.preflight import AUGMENT_NAMES, EXPORT_FORMATS
+    from zoo.results.export import ONNX_PACKAGES as EXPORTER_NEEDS
+    from zoo.training.preflight import AUGMENT_NAMES, EXPORT_FORMATS, ONNX_PACKAGES
 
-    assert EXPORT_FORMATS == FORMATS and AUGMENT_NAMES == NAMES
+    assert EXPORT_FORMATS == FORMATS and AUGMENT_NAMES == NAMES and ONNX_PACKAGES == EXPORTER_NEEDS
+
+
+def test_onnx_without_its_packages_is_refused_at_the_door_with_the_install_command(monkeypatch):
+    import importlib.util
+
+    from zoo.errors import BadOverride
+    from zoo.training import preflight
+
+    assert preflight.export_formats("keras,onnx") == ("keras", "onnx")  # the test extra has them
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "tf2onnx" else found(name))
+    with pytest.raises(
+        BadOverride, match=r"--export onnx needs the tf2onnx package\(s\).*pip install 'zoo-keras\[export\]'"
+    ):
+        preflight.export_formats("keras,onnx")
+    assert preflight.export_formats("keras,runtime") == ("keras", "runtime")

@@ -3,7 +3,14 @@
 In one process, on the same model and the same JPEG files: Keras `predict` on preloaded arrays (at its best batch
 size of 16, 32 and 64), the runtime zoo chose (OpenVINO or LiteRT) called raw on the same arrays, the raw LiteRT
 interpreter too, and zoo's predict path (decoding, fitting, the runtime, top-k) from the files. Then, in fresh
-processes, a cold `zoo predict` of one image (warm conversion cache) against `python -c "import tensorflow"`.
+processes, a cold `zoo predict` of one image (warm conversion cache) against `python -c "import tensorflow"`, and
+the figures against the machine's limit and a Keras user's folder script.
+
+The limit: a JPEG costs its decode (read, decode, fit) and its inference, each in core time (CPU seconds over all
+threads), and the machine has `cores` of them, so no pipeline beats cores / (decode + runtime) images per second;
+`zoo_of_bound` says how near zoo's end-to-end rate comes. The folder comparison runs two fresh processes on the
+same folder of JPEGs: `zoo predict MODEL FOLDER --json` (warm conversion cache) and the script a Keras user writes
+(`image_dataset_from_directory` + `predict` on the same model saved as .keras); wall rate and peak memory of each.
 Each throughput is the best of `repeats` passes, every path taking one pass in turn, so a burst of load on a shared
 machine hurts all of them alike. Last, what trust on read costs a warm `zoo predict`: the cache key (zoo's conversion
 code and versions digested) and the seal checks of the card, the converted file and OpenVINO's compiled model,
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +33,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from zoo.data.decoding.images import file_batches
+from zoo.data.decoding.images import decode_file, file_batches
 from zoo.loading.ranking import top_labels
 from zoo.results import runtime_cache
+from zoo.results.conversion import via_litert
 from zoo.results.openvino_runtime import SETTINGS
 from zoo.results.runtime import (
     ModelSource,
@@ -42,7 +51,8 @@ from zoo.results.runtime import (
 from zoo.sealed import check_sealed
 
 MODEL = "efficientnet_lite0"
-KERAS_BATCHES = (16, 32, 64)  # Keras is measured at each, its best kept
+KERAS_BATCHES = (16, 32, 64)
+PEAK_POLL_S = 0.05  # how often a child's peak memory is read  # Keras is measured at each, its best kept
 PHOTOS = Path(__file__).parent.parent / "assets"
 
 
@@ -140,7 +150,8 @@ def run(setting: Setting) -> dict[str, Any]:
         raise RuntimeError(f"{setting.model} did not convert to LiteRT: nothing to compare Keras with")
     model = source.load()
     with tempfile.TemporaryDirectory(prefix="zoo-bench-predict-") as scratch:
-        files = write_photos(Path(scratch), setting.images)
+        (Path(scratch) / "photos").mkdir()
+        files = write_photos(Path(scratch) / "photos", setting.images)
         failures: list = []
         pixels = np.concatenate([b for _, b in file_batches(files, runner.input_shape, setting.batch_size, failures)])
         names = runner.class_names or []
@@ -149,12 +160,12 @@ def run(setting: Setting) -> dict[str, Any]:
             for _, outputs in run_files([runner], files, setting.batch_size, [], progress=False):
                 top_labels(outputs, names, 5)
 
-        model_path = cached_paths(source, "predict")[0]
+        tflite_path = litert_file(model, pixels[:2], Path(scratch))
         works = {f"keras_{size}": keras_pass(model, pixels, size) for size in KERAS_BATCHES}
-        works["litert"] = raw_interpreter(model_path, pixels, setting.batch_size)
+        works["litert"] = raw_interpreter(tflite_path, pixels, setting.batch_size)
         if runner.runtime == "openvino":
-            works["openvino"] = raw_openvino(model_path, pixels)
-            on_litert = litert_runner(str(model_path), {"input_shape": runner.input_shape, "class_names": names})
+            works["openvino"] = raw_openvino(runner.run.path, pixels)  # type: ignore[attr-defined]
+            on_litert = litert_runner(str(tflite_path), {"input_shape": runner.input_shape, "class_names": names})
             works["zoo_litert"] = lambda: zoo_pass(on_litert)
         works["zoo"] = zoo_pass
         for work in works.values():  # warm-up: graph tracing, tensor allocation
@@ -173,31 +184,131 @@ def run(setting: Setting) -> dict[str, Any]:
             "seal_check_s": seal_check_seconds(source, setting.repeats),
             "full_hash_s": seal_check_seconds(source, setting.repeats, full=True),
         }
+        decode_ms = core_ms_per_image(decode_pass(files, runner.input_shape), len(files), setting.repeats)
+        runtime_ms = core_ms_per_image(works[runner.runtime], len(files), setting.repeats)
+        result |= bound_figures(decode_ms, runtime_ms, len(os.sched_getaffinity(0)), rates["zoo"])
+        # on a shared machine zoo gets a share of the cores, not all: its own core time per image says how near
+        # the limit it would come on an idle one (the bound's core time over zoo's)
+        result["zoo_core_ms_per_image"] = core_ms_per_image(zoo_pass, len(files), setting.repeats)
+        result["zoo_of_bound_core_time"] = (decode_ms + runtime_ms) / result["zoo_core_ms_per_image"]
+        model.save(Path(scratch) / "model.keras")
+        result |= folder_comparison(setting.model, Path(scratch) / "model.keras", Path(scratch) / "photos", len(files))
     return {**result, **ratios(result), "setting": asdict(setting), "cpus": len(os.sched_getaffinity(0))}
 
 
 def seal_check_seconds(source: ModelSource, repeats: int, full: bool = False) -> float:
     """The fastest of `repeats` checks a warm open makes before it runs: the entry's key (conversion code and
-    versions digested anew), the card's, the converted file's and OpenVINO's compiled model's seals. `full`: each
+    versions digested anew), the card's, the converted files' and OpenVINO's compiled model's seals. `full`: each
     file hashed in full instead (what `zoo cache verify` does), for comparison."""
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         runtime_cache.conversion_identity.cache_clear()
         paths = cached_paths(source, "predict")
-        if runtime_cache.checked_entry(paths, print) is None:
-            raise RuntimeError(f"the runtime cache entry {paths[1]} is missing or damaged")
-        runtime_cache.compiled_folder(paths[0], print)
+        card = runtime_cache.checked_entry(paths, print)
+        if card is None or not card["converted"]:
+            raise RuntimeError(f"the runtime cache entry {paths[1]} is missing, damaged or not converted")
+        model = runtime_cache.model_file(paths, card)
+        runtime_cache.compiled_folder(model, print)
         if full:
-            for path in (*paths, *(paths[0].parent / "openvino" / paths[0].stem).glob("*.blob")):
+            files = [paths[1], *(paths[1].parent / name for name in card["files"])]
+            for path in (*files, *(model.parent / "openvino" / model.stem).glob("*.blob")):
                 check_sealed(path, full=True)
         best = min(best, time.perf_counter() - started)
     return best
 
 
+def litert_file(model: Any, sample: np.ndarray, scratch: Path) -> Path:
+    """The model through the LiteRT route (what zoo runs where OpenVINO is missing), for the raw LiteRT figure."""
+    return via_litert(model, scratch, sample, [model.predict(sample, verbose=0)], [1.0], ("predict",))[0]
+
+
 def keras_pass(model: Any, pixels: np.ndarray, batch_size: int) -> Any:
     """A pass of Keras `predict` over preloaded pixels at `batch_size`."""
     return lambda: model.predict(pixels, batch_size=batch_size, verbose=0)
+
+
+KERAS_FOLDER_SCRIPT = """
+import sys
+import keras
+import zoo  # registers zoo's layers, so the saved model loads
+model = keras.saving.load_model(sys.argv[1])
+height, width = model.input_shape[1:3]
+images = keras.utils.image_dataset_from_directory(
+    sys.argv[2], labels=None, image_size=(height, width), batch_size=32, shuffle=False
+)
+print(model.predict(images, verbose=0).shape)
+"""
+
+
+def core_ms_per_image(work: Callable[[], Any], count: int, repeats: int) -> float:
+    """CPU milliseconds (all threads of this process) per image of `work`, the least of `repeats` calls."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        work()
+        best = min(best, time.process_time() - started)
+    return best / count * 1000
+
+
+def decode_pass(files: Sequence[str], shape: tuple[int, int, int]) -> Callable[[], None]:
+    """One thread decoding and fitting every file, as each of file_batches' workers does."""
+    return lambda: [decode_file(path, shape) for path in files]
+
+
+def bound_figures(decode_ms: float, runtime_ms: float, cores: int, zoo_images_per_s: float) -> dict[str, float]:
+    """The core times, the CPU-bound rate they allow, and zoo's end-to-end rate as a share of it."""
+    bound = cores / ((decode_ms + runtime_ms) / 1000)
+    return {
+        "decode_ms_per_image": decode_ms,
+        "runtime_ms_per_image": runtime_ms,
+        "cpu_bound_images_per_s": bound,
+        "zoo_of_bound": zoo_images_per_s / bound,
+    }
+
+
+def child_run(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak resident MB) of `command` in a fresh process importing this copy of zoo; raises if it
+    fails. The peak is the child's own VmHWM, read while it runs: wait4's ru_maxrss would count this (large)
+    process's pages, which a forked child maps until it execs."""
+    root = str(Path(__file__).parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty child cannot fill it and stall
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        peak_kb = 0
+        while child.poll() is None:
+            peak_kb = max(peak_kb, high_water_kb(child.pid))
+            time.sleep(PEAK_POLL_S)
+        seconds = time.perf_counter() - started
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command[:4])} failed: {errors.read().decode(errors='replace')[-2000:]}")
+    return seconds, peak_kb / 1024
+
+
+def high_water_kb(pid: int) -> int:
+    """The process's peak resident set so far (VmHWM, kB); 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+
+
+def folder_comparison(model: str, keras_file: Path, folder: Path, count: int) -> dict[str, float]:
+    """zoo predict on `folder` against the Keras user's script on it: images per second (wall, whole process,
+    start-up included) and peak memory of each, and their ratios (goals: >= 3x the rate at <= 0.3x the memory)."""
+    zoo_s, zoo_mb = child_run([sys.executable, "-m", "zoo", "predict", model, str(folder), "--json"])
+    keras_s, keras_mb = child_run([sys.executable, "-c", KERAS_FOLDER_SCRIPT, str(keras_file), str(folder)])
+    return {
+        "zoo_folder_images_per_s": count / zoo_s,
+        "keras_folder_images_per_s": count / keras_s,
+        "zoo_folder_peak_mb": zoo_mb,
+        "keras_folder_peak_mb": keras_mb,
+        "zoo_vs_keras_folder": keras_s / zoo_s,
+        "zoo_vs_keras_folder_memory": zoo_mb / keras_mb,
+    }
 
 
 def ratios(result: dict[str, float]) -> dict[str, float]:
@@ -228,11 +339,29 @@ def render(result: dict[str, Any]) -> str:
         ("seal checks of the cached files, warm open", f"{result['seal_check_s'] * 1000:.1f} ms"),
         ("every cached file hashed in full instead", f"{result['full_hash_s'] * 1000:.1f} ms"),
         ("seal checks / cold `zoo predict` (goal <= 0.05)", f"{result['seal_check_vs_warm_predict']:.4f}"),
+        *limit_rows(result),
     ]
     width = max(len(name) for name, _ in rows)
     setting = result["setting"]
     footer = f"{setting['model']}, {setting['images']} JPEG files, batch {setting['batch_size']}, {result['cpus']} CPUs"
     return "\n".join([*(f"{name:<{width}}  {value}" for name, value in rows), footer])
+
+
+def limit_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rows against the machine's limit and the Keras folder script (absent from an older result)."""
+    if "zoo_of_bound" not in result:
+        return []
+    return [
+        ("decode + fit, core ms per image", f"{result['decode_ms_per_image']:.2f}"),
+        ("runtime, core ms per image", f"{result['runtime_ms_per_image']:.2f}"),
+        ("CPU-bound limit (cores / both)", f"{result['cpu_bound_images_per_s']:.1f} images/s"),
+        ("zoo / CPU-bound limit (goal >= 0.9)", f"{result['zoo_of_bound']:.2f}"),
+        ("same, in core time (a busy machine's cores are shared)", f"{result['zoo_of_bound_core_time']:.2f}"),
+        ("`zoo predict MODEL FOLDER`, whole process", f"{result['zoo_folder_images_per_s']:.1f} images/s"),
+        ("Keras folder script, whole process", f"{result['keras_folder_images_per_s']:.1f} images/s"),
+        ("zoo / Keras script, folder (goal >= 3)", f"{result['zoo_vs_keras_folder']:.2f}"),
+        ("peak memory zoo / Keras script (goal <= 0.3)", f"{result['zoo_vs_keras_folder_memory']:.2f}"),
+    ]
 
 
 def as_json(result: dict[str, Any]) -> str:

@@ -53,9 +53,10 @@ def add_finetune_parser(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
     tune.add_argument(
         "--export",
-        default="keras,savedmodel,tflite,onnx",
-        help="formats to export, comma-separated (default %(default)s; also tflite_fp16, tflite_int8: quantized, "
-        "scored on the validation set)",
+        default="keras,runtime",
+        help="formats to export, comma-separated (default %(default)s: model.keras and the file zoo predict runs, "
+        "OpenVINO IR; also savedmodel, tflite, onnx, and tflite_fp16, tflite_int8: quantized, scored on the "
+        "validation set)",
     )
     tune.add_argument(
         "--tensorboard", type=Path, metavar="DIR", help="also log to DIR for TensorBoard (history.csv: always)"

@@ -119,6 +119,38 @@ def features_model(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, features, name=f"{model.name}_features")
 
 
+def outputs_and_features(model: keras.Model) -> keras.Model | None:
+    """`model` with a second output, its pooled trunk features (what `features_model` gives), computed in one pass:
+    the one file the fast runtime converts serves both predict and embed. None when it has no classifier layer."""
+    name = getattr(model, "classifier", None) or "predictions"
+    inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype, name="image")
+    found = outputs_and_features_on(model, name, inputs)
+    if found is None:
+        return None
+    outputs, features = found
+    if len(features.shape) == 4:
+        features = keras.layers.GlobalAveragePooling2D(name="zoo_embedding_pool")(features)
+    return keras.Model(inputs, [outputs, features], name=f"{model.name}_runtime")
+
+
+def outputs_and_features_on(model: keras.Model, name: str, x: Any) -> tuple[Any, Any] | None:
+    """(`model`'s output, its classifier's input) computed from `x` (a chain of layers where nested); None if absent."""
+    if name in {layer.name for layer in model.layers}:
+        both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(name).input])(x)
+        return both[0], both[1]
+    features = None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if features is None and isinstance(layer, keras.Model):
+            found = outputs_and_features_on(layer, name, x)
+            if found is not None:
+                x, features = found
+                continue
+        x = layer(x)
+    return None if features is None else (x, features)
+
+
 def features_on(model: keras.Model, name: str, x: Any) -> Any:
     """The classifier's input computed from `x` through `model` (a chain of layers where nested); None if absent."""
     if name in {layer.name for layer in model.layers}:

@@ -1,15 +1,17 @@
-"""Export a trained model as .keras, SavedModel, TFLite and ONNX, and prove each file by running it in its own runtime.
+"""Export a trained model as .keras, the fast runtime's file, SavedModel, TFLite and ONNX, and prove each file by
+running it in its own runtime.
 
-Every format is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees
-is reported with the reason (ExportCheck.ok False) and never stops the others. The quantized LiteRT files
-(tflite_fp16, tflite_int8; opt-in) are checked by their validation accuracy instead (zoo.results.litert).
+The default is what a user will use: model.keras and the runtime's file (runtime.xml/.bin, OpenVINO IR, or
+runtime.tflite; zoo.results.runtime.export_runtime), which `zoo predict`/`embed` then run as they are. Every format
+is reloaded and compared with the Keras model on a sample; one that cannot be produced or disagrees is reported
+with the reason (ExportCheck.ok False) and never stops the others. The quantized LiteRT files (tflite_fp16,
+tflite_int8; opt-in) are checked by their validation accuracy instead (zoo.results.litert).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import tempfile
 import time
 import warnings
@@ -21,29 +23,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.errors import disk_full
+from zoo.results.conversion import FLOAT32_TOLERANCE, eager_outputs, tolerance_for
 from zoo.results.litert import (
     MAX_ACCURACY_DROP,
     QUANTIZED,
+    Exported,
     QuantizationData,
     accuracy_check,
     export_quantized,
-    native_stderr_silenced,
+    export_savedmodel,
+    export_tflite,
     quantized_failure,
-    tflite_interpreter,
 )
 
 if TYPE_CHECKING:
     import keras
 
-DEFAULT_FORMATS = ("keras", "savedmodel", "tflite", "onnx")
-FORMATS = (*DEFAULT_FORMATS, *QUANTIZED)
-FLOAT32_TOLERANCE = 1e-4
-# float16 / bfloat16 layers round at about 1e-3 relative; runtimes may order those roundings differently.
-LOW_PRECISION_TOLERANCE = 1e-2
+DEFAULT_FORMATS = ("keras", "runtime")
+FORMATS = (*DEFAULT_FORMATS, "savedmodel", "tflite", "onnx", *QUANTIZED)
 ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")  # Keras' ONNX export needs the first two, the check the third
 REASON_CHARS = 600
-# What an exporter returns: the written path, the reloaded model's outputs on the sample, the runtime that ran it.
-Exported = tuple[Path, Any, str]
 
 
 @dataclass
@@ -85,11 +84,13 @@ def export_model(
     tolerance = tolerance_for(model)
     checks: dict[str, ExportCheck] = {}
     with tempfile.TemporaryDirectory(prefix="zoo-export-") as scratch:
-        for name in formats:
+        for name in sorted(formats, key=lambda name: name != "keras"):  # the runtime's file is bound to model.keras
             started = time.perf_counter()
             try:
                 if name in QUANTIZED:
                     checks[name] = quantized_check(model, out_dir, name, quantize)
+                elif name == "runtime":
+                    checks[name] = runtime_check(model, out_dir)
                 else:
                     path, outputs, runtime = EXPORTERS[name](model, out_dir, sample, checks, Path(scratch))
                     checks[name] = compare(name, path, runtime, reference, as_arrays(outputs), tolerance)
@@ -111,6 +112,26 @@ def export_line(check: ExportCheck) -> str:
     else:
         done = f"failed: {check.error or 'its outputs differ from the Keras model (see report.json)'}"
     return f"export {check.format}: {done} ({check.seconds:.1f} s)"
+
+
+def runtime_check(model: keras.Model, out_dir: Path) -> ExportCheck:
+    """The fast runtime's file, converted as `zoo predict` would convert it (and checked against Keras the same way),
+    bound to out_dir/model.keras (written first, by the keras format or here)."""
+    from zoo.results.conversion import RUN_FOLDER_STEM, export_runtime
+
+    if not (out_dir / "model.keras").is_file():
+        model.save(out_dir / "model.keras")
+    card = export_runtime(model, out_dir, note=lambda line: None)
+    checks = [check for check in card["runtimes"].values() if check.get("ok")]
+    main = next((name for name in card["files"] if name.endswith((".xml", ".tflite"))), None)
+    path = out_dir / main if main else None
+    check = ExportCheck("runtime", path, bool(card["converted"]), tolerance=FLOAT32_TOLERANCE, error=card["reason"])
+    if checks:
+        check.max_abs_diff = checks[0].get("max_abs_diff")
+        check.runtime = ", ".join(str(c.get("runtime")) for c in checks)
+        check.size_bytes = sum(size_of(out_dir / name) for name in card["files"])
+    check.error = None if check.ok else card["reason"] or f"no runtime file: see {out_dir / RUN_FOLDER_STEM}.json"
+    return check
 
 
 def quantized_check(model: keras.Model, out_dir: Path, name: str, data: QuantizationData | None) -> ExportCheck:
@@ -160,59 +181,7 @@ def export_keras(
     path = out_dir / "model.keras"
     model.save(path)
     reloaded = load_saved(path)
-    return path, reloaded.predict(sample, batch_size=len(sample), verbose=0), f"keras {keras.version()}"
-
-
-def export_savedmodel(
-    model: keras.Model,
-    out_dir: Path,
-    sample: np.ndarray,
-    checks: dict[str, ExportCheck],
-    scratch: Path,
-    path: Path | None = None,
-) -> Exported:
-    """A TensorFlow SavedModel through Keras' own exporter, reloaded and called through its `serve` endpoint."""
-    import tensorflow as tf
-
-    path = path or out_dir / "saved_model"
-    if path.exists():
-        shutil.rmtree(path)  # a stale variables/ folder from an earlier export must not mix with this one
-    model.export(str(path), format="tf_saved_model", verbose=False)
-    loaded = tf.saved_model.load(str(path))
-    # `serve` takes the inputs in the structure the model was built with: a tensor, or [tensor] for Model([x], y).
-    structure = loaded.serve.input_signature[0]
-    if len(tf.nest.flatten(structure)) != 1:
-        raise ValueError(f"export checks feed one sample array, but this model takes inputs {structure}")
-    inputs = tf.nest.pack_sequence_as(structure, [tf.constant(sample)])
-    return path, loaded.serve(inputs), f"tensorflow {tf.__version__} (tf.saved_model.load, serve)"
-
-
-def export_tflite(
-    model: keras.Model, out_dir: Path, sample: np.ndarray, checks: dict[str, ExportCheck], scratch: Path
-) -> Exported:
-    """TFLite converted from the SavedModel with built-in ops only, so any plain TFLite interpreter runs it."""
-    import tensorflow as tf
-
-    saved = checks.get("savedmodel")
-    if saved is not None and saved.path is None:
-        raise RuntimeError(f"TFLite is converted from the SavedModel, which failed: {saved.error}")
-    source = (
-        saved.path
-        if saved is not None
-        else export_savedmodel(model, out_dir, sample, checks, scratch, scratch / "sm")[0]
-    )
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(source))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex (SELECT_TF_OPS)
-    path = out_dir / "model.tflite"
-    path.write_bytes(converter.convert())
-    interpreter, runtime = tflite_interpreter(path)
-    entry = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(entry["index"], sample.shape)  # converted with batch 1, signature batch -1
-    with native_stderr_silenced():
-        interpreter.allocate_tensors()
-    interpreter.set_tensor(entry["index"], sample.astype(entry["dtype"]))
-    interpreter.invoke()
-    return path, [interpreter.get_tensor(out["index"]) for out in interpreter.get_output_details()], runtime
+    return path, eager_outputs(reloaded, sample), f"keras {keras.version()}"
 
 
 def export_onnx(
@@ -250,16 +219,6 @@ def as_arrays(outputs: Any) -> list[np.ndarray]:
     if isinstance(outputs, list | tuple):
         return [array for item in outputs for array in as_arrays(item)]
     return [np.asarray(outputs)]
-
-
-def tolerance_for(model: keras.Model) -> float:
-    """1e-4 for float32 models; looser when any layer computes in float16 or bfloat16 (mixed precision)."""
-    pending, dtypes = [model], set()
-    while pending:
-        layer = pending.pop()
-        dtypes.add(getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32"))
-        pending.extend(getattr(layer, "layers", []))
-    return LOW_PRECISION_TOLERANCE if dtypes & {"float16", "bfloat16"} else FLOAT32_TOLERANCE
 
 
 def size_of(path: Path) -> int:

@@ -1,4 +1,5 @@
-"""LiteRT (TFLite) files: the interpreter, running a file on arrays, and the quantized exports.
+"""LiteRT (TFLite) files: the interpreter, running a file on arrays, the quantized exports, and the SavedModel and
+float TFLite files written through TensorFlow (what the LiteRT runtime route and the savedmodel/tflite exports use).
 
 The quantized files come from Keras' own `model.export(format="litert")` with converter settings: float16 weights
 (half the size, float compute) and full-integer int8 (weights and activations int8, calibrated on a representative
@@ -9,6 +10,7 @@ changes the outputs by design, so each is checked by its accuracy on the validat
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,3 +165,59 @@ def native_stderr_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+# What an exporter returns: the written path, the reloaded model's outputs on the sample, the runtime that ran it.
+Exported = tuple[Path, Any, str]
+
+
+def export_savedmodel(
+    model: keras.Model,
+    out_dir: Path,
+    sample: np.ndarray,
+    checks: dict[str, Any],
+    scratch: Path,
+    path: Path | None = None,
+) -> Exported:
+    """A TensorFlow SavedModel through Keras' own exporter, reloaded and called through its `serve` endpoint."""
+    import tensorflow as tf
+
+    path = path or out_dir / "saved_model"
+    if path.exists():
+        shutil.rmtree(path)  # a stale variables/ folder from an earlier export must not mix with this one
+    model.export(str(path), format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(str(path))
+    # `serve` takes the inputs in the structure the model was built with: a tensor, or [tensor] for Model([x], y).
+    structure = loaded.serve.input_signature[0]
+    if len(tf.nest.flatten(structure)) != 1:
+        raise ValueError(f"export checks feed one sample array, but this model takes inputs {structure}")
+    inputs = tf.nest.pack_sequence_as(structure, [tf.constant(sample)])
+    return path, loaded.serve(inputs), f"tensorflow {tf.__version__} (tf.saved_model.load, serve)"
+
+
+def export_tflite(
+    model: keras.Model, out_dir: Path, sample: np.ndarray, checks: dict[str, Any], scratch: Path
+) -> Exported:
+    """TFLite converted from the SavedModel with built-in ops only, so any plain TFLite interpreter runs it."""
+    import tensorflow as tf
+
+    saved = checks.get("savedmodel")
+    if saved is not None and saved.path is None:
+        raise RuntimeError(f"TFLite is converted from the SavedModel, which failed: {saved.error}")
+    source = (
+        saved.path
+        if saved is not None
+        else export_savedmodel(model, out_dir, sample, checks, scratch, scratch / "sm")[0]
+    )
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(source))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex (SELECT_TF_OPS)
+    path = out_dir / "model.tflite"
+    path.write_bytes(converter.convert())
+    interpreter, runtime = tflite_interpreter(path)
+    entry = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(entry["index"], sample.shape)  # converted with batch 1, signature batch -1
+    with native_stderr_silenced():
+        interpreter.allocate_tensors()
+    interpreter.set_tensor(entry["index"], sample.astype(entry["dtype"]))
+    interpreter.invoke()
+    return path, [interpreter.get_tensor(out["index"]) for out in interpreter.get_output_details()], runtime

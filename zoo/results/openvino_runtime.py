@@ -1,6 +1,5 @@
-"""OpenVINO on the CPU: the cached LiteRT file compiled by OpenVINO's CPU plugin, run one image per request.
-
-OpenVINO reads the .tflite file itself (its TFLite front end), so no second conversion is cached. The model is
+"""OpenVINO on the CPU: the converted file (OpenVINO IR from Keras' export, or a .tflite that OpenVINO's TFLite front
+end reads) compiled by OpenVINO's CPU plugin, run one image per request. The model is
 compiled for throughput: OpenVINO makes one stream per core (or per few cores), each with its own threads, and zoo
 keeps every stream busy with single-image requests. On a busy 2-core machine this measured faster than one
 interpreter spreading each batch over both cores (whose threads wait for each other at every layer). float32
@@ -31,11 +30,13 @@ def openvino_version() -> str:
 
 
 class OpenVINOCall:
-    """One batch through an OpenVINO model compiled from `path`: its images spread over the streams' requests."""
+    """One batch through an OpenVINO model compiled from `path` (an IR .xml or a .tflite): its images spread over the
+    streams' requests; the call gives output `output` (a converted file may carry the features as a second)."""
 
-    def __init__(self, path: Path, compiled_cache: Path | None = None) -> None:
+    def __init__(self, path: Path, compiled_cache: Path | None = None, output: int | None = 0) -> None:
         import openvino as ov
 
+        self.path = path
         core = ov.Core()
         model = core.read_model(str(path))
         shape = model.inputs[0].get_partial_shape()
@@ -43,16 +44,21 @@ class OpenVINOCall:
         model.reshape(shape)
         settings = {**SETTINGS, "CACHE_DIR": str(compiled_cache)} if compiled_cache else SETTINGS
         self.queue = ov.AsyncInferQueue(core.compile_model(model, "CPU", settings))
-        self.outputs: list[np.ndarray | None] = []
+        self.kept = range(len(model.outputs)) if output is None else [output]
+        self.outputs: list[list[np.ndarray] | None] = []
         self.queue.set_callback(self.keep)
 
     def keep(self, request: Any, index: int) -> None:
-        self.outputs[index] = request.get_output_tensor(0).data.copy()
+        self.outputs[index] = [request.get_output_tensor(i).data.copy() for i in self.kept]
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def all_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Every kept output of the model on `batch`, in the model's order."""
         images = np.ascontiguousarray(batch, dtype=np.float32)
         self.outputs = [None] * len(images)
         for index in range(len(images)):
             self.queue.start_async([images[index : index + 1]], index)
         self.queue.wait_all()
-        return np.concatenate(self.outputs)
+        return [np.concatenate([kept[i] for kept in self.outputs]) for i in range(len(self.kept))]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.all_outputs(batch)[0]

@@ -29,10 +29,12 @@ RUNTIME_FOLDER = "runtime"
 # zoo.results modules whose code decides what a conversion writes: their bytes are part of every key (a test
 # checks that each module of zoo.results they import is listed). A new conversion route adds its module here.
 CONVERSION_MODULES = (
-    "runtime.py", "runtime_cache.py", "runtime_choice.py", "export.py", "litert.py", "openvino_runtime.py"
+    "runtime.py", "runtime_cache.py", "runtime_choice.py", "conversion.py", "export.py",
+    "litert.py", "openvino_runtime.py",
 )
 CONVERTER_PACKAGES = ("tensorflow", "ai-edge-litert", "openvino")  # the converter and both runtimes
-CARD_KEYS = ("input_shape", "class_names", "converted", "reason", "runtimes")
+CARD_KEYS = ("input_shape", "class_names", "converted", "reason", "runtimes", "files", "source")
+MODEL_SUFFIXES = (".xml", ".bin", ".tflite")  # an entry's converted file: OpenVINO IR (graph, weights) or LiteRT
 
 
 def runtime_folder() -> Path:
@@ -62,12 +64,23 @@ def conversion_identity() -> str:
     return digest.hexdigest()
 
 
+def kind_of(purpose: str) -> str:
+    """What a purpose's file is: "model" (its outputs and its features, serving predict and embed) or "features"."""
+    return "features" if purpose == "features" else "model"
+
+
 def cached_paths(source: Any, purpose: str) -> tuple[Path, Path]:
-    """(converted .tflite, its card .json) of `source` (a zoo.results.runtime.ModelSource) used for `purpose`."""
-    key = hashlib.sha256(f"{source.digest}|{purpose}|{conversion_identity()}".encode()).hexdigest()[:24]
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.label).stem)[:40] or "model"
-    base = runtime_folder() / f"{stem}-{purpose}-{key}"
-    return Path(f"{base}.tflite"), Path(f"{base}.json")
+    """(the converted file's stem path: .xml/.bin or .tflite beside it, its card .json) of `source` (a
+    zoo.results.runtime.ModelSource) used for `purpose`; predict and embed share one file (features: its second)."""
+    key = hashlib.sha256(f"{source.digest}|{kind_of(purpose)}|{conversion_identity()}".encode()).hexdigest()[:24]
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(source.label).stem)[:40] or "model"
+    base = runtime_folder() / f"{stem}-{kind_of(purpose)}-{key}"
+    return base, Path(f"{base}.json")
+
+
+def model_file(paths: tuple[Path, Path], card: dict) -> Path:
+    """The converted file a runtime reads (the IR's .xml or the .tflite) of an entry whose card says it converted."""
+    return paths[1].parent / next(name for name in card["files"] if name.endswith((".xml", ".tflite")))
 
 
 def read_card(path: Path) -> dict | None:
@@ -80,14 +93,20 @@ def read_card(path: Path) -> dict | None:
     return card
 
 
+def sealed_card(path: Path) -> dict | None:
+    """The card at `path` once it and every converted file it names match their seals (None: no card); BrokenSeal
+    naming the first that does not."""
+    card = read_card(path)
+    for name in card["files"] if card is not None and card["converted"] else ():
+        check_sealed(path.parent / name)
+    return card
+
+
 def checked_entry(paths: tuple[Path, Path], note: Callable[[str], None]) -> dict | None:
-    """The entry's card when the card and its converted file match their seals; a damaged entry is removed with one
+    """The entry's card when the card and its converted files match their seals; a damaged entry is removed with one
     `note` line (None: convert again)."""
     try:
-        card = read_card(paths[1])
-        if card is not None and card["converted"]:
-            check_sealed(paths[0])
-        return card
+        return sealed_card(paths[1])
     except BrokenSeal as error:
         discard(paths, note, str(error))
         return None
@@ -96,8 +115,9 @@ def checked_entry(paths: tuple[Path, Path], note: Callable[[str], None]) -> dict
 def discard(paths: tuple[Path, Path], note: Callable[[str], None], why: str) -> None:
     """Remove a damaged entry (card first: a half-removed entry is unfinished, never trusted), saying why."""
     note(f"the cached runtime file is damaged ({why}): converting again")
-    for path in reversed(paths):
-        remove_sealed(path)
+    remove_sealed(paths[1])
+    for suffix in MODEL_SUFFIXES:
+        remove_sealed(paths[0].with_name(paths[0].name + suffix))
 
 
 def compiled_folder(model: Path, note: Callable[[str], None]) -> Path | None:
@@ -152,15 +172,9 @@ def conversion_lock(paths: tuple[Path, Path]) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def store(paths: tuple[Path, Path], content: bytes | None, card: dict, note: Callable[[str], None]) -> None:
-    """Write the converted file, then its card, each sealed; an unwritable cache is a note."""
-    try:
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-        if content is not None:
-            write_sealed(paths[0], content, made_by=f"zoo {__version__} runtime conversion")
-        write_sealed(paths[1], json.dumps(card, indent=1).encode(), made_by=f"zoo {__version__} runtime card")
-    except OSError as error:
-        note(f"cannot cache the converted model in {paths[0].parent} ({error.strerror}): it converts again next time")
+def store_card(card_path: Path, card: dict) -> None:
+    """Write an entry's card, sealed, after the files it names (zoo.results.conversion.place seals each one)."""
+    write_sealed(card_path, json.dumps(card, indent=1).encode(), made_by=f"zoo {__version__} runtime card")
 
 
 def last_line(error: BaseException) -> str:

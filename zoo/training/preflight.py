@@ -7,6 +7,7 @@ Imports no TensorFlow: the command line runs these checks first.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,9 @@ from zoo.entry import Entry
 from zoo.errors import BadData, BadOverride
 from zoo.results.run_folder import check_outside, check_writable_with_room
 
-# zoo.results.export.FORMATS, without importing it
-EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "tflite_fp16", "tflite_int8")
+# zoo.results.export.FORMATS and ONNX_PACKAGES, without importing it
+EXPORT_FORMATS = ("keras", "runtime", "savedmodel", "tflite", "onnx", "tflite_fp16", "tflite_int8")
+ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")
 AUGMENT_NAMES = ("flip", "rotation", "zoom", "contrast", "randaugment", "mixup", "cutmix")  # zoo.layers.augment.NAMES
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 4096
 BACKBONE_MIN_IMAGE_SIZE = 32  # keras.applications refuse smaller inputs
@@ -35,6 +37,12 @@ def export_formats(value: str | Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise BadOverride(
             f"--export {', '.join(unknown)}: unknown format; choose among {', '.join(EXPORT_FORMATS)} (comma-separated)"
+        )
+    missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None] if "onnx" in asked else []
+    if missing:
+        raise BadOverride(
+            f"--export onnx needs the {', '.join(missing)} package(s), not installed: pip install 'zoo-keras[export]' "
+            "(or leave onnx out of --export)"
         )
     return tuple(asked)
 

@@ -187,8 +187,8 @@ def finetune(
       Run options (RunOptions):
         deterministic: TensorFlow op determinism: repeatable to the bit on one machine, slower.
         force: replace an earlier run's outputs in `out` (only zoo's own files; its checkpoints are removed).
-        export: formats written to `out` (model.keras always): keras, savedmodel, onnx, tflite (the default), and
-            tflite_fp16, tflite_int8 (quantized; checked by validation accuracy, reported in report.json).
+        export: formats written to `out` (model.keras always): keras and runtime (the default: the file `zoo predict`
+            runs), savedmodel, onnx, tflite, tflite_fp16, tflite_int8 (quantized; checked by validation accuracy).
         cache_dir: folder for on-disk feature caches (default: a temporary folder removed after the run).
         verbose: print the plan, one line per epoch and the summary (True); "epochs": only the epoch lines.
         tensorboard: folder for TensorBoard logs, one sub-folder per phase (pip install 'zoo-keras[tensorboard]').

@@ -26,6 +26,7 @@ from zoo.results.runtime import (
     open_runner,
     run_files,
 )
+from zoo.results.runtime_cache import checked_entry, model_file
 
 MODEL = "efficientnet_lite0"  # bundled weights, 224 px: the model of `python -m zoo.bench predict`
 FILES, TINY_FILES = 256, 16
@@ -49,12 +50,17 @@ def runners(source: Any, chosen: Runner) -> dict[str, Runner]:
     """zoo's choice and every other runner of the converted file (which exists only once it passed its checks),
     and Keras, keyed by runtime."""
     found = {chosen.runtime: chosen}
-    model_path = cached_paths(source, "predict")[0]
-    if model_path.is_file() and has_litert():
+    paths = cached_paths(source, "predict")
+    card = checked_entry(paths, lambda line: None)
+    model_path = model_file(paths, card) if card is not None and card["converted"] else None
+    checks = card["runtimes"] if card is not None else {}
+    outputs = {name: check.get("outputs", {}).get("predict", 0) for name, check in checks.items()}
+    if model_path is not None and "litert" in outputs and has_litert():
         details = {"input_shape": chosen.input_shape, "class_names": chosen.class_names}
-        found.setdefault("litert", litert_runner(str(model_path), details))
-    if model_path.is_file() and has_openvino():
-        openvino = Runner(chosen.input_shape, chosen.class_names, "openvino", OpenVINOCall(model_path))
+        found.setdefault("litert", litert_runner(str(model_path), details, outputs["litert"]))
+    if model_path is not None and has_openvino():
+        output = outputs.get("openvino", outputs.get("litert", 0))
+        openvino = Runner(chosen.input_shape, chosen.class_names, "openvino", OpenVINOCall(model_path, output=output))
         found.setdefault("openvino", openvino)
     if "keras" not in found:
         model = source.load()

@@ -33,7 +33,8 @@ from zoo.errors import BadData, BrokenSeal
 from zoo.sealed import check_sealed, read_sealed, seal_written, write_sealed
 from zoo.version import __version__
 
-STORE_FORMAT = 2  # bump when the stored files would differ for the same files (a decoder or resize change; 2: sealed)
+STORE_FORMAT = 3  # bump when the stored files would differ for the same files (a decoder or resize change)
+# 2: sealed; 3: fit_to crops and resizes in one pass (resize with box and reducing_gap), exactly centred
 CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
 STORE_VAR = "ZOO_IMAGE_STORE"  # where stores go; ZOO_CACHE_DIR (the weights' cache variable) moves it too
 BUDGET_VAR = "ZOO_MEMORY_BUDGET_MB"

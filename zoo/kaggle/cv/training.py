@@ -155,6 +155,10 @@ def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], 
     os.replace(saving, fold_dir / "model.keras")
     if transform is not None:
         transform.save(fold_dir / TRANSFORM_FILE)
+    if data.spec.kind == "images":  # the fold's runtime file, bound to its model.keras: predict, a kit convert nothing
+        from zoo.results.conversion import export_runtime
+
+        export_runtime(fit.model, fold_dir, note=say)
     seconds = round(fit.seconds, 3)
     record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs, "seconds": seconds}
     return record, fit.outputs

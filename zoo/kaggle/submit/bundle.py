@@ -126,7 +126,9 @@ def write_readme(kit: Path, run: Path, target: KitTarget) -> None:
         *(f"    {name}" for name in wheels),
         f"    not shipped (the image has them): {', '.join(target.skip) or 'nothing'}",
         "run/     what `zoo kaggle predict --run` reads: config.json, calibration.json, fold_K/model.keras",
-        "         (and fold_K/transform.json for tabular runs); a blend's runs under run/members/",
+        "         (and fold_K/transform.json for tabular runs; for image runs fold_K/runtime.*, each fold model",
+        "         converted once, when it was trained: the offline machine converts nothing); a blend's runs under",
+        "         run/members/",
         "weights: none needed: each fold model is a fine-tuned model.keras that holds all its weights",
     ]
     write_atomic(kit / README_FILE, ("\n".join(lines) + "\n").encode())

@@ -166,10 +166,14 @@ def part_outputs(
     for batch_paths, outputs in run_files(runners, files, batch_size, failures, **run):
         paths += batch_paths
         parts.append(outputs)
-    outputs = np.concatenate(parts) if parts else np.zeros((0, 0))
+    return paths, calibrated(part, np.concatenate(parts) if parts else np.zeros((0, 0)))
+
+
+def calibrated(part: RunPart, outputs: np.ndarray) -> np.ndarray:
+    """`outputs` of `part` through its kaggle run's calibration.json, where it has one."""
     if part.calibrated_by is not None and len(outputs):
-        outputs = apply_saved(part.calibrated_by, True, outputs)
-    return paths, outputs
+        return apply_saved(part.calibrated_by, True, outputs)
+    return outputs
 
 
 def source_outputs(

@@ -32,7 +32,9 @@ OWN_FILES = (
     "predict.ipynb",
     "README.txt",
 )
-FOLD_FILES = ("model.keras", "transform.json")
+# runtime.*: the fast runtime's file and card (zoo.results.conversion.RUN_FOLDER_STEM), exported with each image model
+RUNTIME_FILES = ("runtime.json", "runtime.xml", "runtime.bin", "runtime.tflite")
+FOLD_FILES = ("model.keras", "transform.json", *RUNTIME_FILES, *(f"{name}.seal" for name in RUNTIME_FILES))
 
 
 def as_json(content: dict[str, Any]) -> dict[str, Any]:
