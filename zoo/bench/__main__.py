@@ -47,10 +47,10 @@ def add_gpu_parser(sub: argparse._SubParsersAction) -> None:
     from zoo.bench.gpu.command import STEPS
 
     bench = sub.add_parser("gpu", help="every GPU path, each step in its own process and time limit")
-    bench.add_argument("--tiny", action="store_true", help="the same steps at toy sizes on the CPU (~2 minutes)")
+    bench.add_argument("--tiny", action="store_true", help="the same steps at toy sizes on the CPU (5-9 min, 2 cores)")
     bench.add_argument("--json", action="store_true", help="last line is the JSON object (also written to --out)")
     bench.add_argument("--out", default="benchmarks", help="folder of gpu-<date>-<device>.json (default %(default)s)")
-    bench.add_argument("--budget", type=int, default=None, help="seconds for all steps (default 540; tiny 600)")
+    bench.add_argument("--budget", type=int, default=None, help="seconds for all steps (default 540; tiny 1800)")
     bench.add_argument("--only", choices=[step.name for step in STEPS], action="append", help="only this step")
     bench.add_argument("--table", metavar="FILE", help="print the README table of a saved JSON and stop")
 
