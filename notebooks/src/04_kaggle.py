@@ -25,8 +25,8 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from zoo.kaggle import predict, train
-from zoo.results.plots import plot_confusion_matrix
-from zoo.results.evaluation import evaluation_from_probabilities
+from zoo.results.scoring.plots import plot_confusion_matrix
+from zoo.results.scoring.evaluation import evaluation_from_probabilities
 
 plt.rcParams["figure.dpi"] = 72  # small figures keep the notebook light
 
@@ -109,7 +109,7 @@ plt.show()
 # ## Out-of-fold predictions
 # `oof.csv` holds, for every training row, the probabilities from the one model that did not train on it: a
 # prediction for the whole training set that no model has seen, the ground for error analysis, threshold tuning and
-# stacking. Scored with `zoo.results.evaluation` and drawn with `zoo.results.plots`, as `finetune` does for its validation set.
+# stacking. Scored with `zoo.results.scoring.evaluation` and drawn with `zoo.results.scoring.plots`, as `finetune` does for its validation set.
 
 # %%
 oof = pd.read_csv(run.run_dir / "oof.csv")

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from zoo.errors import BadData
-from zoo.results.evaluation import as_probabilities, evaluate_classifier, evaluation_from_probabilities
+from zoo.results.scoring.evaluation import as_probabilities, evaluate_classifier, evaluation_from_probabilities
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from zoo.errors import BadData
-from zoo.results.multilabel_evaluation import DEFAULT_THRESHOLD, best_threshold, multilabel_evaluation, roc_auc
+from zoo.results.scoring.multilabel_evaluation import DEFAULT_THRESHOLD, best_threshold, multilabel_evaluation, roc_auc
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.results.evaluation import evaluation_from_probabilities
-from zoo.results.plots import mark_phases, new_figure, save_plots
+from zoo.results.scoring.evaluation import evaluation_from_probabilities
+from zoo.results.scoring.plots import mark_phases, new_figure, save_plots
 
 HISTORY = {
     "loss": [1.2, 0.9, 0.7, 0.6, 0.5],

@@ -9,7 +9,7 @@ from finetune_data import shapes
 
 from zoo.data import LabelledData
 from zoo.errors import BrokenSeal
-from zoo.results.evaluation import evaluate_classifier
+from zoo.results.scoring.evaluation import evaluate_classifier
 from zoo.sealed import check_sealed
 from zoo.training import feature_cache
 from zoo.training.feature_cache import batches, feature_array, one_hot

@@ -175,7 +175,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 @functools.cache  # read once per run, not once per batch
 def saved_thresholds(word: str, labels: int) -> list[float] | None:
     """A multi-label model's per-label thresholds (its model.keras), None for any other model."""
-    from zoo.results.saved_thresholds import multilabel_thresholds
+    from zoo.results.scoring.saved_thresholds import multilabel_thresholds
 
     path = Path(word) / "model.keras" if Path(word).is_dir() else Path(word)
     return multilabel_thresholds(path, labels) if path.suffix == ".keras" and path.is_file() else None

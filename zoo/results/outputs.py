@@ -86,8 +86,8 @@ def write_outputs(
     `say` gets one line per export format with its time."""
     from zoo.results.export import export_model
     from zoo.results.litert import QUANTIZED, QuantizationData, representative_rows
-    from zoo.results.plots import save_plots
     from zoo.results.run_card import data_fingerprint, write_run_card
+    from zoo.results.scoring.plots import save_plots
 
     train, val = run.train, run.val
     out_dir.mkdir(parents=True, exist_ok=True)

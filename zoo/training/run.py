@@ -21,12 +21,12 @@ from zoo.errors import BadDevice, BadOverride
 from zoo.hardware.cluster import worker_cache_dir, worker_output
 from zoo.hardware.placement import Placement, place
 from zoo.layers.lora import enable_lora
-from zoo.results.evaluation import Evaluation, evaluate_classifier
 from zoo.results.export import DEFAULT_FORMATS
-from zoo.results.multilabel_evaluation import MultilabelEvaluation, evaluate_multilabel
 from zoo.results.outputs import FinishedRun, build_report, summary_line, write_outputs
 from zoo.results.run_card import now
 from zoo.results.run_folder import RunMarker, owned
+from zoo.results.scoring.evaluation import Evaluation, evaluate_classifier
+from zoo.results.scoring.multilabel_evaluation import MultilabelEvaluation, evaluate_multilabel
 from zoo.training.faults import RunGuard, fingerprint_of
 from zoo.training.inputs import LoaderOptions, head_for, load_split
 from zoo.training.phase_fit import TrainingRun, run_phases

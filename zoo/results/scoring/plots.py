@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from zoo.data import LabelledData
-    from zoo.results.evaluation import Evaluation
+    from zoo.results.scoring.evaluation import Evaluation
 
 ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "acc")
 ANNOTATE_UP_TO = 30  # classes; beyond that the counts in the cells are too small to read
