@@ -110,7 +110,7 @@ def test_one_device_finetune_in_mixed_precision_prints_its_placement(capsys):
         precision="mixed_float16",
         device="cpu",
     )
-    first = capsys.readouterr().out.splitlines()[0]
+    first = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("placement:"))
     assert first == (
         "placement: one device on CPU:0; 1 replica, precision mixed_float16, XLA auto (on where every layer "
         "supports it), global batch 16"
