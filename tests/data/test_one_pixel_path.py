@@ -60,7 +60,8 @@ def test_a_loaded_jpeg_image_is_reduced_as_the_draft_reduces_it(large_jpeg):
     by_path = model_pixels(str(large_jpeg), SHAPE)
     loaded = Image.open(large_jpeg)
     loaded.load()
-    assert np.abs(fit_to(open_image(large_jpeg), SHAPE[:2]) - by_path).max() > 30  # skipping the draft: far off
+    # skipping the draft: far off (21 levels since fit_to resizes the centre box in one pass; 66 before)
+    assert np.abs(fit_to(open_image(large_jpeg), SHAPE[:2]) - by_path).max() > 15
     assert np.abs(model_pixels(loaded, SHAPE) - by_path).max() <= 2
 
 

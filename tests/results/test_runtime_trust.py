@@ -91,7 +91,7 @@ def test_the_key_changes_with_the_conversion_code_and_the_runtimes(cache, model,
     source = ModelSource("tiny.keras", "digest", lambda: model)
     first = cached_paths(source, "predict")[0]
     changes = {
-        "CONVERSION_MODULES": (*runtime_cache.CONVERSION_MODULES[:-1], "plots.py"),  # other code converts
+        "CONVERSION_MODULES": (*runtime_cache.CONVERSION_MODULES[:-1], "scoring/plots.py"),  # other code converts
         "package_version": lambda name: "99.0",  # another converter or runtime
         "__version__": "0.0.0-other",
     }
