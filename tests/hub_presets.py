@@ -8,6 +8,9 @@ from pathlib import Path
 
 SIZE = 32  # images are 32x32: patches of 8 give 16 tokens (plus the class token)
 TINY = dict(num_layers=2, num_heads=2, hidden_dim=16)
+# one catalogue entry per architecture: the tests save its tiny preset under the entry's preset folder name
+HUB_ENTRIES = {"vit": "vit_b16", "dinov2": "dinov2_small", "siglip": "siglip_b16_224", "clip": "clip_b32",
+               "deit": "deit_tiny", "hgnetv2": "hgnetv2_b4"}
 PROMPT_WORDS = "this is a photo of cat dog red car bird"
 
 

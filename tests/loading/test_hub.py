@@ -9,31 +9,15 @@ pytest.importorskip("keras_hub")
 
 import keras  # noqa: E402
 from finetune_data import shapes  # noqa: E402
-from hub_presets import SIZE, save_tiny_preset  # noqa: E402
+from hub_presets import HUB_ENTRIES, SIZE  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.catalogue import default_catalogue  # noqa: E402
 from zoo.errors import BadOverride, WeightsNotFound  # noqa: E402
 from zoo.training.freezing import backbone_parts, trunk_blocks  # noqa: E402
 
-ENTRIES = {"vit": "vit_b16", "dinov2": "dinov2_small", "siglip": "siglip_b16_224", "clip": "clip_b32",
-           "deit": "deit_tiny", "hgnetv2": "hgnetv2_b4"}
+ENTRIES = HUB_ENTRIES
 SHAPE = (SIZE, SIZE, 3)
-
-
-@pytest.fixture(scope="session")
-def presets(tmp_path_factory):
-    """$ZOO_WEIGHTS_DIR holding a tiny preset of every architecture, each in its entry's preset folder name."""
-    root = tmp_path_factory.mktemp("hub_presets")
-    for architecture, name in ENTRIES.items():
-        save_tiny_preset(architecture, root / default_catalogue().get(name).hparams["preset"])
-    return root
-
-
-@pytest.fixture
-def weights_dir(presets, monkeypatch):
-    monkeypatch.setenv("ZOO_WEIGHTS_DIR", str(presets))
-    return presets
 
 
 def images(count: int = 6, seed: int = 0) -> np.ndarray:

@@ -67,8 +67,9 @@ def image_trunk(backbone: keras.Model, architecture: str) -> keras.Model:
     elif architecture in ("vit", "deit"):
         features = TokenPooling("class", name="class_token")(backbone(image))
     elif architecture == "hgnetv2":
-        stages = backbone(image)
-        last = stages[sorted(stages)[-1]] if isinstance(stages, dict) else stages
+        stages = backbone(image)  # a dict by stage name ("stem", "stage1", ...): the deepest in the backbone's order
+        deepest = [name for name in backbone.stage_names if name in stages][-1] if isinstance(stages, dict) else None
+        last = stages if deepest is None else stages[deepest]
         features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(last)
     else:
         raise BadOverride(f"architecture={architecture!r} is not one zoo can split into blocks")

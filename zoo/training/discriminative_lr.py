@@ -13,7 +13,7 @@ from typing import Any
 
 import keras
 
-from zoo.training.freezing import trunk_blocks, trunk_nodes, tunable_variables
+from zoo.training.freezing import block_layers, trunk_blocks, tunable_variables
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -41,13 +41,12 @@ class DiscriminativeAdam(keras.optimizers.Adam):
 def variable_multipliers(trunk: keras.Model, multipliers: Sequence[tuple[str, float]]) -> dict[str, float]:
     """variable.path -> multiplier for every weight of the named trunk blocks (the head, absent, keeps 1.0)."""
     by_block = dict(multipliers)
-    layers = {node.operation.name: node.operation for node in trunk_nodes(trunk)}
     return {
         variable.path: by_block[block.name]
         for block in trunk_blocks(trunk)
         if block.name in by_block
-        for name in block.layers
-        for variable in tunable_variables(layers[name])
+        for layer in block_layers(trunk, block)
+        for variable in tunable_variables(layer)
     }
 
 

@@ -15,16 +15,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from zoo.layers.lora import lora_param_count, pin_for_lora
-from zoo.layers.traversal import all_layers, is_batchnorm
+from zoo.layers.nested_blocks import BLOCK_NAME, layer_at, nested_units, paths_below, train_only
+from zoo.layers.traversal import all_layers, is_batchnorm, set_trainable_flag
 
 if TYPE_CHECKING:
     import keras
 
-# A block's name inside a layer name: efficientnet "block6a", resnet "conv5_block3", mobilenet_v2 "block_16",
-# convnext "..._stage_2_block_8", mobilenet "conv_pw_13", inception "mixed9", mobilenet_v3 "expanded_conv_4",
-# KerasHub's transformer blocks: vit "transformer_block_3", siglip/clip "encoder_block_3", dinov2 "layers_3".
-# Greedy, so the innermost name wins.
-BLOCK_NAME = re.compile(r"^(.*(?:block|stage|conv_dw|conv_pw|mixed|expanded_conv|layers)_?\d+[a-z]?)(?:_|$)")
 # Names Keras gives layers nobody named (conv2d_85): they say nothing about the block they belong to.
 AUTO_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z]+)*_\d+$")
 
@@ -127,44 +123,68 @@ def cut_points(trunk: keras.Model) -> list[tuple[int, Any]]:
     return cuts
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """A graph node's layer, or a block nested inside one (path: the trunk layer's name, then nested names)."""
+
+    name: str
+    path: str
+    layer: Any
+
+
 def trunk_blocks(trunk: keras.Model) -> list[Block]:
-    """The trunk's blocks, input side first: graph segments between cuts, grouped by the block name in layer names."""
+    """The trunk's blocks, input side first: graph segments between cuts, grouped by the block name in layer names.
+
+    A node holding blocks inside it (a KerasHub ViT, DeiT or HGNetV2 backbone) is split into them: its blocks'
+    `layers` are paths ("backbone/encoder/transformer_block_3") that `set_trainable` and `block_layers` follow.
+    """
     nodes = [node for node in trunk_nodes(trunk) if not node.is_input]
     if not nodes:
         layers = [layer for layer in trunk.layers if layer.weights]
         return [Block(layer.name, (layer.name,), trainable_param_count(layer)) for layer in layers]
     starts = {index - 1 for index, _ in cut_points(trunk)}  # cut indices count the input node
-    segments: list[list[Any]] = [[]]
+    segments: list[list[_Unit]] = [[]]
     for index, node in enumerate(nodes):
+        layer = node.operation
+        units = nested_units(layer, layer.name)
+        if units:  # each nested unit a segment of its own: they run one after the other
+            segments += [[_Unit(unit.name, path, unit)] for path, unit in units] + [[]]
+            continue
         if index in starts and segments[-1]:
             segments.append([])
-        segments[-1].append(node.operation)
-    blocks = _group_segments(segments)
+        segments[-1].append(_Unit(layer.name, layer.name, layer))
+    blocks = _group_segments([segment for segment in segments if segment])
     if not any(getattr(layer, "lora_enabled", False) for layer in all_layers(trunk)):
         return blocks
-    by_name = {node.operation.name: node.operation for node in nodes}  # LoRA: only the adapters (and biases) train
-    return [replace(block, params=sum(lora_param_count(by_name[name]) for name in block.layers)) for block in blocks]
+    return [  # LoRA: only the adapters (and the adapted biases) train
+        replace(block, params=sum(lora_param_count(layer) for layer in block_layers(trunk, block))) for block in blocks
+    ]
 
 
-def _segment_name(layers: list[Any]) -> tuple[str, bool]:
+def block_layers(trunk: keras.Model, block: Block) -> list[Any]:
+    """The layers of `block`: trunk layers by name, nested ones by path."""
+    return [layer_at(trunk, name) for name in block.layers]
+
+
+def _segment_name(units: list[_Unit]) -> tuple[str, bool]:
     """A segment's block name and whether it is a real block name (mergeable with neighbours of the same name)."""
-    for layer in layers:
-        match = BLOCK_NAME.match(layer.name)
+    for unit in units:
+        match = BLOCK_NAME.match(unit.name)
         if match:
             return match.group(1), True
-    weighted = [layer for layer in layers if trainable_param_count(layer)]
-    named = [layer for layer in weighted or layers if not AUTO_NAME.match(layer.name)]
+    weighted = [unit for unit in units if trainable_param_count(unit.layer)]
+    named = [unit for unit in weighted or units if not AUTO_NAME.match(unit.name)]
     if named:
         return named[0].name.split("_")[0], True
-    return layers[-1].name, False  # generic names (inception's conv2d_85): name it by where it ends (mixed9)
+    return units[-1].name, False  # generic names (inception's conv2d_85): name it by where it ends (mixed9)
 
 
-def _group_segments(segments: list[list[Any]]) -> list[Block]:
-    groups: list[tuple[str, bool, list[Any]]] = []
-    waiting: list[Any] = []  # weightless layers before the first weighted segment (a stem's zero padding)
+def _group_segments(segments: list[list[_Unit]]) -> list[Block]:
+    groups: list[tuple[str, bool, list[_Unit]]] = []
+    waiting: list[_Unit] = []  # weightless layers before the first weighted segment (a stem's zero padding)
     for segment in segments:
         name, real = _segment_name(segment)
-        weighted = any(trainable_param_count(layer) for layer in segment)
+        weighted = any(trainable_param_count(unit.layer) for unit in segment)
         if not groups and not weighted:
             waiting.extend(segment)
         elif groups and ((real and groups[-1][1] and groups[-1][0] == name) or not weighted):
@@ -173,27 +193,32 @@ def _group_segments(segments: list[list[Any]]) -> list[Block]:
             groups.append((name, real, waiting + list(segment)))
             waiting = []
     blocks, seen = [], set()
-    for name, _, layers in groups:
+    for name, _, units in groups:
         if name in seen:  # two blocks named alike (a hub trunk's embedding and final norm share a prefix): per-block
-            name = layers[-1].name  # learning rates are keyed by name, so the later one takes its last layer's
+            name = units[-1].name  # learning rates are keyed by name, so the later one takes its last layer's
         seen.add(name)
-        params = sum(trainable_param_count(layer) for layer in layers)
-        blocks.append(Block(name, tuple(layer.name for layer in layers), params))
+        params = sum(trainable_param_count(unit.layer) for unit in units)
+        blocks.append(Block(name, tuple(unit.path for unit in units), params))
     return blocks
 
 
 def set_trainable(model: keras.Model, train: str | set[str], pin_batchnorm: bool = True) -> None:
-    """Freeze or unfreeze: `train` is "all", "head" (nothing in the trunk) or the names of trunk layers that train.
+    """Freeze or unfreeze: `train` is "all", "head" (nothing in the trunk) or the names of trunk layers that train
+    (paths for blocks nested inside one: only those train of it).
 
     BatchNorm layers of a pretrained trunk stay `trainable=False` in every case (`pin_batchnorm`); the caller must
     compile after this for it to take effect.
     """
     parts = backbone_parts(model)
-    model.trainable = True
+    set_trainable_flag(model, True)
     if parts is not None and train != "all":
-        names = set() if train == "head" else set(train)
+        paths = set() if train == "head" else set(train)
         for layer in parts.trunk.layers:
-            layer.trainable = layer.name in names
+            below = paths_below(paths, layer.name)
+            if below:
+                train_only(layer, below)  # a whole layer (path "") or blocks nested inside it
+            else:
+                set_trainable_flag(layer, False)
     if parts is not None and pin_batchnorm:
         for layer in all_layers(model):
             if is_batchnorm(layer):
@@ -210,8 +235,9 @@ def kept_trainable_flags(model: keras.Model) -> Iterator[None]:
     try:
         yield
     finally:
+        setter = type(model).trainable.fset  # not `layer.trainable = flag`: see set_trainable_flag
         for layer, flag in zip(layers, flags, strict=True):  # parents first: children then get their own flag back
-            layer.trainable = flag
+            setter(layer, flag)
         parts = backbone_parts(model)
         if parts is not None:  # a layer's flag sets its variables' too: LoRA's frozen weights would train again
             pin_for_lora(parts.trunk)
