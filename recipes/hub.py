@@ -82,6 +82,7 @@ def _entry(row: _Row) -> Entry:
         params=row.params,
         preprocessing="preset ImageConverter",
         classifier="predictions",
+        licence=row.licence,
         summary=(
             f"KerasHub preset {row.preset} ({row.architecture}, {row.trained}; licence {row.licence}) at "
             f"{row.size}x{row.size} RGB.{zero_shot} Needs {HUB_EXTRA}."

@@ -44,6 +44,7 @@ class Entry:
     weights: tuple[str, ...] = ()
     classifier: str | None = "predictions"
     reference: Reference | None = None
+    licence: str | None = None  # of the pretrained weights (an SPDX name), where known; None: no weights or unknown
     module: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -26,3 +26,14 @@ def test_table_has_one_row_per_entry_with_its_reference():
 
 def test_format_params():
     assert [format_params(n) for n in (812, 61_400, 4_694_024)] == ["812", "61.4k", "4.7M"]
+
+
+def test_weights_licences_are_in_the_table_and_in_zoo_info(capsys):
+    from zoo.cli.main import main
+
+    hub = [default_catalogue().get(name) for name in default_catalogue().names(family="hub")]
+    assert hub and all(entry.licence in ("Apache-2.0", "MIT") for entry in hub)
+    row = next(line for line in markdown_table(default_catalogue()).splitlines() if line.startswith("| `clip_b32` |"))
+    assert "| MIT |" in row
+    assert main(["info", "dinov2_small"]) == 0
+    assert any(line.split() == ["licence", "Apache-2.0"] for line in capsys.readouterr().out.splitlines())

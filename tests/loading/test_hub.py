@@ -121,6 +121,7 @@ def test_zoo_predict_labels_refuses_a_model_without_a_text_tower(weights_dir, ca
 def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
     from zoo.layers.lora import enable_lora
     from zoo.training.freezing import set_trainable
+    from zoo.training.plan import make_plan
 
     x, y = shapes(8, size=SIZE, seed=1)
     model = zoo.load("dinov2_small", num_classes=3, input_shape=SHAPE)
@@ -130,6 +131,10 @@ def test_lora_moves_only_the_adapters_once_blocks_are_unfrozen(weights_dir):
     # the plan counts what trains: per adapted projection (kernel 16x2x8: dim x heads x head size), Keras' EinsumDense
     # LoRA makes A 16x2x2 and B 2x8; plus its bias 2x8
     assert sum(block.params for block in trunk_blocks(trunk)) == 4 * (16 * 2 * 2 + 2 * 8 + 2 * 8) < full
+    head, tune = make_plan(model, 8, epochs=(1, 1), unfreeze="all", augment=False).phases
+    adapters, biases = 4 * (16 * 2 * 2 + 2 * 8), 4 * 2 * 8
+    assert head.frozen_params == full + adapters  # the whole trunk, adapters included, waits in phase 1
+    assert tune.frozen_params == full - biases  # then all but the adapters and the adapted biases stays frozen
     set_trainable(model, "all")  # unfreezing sets every variable trainable: all but the adapters are pinned again
     query = next(layer for layer in model._flatten_layers() if layer.name == "query")
     mlp = next(layer for layer in model._flatten_layers() if layer.name == "fc1")

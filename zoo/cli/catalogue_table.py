@@ -31,12 +31,16 @@ def reference_cell(entry: Entry) -> str:
 
 
 def markdown_table(entries: Iterable[Entry]) -> str:
-    """One row per entry: name, family, task, input, parameters, reference result."""
-    lines = ["| name | family | task | input | params | reference result |", "|---|---|---|---|---|---|"]
+    """One row per entry: name, family, task, input, parameters, weights' licence, reference result."""
+    lines = [
+        "| name | family | task | input | params | licence | reference result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for e in entries:
         shape = "x".join("?" if d is None else str(d) for d in e.input_shape)
         lines.append(
-            f"| `{e.name}` | {e.family} | {e.task} | {shape} | {format_params(e.params)} | {reference_cell(e)} |"
+            f"| `{e.name}` | {e.family} | {e.task} | {shape} | {format_params(e.params)} | {e.licence or '-'} "
+            f"| {reference_cell(e)} |"
         )
     return "\n".join(lines)
 

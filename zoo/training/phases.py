@@ -202,10 +202,11 @@ def transfer_phases(
     views = _views(settings, max(head_epochs, tune_epochs), augmenting)
     basis = TransferBasis(parts, rows, settings, views, augmenting)
     head_params = sum(trainable_param_count(layer) for layer in parts.head)
-    trunk_params = sum(block.params for block in blocks)
+    # every weight of the trunk that may train, LoRA's base weights too: what does not train in a phase is frozen
+    trunk_params = trainable_param_count(parts.trunk)
     tune = None
     if trained and tune_epochs:
-        tune = tune_phase(basis, blocks, trained, tune_epochs, head_params, head_epochs > 0)
+        tune = tune_phase(basis, blocks, trained, tune_epochs, (head_params, trunk_params), head_epochs > 0)
     via = tune.cache.cut_layer if tune is not None and tune.cache is not None and head_epochs else None
     cache, cost = head_cache(basis, head_epochs, via)
     lr = "one_cycle" if settings.schedule == "one_cycle" else "constant"
@@ -243,10 +244,13 @@ def head_cache(basis: TransferBasis, epochs: int, via: str | None) -> tuple[Feat
 
 
 def tune_phase(
-    basis: TransferBasis, blocks: list[Block], trained: list[Block], epochs: int, head_params: int, shared: bool
+    basis: TransferBasis, blocks: list[Block], trained: list[Block], epochs: int, params_of: tuple[int, int],
+    shared: bool,
 ) -> Phase:
-    """Phase 2: the top blocks (or all) train with warm-up, cosine decay and lower rates for earlier blocks."""
+    """Phase 2: the top blocks (or all) train with warm-up, cosine decay and lower rates for earlier blocks;
+    `params_of`: the (head, whole trunk) weights that may train."""
     settings, views, trunk = basis.settings, basis.views, basis.parts.trunk
+    head_params, trunk_params = params_of
     everything = len(trained) == len(blocks)
     train = "all" if everything else tuple(name for block in trained for name in block.layers)
     params = sum(block.params for block in trained)
@@ -275,7 +279,7 @@ def tune_phase(
         train=train,
         trained_blocks=tuple(block.name for block in trained),
         trainable_params=params + head_params,
-        frozen_params=sum(block.params for block in blocks) - params,
+        frozen_params=trunk_params - params,
         lr_multipliers=block_multipliers(trained, settings.block_lr_decay),
         cache=cache,
         cost=cost,
