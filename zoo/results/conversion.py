@@ -149,7 +149,7 @@ def write_openvino_ir(target: Any, path: Path) -> None:
 
     Keras' `export(format="openvino")` traces the same call but keeps the weights as variables, which it first
     gathers into a SavedModel-style archive and OpenVINO's front end then matches to the graph one by one (a search
-    per weight): 2.2-2.4x slower for efficientnet_lite0 (docs/_incoming/25-speed2.md), same IR numbers."""
+    per weight): 2.2-2.4x slower for efficientnet_lite0 (docs/benchmarks.md), same IR numbers."""
     import openvino as ov
     import tensorflow as tf
 
