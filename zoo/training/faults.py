@@ -210,6 +210,7 @@ class RunGuard:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
         if not self.resume:
             return Progress()
+        self.store.check_newest()  # damage is one line naming the file, before anything is read from it
         readable = self.store.saved()
         if not readable:
             self.say(f"finetune: no checkpoint in {self.store.root}: starting from the beginning")

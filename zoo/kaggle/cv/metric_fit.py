@@ -1,9 +1,9 @@
 """Training for heads finetune does not build (sigmoid multi-label, linear regression), stopped by the metric.
 
-After every epoch the competition metric is computed on the fold's validation rows; the best weights are kept and
-training stops after `patience` epochs without improvement. A backbone trains its new head on the frozen trunk
-first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout (zoo.training.freezing); a recipe
-trains all its layers in one phase.
+After every epoch the competition metric is computed on the fold's inner hold-out (rows of its training folds); the
+best weights are kept and training stops after `patience` epochs without improvement. A backbone trains its new head
+on the frozen trunk first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout
+(zoo.training.freezing); a recipe trains all its layers in one phase.
 """
 
 from __future__ import annotations
