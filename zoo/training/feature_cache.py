@@ -139,7 +139,7 @@ class Targets:
     multi-label 0/1 rows as floats) and each row's class weight. Nothing of n x classes floats is held: one-hot
     rows for a whole set of 1,000 classes would be 4 KB per image, 8% of a decoded 128 px image."""
 
-    y: np.ndarray  # (n,) class ids, or (n, classes) 0/1 rows when multilabel
+    y: np.ndarray  # (n,) class ids; with multilabel, rows as they are: 0/1 per label, or regression values
     num_classes: int
     multilabel: bool = False
     class_weights: np.ndarray | None = None  # (num_classes,) float32: each row is weighted by its class's
@@ -153,7 +153,8 @@ class Targets:
     def signature(self) -> list[Any]:
         import tensorflow as tf
 
-        specs = [tf.TensorSpec((None, self.num_classes), tf.float32)]
+        shape = self.y.shape[1:] if self.multilabel else (self.num_classes,)
+        specs = [tf.TensorSpec((None, *shape), tf.float32)]
         return specs if self.class_weights is None else [*specs, tf.TensorSpec((None,), tf.float32)]
 
 

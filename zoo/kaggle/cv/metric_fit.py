@@ -19,7 +19,7 @@ import numpy as np
 from zoo.data.tensorflow_sources import model_feed
 from zoo.kaggle.task.metrics import Metric
 from zoo.training.faults import EpochLine
-from zoo.training.feature_cache import batches
+from zoo.training.feature_cache import Targets, batches
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
@@ -117,4 +117,5 @@ def fit_inputs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> dict
     (Keras' array adapter would copy the whole memory map into one tensor; they come shuffled, so fit must not try)."""
     if not isinstance(x, np.memmap):
         return {"x": x, "y": y, "batch_size": batch_size}
-    return {"x": batches(x[np.newaxis], y, batch_size=batch_size, shuffle=True, seed=seed), "shuffle": False}
+    targets = Targets(y, y.shape[-1] if y.ndim > 1 else 1, multilabel=True)  # rows as they are, one batch at a time
+    return {"x": batches(x[np.newaxis], targets, batch_size=batch_size, shuffle=True, seed=seed), "shuffle": False}
