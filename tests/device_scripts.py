@@ -68,7 +68,7 @@ def batchnorm_and_dropout() -> dict:
     import zoo
     from zoo.hardware.placement import place
     from zoo.hardware.replicated_loop import replicated_fit
-    from zoo.training.feature_cache import batches, one_hot
+    from zoo.training.feature_cache import Targets, batches
     from zoo.training.run import finetune
 
     _, y, images = digits(201)
@@ -82,8 +82,8 @@ def batchnorm_and_dropout() -> dict:
         trainer = zoo.load("mlp_digits")
         trainer.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())
     x = (images[np.newaxis] / 255).astype("float32")
-    data = batches(x, one_hot(y, 10), batch_size=16, shuffle=True)
-    held = batches(x[:, :32], one_hot(y[:32], 10), batch_size=32, shuffle=False)
+    data = batches(x, Targets(y, 10), batch_size=16, shuffle=True)
+    held = batches(x[:, :32], Targets(y[:32], 10), batch_size=32, shuffle=False)
     replicated_fit(trainer, strategy, (data, held), epochs=2)
     moving = [strategy.experimental_local_results(v.value) for v in trainer.non_trainable_weights if "moving" in v.path]
     return {

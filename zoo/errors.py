@@ -95,6 +95,10 @@ class BrokenSeal(ZooError, ValueError):
     """A cached file that does not match the digest written with it (damaged, truncated, unfinished): rebuilt."""
 
 
+class DamagedCheckpoint(ZooError, ValueError):
+    """A run's newest checkpoint does not match its seals: names the file and how to resume from the previous one."""
+
+
 # How libraries that raise their own exception types (HDF5 through h5py, TensorFlow, OpenVINO) report a full disk.
 DISK_FULL_TEXT = re.compile(r"No space left on device|errno = 28\b|Disk quota exceeded|errno = 122\b")
 REPORTED_FILE = re.compile(r"filename = '([^']+)'")  # HDF5 names the file it failed to write this way

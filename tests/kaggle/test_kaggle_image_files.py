@@ -67,7 +67,8 @@ def test_fold_rows_of_the_store_are_copied_on_disk_equal_to_indexing(folder, tmp
 
     monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path_factory.mktemp("store")))
     stored = store_images(image_files(["a", "b", "c"], TableOptions(image_dir=folder), "t"), (4, 6), 3, False)
-    train, val, transform = fold_arrays(InputSpec("images", (4, 6, 3)), None, stored, np.array([0, 2]), np.array([1]))
+    spec = InputSpec("images", (4, 6, 3))
+    (train, val), transform = fold_arrays(spec, None, stored, np.array([0, 2]), np.array([0, 2]), np.array([1]))
     assert isinstance(train, np.memmap) and transform is None
     np.testing.assert_array_equal(train, np.asarray(stored)[[0, 2]])
     np.testing.assert_array_equal(val, np.asarray(stored)[[1]])

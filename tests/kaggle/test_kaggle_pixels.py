@@ -139,3 +139,43 @@ def test_test_rows_without_the_runs_pixel_columns_are_refused_with_the_fix(tmp_p
     spec = InputSpec("images", (8, 8, 1), pixels=PixelLayout(tuple(f"pixel{j}" for j in range(64)), (8, 8, 1), 255))
     with pytest.raises(BadData, match="lacks 64 of the run's pixel columns .* pass the test CSV that holds them"):
         row_files(spec, read_table(tmp_path / "sample_submission.csv"), ["1"], None)
+
+
+def pixel_folder(tmp_path, rows):
+    """A pixel folder of `rows` 2x2 grey images under tmp_path/store: (its files, the cells and layout)."""
+    write_csv(tmp_path / f"t{len(rows)}.csv", [f"pixel{j}" for j in range(4)], rows)
+    layout = layout_of(tmp_path / f"t{len(rows)}.csv", "pixel")
+    cells = [read_table(tmp_path / f"t{len(rows)}.csv").cells[c] for c in layout.columns]
+    return pixel_files(cells, layout, tmp_path / "store"), cells, layout
+
+
+def test_pixel_folders_are_sealed_checked_by_cache_verify_and_repaired(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from zoo.sealed import check_sealed
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    files, _, _ = pixel_folder(tmp_path, [[0, 64, 128, 255], [1, 2, 3, 4]])
+    folder = Path(files[0]).parent
+    check_sealed(folder / FINISHED)  # pixels.json carries a seal
+    assert main(["cache", "verify", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert not [row for row in rows if row["state"] != "good" and "pixels-" in row["path"]]
+    with open(files[1], "r+b") as handle:  # one byte changed, size kept
+        handle.seek(-5, 2)
+        handle.write(b"\x00")
+    assert main(["cache", "verify"]) == 1
+    assert str(folder) in capsys.readouterr().out
+    assert main(["cache", "verify", "--repair"]) == 0 and not folder.exists()
+
+
+def test_pixel_folders_fall_under_the_image_store_cap(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.setenv("ZOO_IMAGE_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("ZOO_IMAGE_STORE_MAX_GB", "0")  # only the folder in use is kept
+    first, _, _ = pixel_folder(tmp_path, [[0, 64, 128, 255], [1, 2, 3, 4]])
+    second, _, _ = pixel_folder(tmp_path, [[9, 64, 128, 255], [1, 2, 3, 4], [5, 6, 7, 8]])
+    assert not Path(first[0]).parent.exists() and all(Path(f).exists() for f in second)
+    assert "removed 1 least recently used" in capsys.readouterr().err

@@ -21,8 +21,8 @@ REPORT = {
 def test_a_clean_run():
     line = summary_line(REPORT, Path("run"))
     assert line == (
-        "finetune: lenet5 val_accuracy 0.9123 on 40 examples, 2 classes; epochs: all layers 7; training 12.3s; outputs "
-        "in run"
+        "finetune: lenet5 val_accuracy 0.9123 on 40 examples (which chose the best epoch), 2 classes; epochs: all "
+        "layers 7; training 12.3s; outputs in run"
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import zoo
 from zoo.data.progress import silent
-from zoo.errors import ResumeMismatch, ZooError
+from zoo.errors import DamagedCheckpoint, ResumeMismatch, ZooError
 from zoo.training.checkpoints import CheckpointFolder
 from zoo.training.faults import EpochLine, ResumableEarlyStopping
 from zoo.training.run import finetune
@@ -128,28 +128,58 @@ def stopped_run(digits, out, monkeypatch, at_epoch: int = 3) -> list:
     return CheckpointFolder(out).saved()
 
 
-def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(digits, tmp_path, monkeypatch):
-    newest, previous = stopped_run(digits, tmp_path / "run", monkeypatch)
-    (newest.folder / "model.weights.npz").write_bytes(b"truncated")
-    assert CheckpointFolder(tmp_path / "run").latest_valid(mlp()).folder == previous.folder
+def flip_a_byte(path, at: int = -40) -> None:
+    """Change one byte of `path` in place (same size): damage no size check can see."""
+    with open(path, "r+b") as handle:
+        handle.seek(at, 2)
+        byte = handle.read(1)
+        handle.seek(at, 2)
+        handle.write(bytes([byte[0] ^ 0xFF]))
 
 
-def test_a_truncated_state_neither_blocks_the_resume_nor_collides(digits, tmp_path, monkeypatch):
+def resume_refused(digits, out, damaged) -> str:
+    """Resume `out` and expect one DamagedCheckpoint naming `damaged`; nothing in `out` changed. The message."""
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(DamagedCheckpoint) as raised:
+        finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
+    message = str(raised.value)
+    assert "\n" not in message and str(damaged) in message
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing deleted or changed
+    return message
+
+
+@pytest.mark.parametrize("name", ["model.weights.npz", "state.json", "optimizer.npz", "best_weights.npz"])
+def test_a_damaged_newest_checkpoint_is_one_line_naming_the_file_and_the_previous_one(digits, tmp_path, monkeypatch,
+                                                                                     name):
     out = tmp_path / "run"
     newest, previous = stopped_run(digits, out, monkeypatch)
-    (newest.folder / "state.json").write_text('{"phase": 0, "ep')
+    if not (newest.folder / name).exists():
+        pytest.skip(f"this run's checkpoint has no {name}")
+    flip_a_byte(newest.folder / name)
+    message = resume_refused(digits, out, newest.folder / name)
+    assert previous.folder.name in message and "rm -r" in message and "re-train" in message
+
+
+def test_a_truncated_checkpoint_is_refused_and_its_removal_resumes_from_the_previous(digits, tmp_path, monkeypatch):
+    import shutil
+
+    out = tmp_path / "run"
+    newest, previous = stopped_run(digits, out, monkeypatch)
+    weights = newest.folder / "model.weights.npz"
+    weights.write_bytes(weights.read_bytes()[:100])
+    resume_refused(digits, out, weights)
+    shutil.rmtree(newest.folder)  # what the line says to do
     result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True, verbose=False)
     assert result.report["status"] == "completed" and len(result.history["loss"]) == 6
-    assert not list((out / "checkpoints").glob(".partial-*"))
 
 
-def test_a_truncated_optimizer_state_restarts_the_optimizer_only(digits, tmp_path, monkeypatch, capsys):
+def test_a_damaged_only_checkpoint_says_to_re_train(digits, tmp_path):
     out = tmp_path / "run"
-    newest, _ = stopped_run(digits, out, monkeypatch)
-    (newest.folder / "optimizer.npz").write_bytes((newest.folder / "optimizer.npz").read_bytes()[:100])
-    result = finetune(mlp(), digits, epochs=6, out=out, export=("keras",), patience=10, resume=True)
-    assert "optimizer state could not be restored" in capsys.readouterr().out
-    assert result.report["status"] == "completed"
+    finetune(mlp(), digits, epochs=1, out=out, export=("keras",), verbose=False)
+    (only,) = CheckpointFolder(out).saved()
+    (only.folder / "state.json").write_text('{"phase": 0, "ep')
+    message = resume_refused(digits, out, only.folder / "state.json")
+    assert "no earlier checkpoint" in message and "re-train" in message
 
 
 def test_resume_with_another_model_is_refused_before_reading_weights(digits, tmp_path, monkeypatch):

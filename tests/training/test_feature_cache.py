@@ -12,7 +12,7 @@ from zoo.errors import BrokenSeal
 from zoo.results.scoring.evaluation import evaluate_classifier
 from zoo.sealed import check_sealed
 from zoo.training import feature_cache
-from zoo.training.feature_cache import batches, feature_array, one_hot
+from zoo.training.feature_cache import Targets, batches, feature_array, one_hot
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.plan import Augmentation
 
@@ -95,8 +95,9 @@ def epoch(dataset):
 def test_batches_cover_every_row_once_per_epoch_in_a_new_order():
     rows_ = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
     x = np.stack([rows_, rows_ + 1000])  # two views of ten rows; view 1 is recognisable
-    targets, weights = one_hot(np.arange(10) % 3, 3), np.linspace(1, 2, 10).astype("float32")
-    dataset = batches(x, targets, weights, batch_size=4, shuffle=True, seed=3)
+    labels = Targets(np.arange(10) % 3, 3, class_weights=np.array([1.0, 1.5, 2.0], "float32"))
+    targets, weights = one_hot(labels.y, 3), labels.class_weights[labels.y]  # what each row's batch must carry
+    dataset = batches(x, labels, batch_size=4, shuffle=True, seed=3)
     assert int(dataset.cardinality()) == 3
     first, second = epoch(dataset), epoch(dataset)
     rows = lambda batches_: np.concatenate([(b[0][:, 0] % 1000) // 3 for b in batches_]).astype(int)  # noqa: E731
@@ -108,22 +109,44 @@ def test_batches_cover_every_row_once_per_epoch_in_a_new_order():
         row = ((features[:, 0] % 1000) // 3).astype(int)
         np.testing.assert_array_equal(target, targets[row])
         np.testing.assert_array_equal(weight, weights[row])
-    again = epoch(batches(x, targets, weights, batch_size=4, shuffle=True, seed=3))
+    again = epoch(batches(x, labels, batch_size=4, shuffle=True, seed=3))
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(first, again, strict=True))  # seeded: runs repeat
 
 
 def test_unshuffled_image_batches_arrive_in_order_as_floats(images):
-    dataset = batches(images[np.newaxis], one_hot(np.zeros(10, int), 2), batch_size=4, shuffle=False)
+    dataset = batches(images[np.newaxis], Targets(np.zeros(10, int), 2), batch_size=4, shuffle=False)
     got = epoch(dataset)
     assert [len(b[0]) for b in got] == [4, 4, 2] and got[0][0].dtype == np.float32
     np.testing.assert_array_equal(np.concatenate([b[0] for b in got]), images.astype("float32"))
+
+
+def test_targets_are_made_per_batch_so_memory_does_not_grow_with_rows_times_classes():
+    """One-hot rows for every example (2,000 x 1,000 classes: 8 MB) must not come back: a batch's are made when
+    it is read, as are its class weights (tracemalloc sees NumPy's allocations, not TensorFlow's)."""
+    import tracemalloc
+
+    rows, classes = 2000, 1000
+    y = np.arange(rows) % classes
+    labels = Targets(y, classes, class_weights=np.ones(classes, "float32"))
+    dataset = batches(np.zeros((1, rows, 2), np.float32), labels, batch_size=32, shuffle=True)
+    tracemalloc.start()
+    try:
+        for _, target, weight in dataset:
+            assert target.shape[1] == classes and len(weight) == len(target)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < rows * classes * 4 / 4  # a batch's one-hot rows are 128 KB; all of them would be 8 MB
 
 
 def test_one_hot():
     np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
 
 
-@pytest.mark.parametrize("where", ["memory", "disk"])
+LOWER_BYTES = 6 * 192 * 4  # lite0 at 32 px, cut at block6c: 1x1x192 floats for each of the 6 rows planned
+
+
+@pytest.mark.parametrize("where", ["memory", "disk", "lower in memory"])
 def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
     from finetune_data import lite0
 
@@ -133,14 +156,20 @@ def test_phase_one_reuses_the_lower_trunk_cache_of_phase_two(where, tmp_path):
 
     model = lite0(size=32)
     x, _ = shapes(6, size=32)
-    plan = make_plan(model, 6, epochs=(1, 1), augment=False, memory_limit=0 if where == "disk" else 2**30)
+    limit = {"memory": 2**30, "disk": 0, "lower in memory": LOWER_BYTES}[where]  # the head's cache no longer fits
+    plan = make_plan(model, 6, epochs=(1, 1), augment=False, memory_limit=limit)
     head, top = plan.phases
-    assert head.cache.via == top.cache.cut_layer is not None and head.cache.where == where
+    assert head.cache.via == top.cache.cut_layer is not None and top.cache.bytes == LOWER_BYTES
+    assert (top.cache.where, head.cache.where) == {"memory": ("memory",) * 2, "disk": ("disk",) * 2}.get(
+        where, ("memory", "disk")
+    )
+    assert head.cache.via_where == top.cache.where  # phase 1 computes phase 2's cache where phase 2 wants it
     shared: dict = {}
     with kept_trainable_flags(model):
         first = phase_arrays(phase_setup(model, head, plan.settings, None), head, (x, x[:2]), tmp_path, 0, shared)
         second = phase_arrays(phase_setup(model, top, plan.settings, None), top, (x, x[:2]), tmp_path, 1, shared)
-    assert isinstance(first[0], np.memmap) == (where == "disk")  # on disk, phase 1's features never fill RAM
+    assert isinstance(first[0], np.memmap) == (head.cache.where == "disk")  # on disk: never in RAM
+    assert isinstance(second[0], np.memmap) == (top.cache.where == "disk")
     assert list(shared) == [top.cache.cut_layer] and second[0] is shared[top.cache.cut_layer][0]
     parts = backbone_parts(model)
     direct = images_to(parts.trunk, model, parts).predict(x.astype("float32"), verbose=0)

@@ -14,7 +14,7 @@ import zoo
 from zoo.errors import BadData, BadOverride, ZooError
 from zoo.layers.traversal import all_layers
 from zoo.training.freezing import backbone_parts
-from zoo.training.inputs import head_for, sample_weights
+from zoo.training.inputs import class_weight_vector, head_for
 from zoo.training.run import finetune
 
 
@@ -158,9 +158,7 @@ def test_wrong_options_are_refused_before_training():
 
 
 def test_rare_classes_weigh_more():
-    weights = sample_weights(np.array([0, 0, 0, 1]), 2, balanced=True)
-    np.testing.assert_allclose(weights, [4 / 6, 4 / 6, 4 / 6, 2.0])
-    assert sample_weights(np.array([0, 1]), 2, balanced=False) is None
+    np.testing.assert_allclose(class_weight_vector(np.array([0, 0, 0, 1]), 2), [4 / 6, 2.0])  # one per class
 
 
 def test_given_validation_data_is_used_as_is(tmp_path):
@@ -168,3 +166,29 @@ def test_given_validation_data_is_used_as_is(tmp_path):
     Image.new("RGB", (32, 32)).save(held / "circle" / "extra.png")
     result = finetune(lite0(size=32), str(train), validation=str(held), epochs=(1, 0), augment=False, verbose=False)
     assert result.report["train_size"] == 18 and result.report["val_size"] == 10
+
+
+def test_under_a_tiny_budget_every_feature_cache_is_on_disk_and_training_is_unchanged(tmp_path):
+    """A memory budget below every per-image structure: the lower-trunk and trunk-output caches are sealed memory
+    maps on disk, read a batch at a time, and the run trains exactly as with everything in memory."""
+    x, y = shapes(24, size=32)
+    runs = {}
+    for where, limit in (("disk", 1), ("memory", 2**30)):
+        keras.utils.set_random_seed(0)
+        result = finetune(
+            lite0(size=32),
+            (x, y),
+            epochs=(1, 1),
+            augment=False,
+            memory_limit=limit,
+            verbose=False,
+            cache_dir=tmp_path / where,
+        )
+        assert {phase.cache.where for phase in result.plan.phases} == {where}
+        runs[where] = result
+    cached = sorted(p.name for p in (tmp_path / "disk").iterdir())
+    assert any(n.startswith("lower_") and n.endswith("_train.npy") for n in cached) and "phase0_train.npy" in cached
+    assert all(f"{n}.seal" in cached for n in cached if n.endswith(".npy"))  # sealed, as every cache zoo reads back
+    assert not list((tmp_path / "memory").iterdir())
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(runs["disk"].history[key], runs["memory"].history[key], rtol=1e-5)

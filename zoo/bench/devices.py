@@ -113,13 +113,13 @@ def zoo_input_wait(
     """The input wait of finetune's image pipeline (zoo.training.feature_cache.batches) under its placement's
     precision (and XLA: None lets Keras decide)."""
     from zoo.hardware.placement import place, placed_model
-    from zoo.training.feature_cache import batches, one_hot
+    from zoo.training.feature_cache import Targets, batches
 
     placement = place(batch_size=setting.batch_size, xla=xla)
     model = placed_model(load_backbone(name, setting), placement)
     with placement.scope():
         model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=placement.jit_compile())
-    data = batches(x[np.newaxis], one_hot(y, CLASSES), batch_size=setting.batch_size, shuffle=True)
+    data = batches(x[np.newaxis], Targets(y, CLASSES), batch_size=setting.batch_size, shuffle=True)
     return input_wait(model, data)
 
 

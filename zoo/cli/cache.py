@@ -52,16 +52,28 @@ def zoo_trees(name: str, folder: Path) -> list[Path]:
 
 def folder_rows(name: str, folder: Path, repair: bool) -> list[dict]:
     """Each file of `folder` as a row: folder, state, path, detail; bad and unsealed ones removed when `repair`."""
+    from zoo.data.decoding.eviction import remove_store
+    from zoo.data.decoding.pixel_columns import check_pixel_folder
     from zoo.sealed import check_tree, remove_sealed
 
     rows = []
-    for check in (check for tree in zoo_trees(name, folder) for check in check_tree(tree)):
-        state = check.state
-        if repair and state != "good":
-            remove_sealed(check.path)
-            state = "removed" if not check.path.exists() else state
-        rows.append({"folder": name, "state": state, "path": str(check.path), "detail": check.detail})
+    for tree in zoo_trees(name, folder):
+        if tree.name.startswith("pixels-"):  # checked as a whole, removed as a whole (written anew on next use)
+            checks = check_pixel_folder(tree)
+            gone = repair and any(check.state != "good" for check in checks) and remove_store(tree)
+            rows += [row_of(name, check, "removed" if gone else check.state) for check in checks]
+            continue
+        for check in check_tree(tree):
+            state = check.state
+            if repair and state != "good":
+                remove_sealed(check.path)
+                state = "removed" if not check.path.exists() else state
+            rows.append(row_of(name, check, state))
     return rows
+
+
+def row_of(name: str, check: Any, state: str) -> dict:
+    return {"folder": name, "state": state, "path": str(check.path), "detail": check.detail}
 
 
 def weights_rows() -> list[dict]:

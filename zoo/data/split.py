@@ -27,7 +27,7 @@ def stratified_split(
     refuse_small(data, counts)
     holdout = multilabel_holdout if data.multilabel else class_holdout
     # A file listed twice goes where its first row went.
-    held = np.isin(lead, holdout(data, leaders, counts, validation_fraction, seed))
+    held = np.isin(lead, holdout(data.y, leaders, counts, validation_fraction, seed))
     return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
 
 
@@ -47,28 +47,26 @@ def refuse_small(data: LabelledData, counts: np.ndarray) -> None:
         )
 
 
-def class_holdout(
-    data: LabelledData, leaders: np.ndarray, counts: np.ndarray, fraction: float, seed: int
-) -> np.ndarray:
-    """Validation rows for class ids: about `fraction` of each class, at least one, never all."""
+def class_holdout(y: np.ndarray, leaders: np.ndarray, counts: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Validation rows among `leaders` for class ids `y`: about `fraction` of each class, at least one, never all."""
     rng = np.random.default_rng(seed)
     validation = []
     for class_id, count in enumerate(counts):
-        rows = rng.permutation(np.flatnonzero(leaders & (data.y == class_id)))
+        rows = rng.permutation(np.flatnonzero(leaders & (y == class_id)))
         validation.append(rows[: min(max(int(round(count * fraction)), 1), count - 1)])
     return np.concatenate(validation)
 
 
 def multilabel_holdout(
-    data: LabelledData, leaders: np.ndarray, counts: np.ndarray, fraction: float, seed: int
+    y: np.ndarray, leaders: np.ndarray, counts: np.ndarray, fraction: float, seed: int
 ) -> np.ndarray:
-    """Validation rows for multi-label data, iterative stratification (Sechidis et al. 2011) simplified: labels
-    rarest first, each takes about `fraction` of its rows into validation (at least one where its rows allow);
-    rows with no label are drawn at `fraction`."""
-    positive = (data.y > 0) & leaders[:, None]
+    """Validation rows among `leaders` for multi-label 0/1 rows `y`, iterative stratification (Sechidis et al. 2011)
+    simplified: labels rarest first, each takes about `fraction` of its rows into validation (at least one where its
+    rows allow); rows with no label are drawn at `fraction`."""
+    positive = (y > 0) & leaders[:, None]
     rng = np.random.default_rng(seed)
     wanted = np.minimum(np.maximum(np.round(counts * fraction), 1), counts - 1)
-    side = np.zeros(len(data), dtype=np.int8)  # 0: not placed yet, 1: validation, 2: training
+    side = np.zeros(len(y), dtype=np.int8)  # 0: not placed yet, 1: validation, 2: training
     for label in np.argsort(counts, kind="stable"):
         first = wanted[label]
         for row in rng.permutation(np.flatnonzero(positive[:, label] & (side == 0))):

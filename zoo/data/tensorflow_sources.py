@@ -273,8 +273,12 @@ def model_feed(x: np.ndarray, batch_size: int) -> Any:
     Keras' array adapter turns the whole array into one tensor (`Dataset.from_tensors(inputs)`, Keras 3.15
     array_data_adapter.py), which would read a store larger than memory into RAM; slices keep memory to a batch.
     """
-    if not isinstance(x, np.memmap):
-        return x
+    return sliced_feed(x, batch_size) if isinstance(x, np.memmap) else x
+
+
+def sliced_feed(x: np.ndarray, batch_size: int) -> Any:
+    """A tf.data pipeline of `x`'s batches, each sliced when it is needed (and a memory map's pages released): no
+    whole copy of `x` is ever made, as Dataset.from_tensor_slices(x) would make one."""
     import tensorflow as tf
 
     def generate() -> Any:

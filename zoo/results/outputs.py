@@ -146,11 +146,12 @@ def summary_line(report: dict[str, Any], out_dir: Path | None) -> str:
     skipped = len(report["skipped"])
     listed = " (listed in skipped.csv)" if out_dir is not None else " (report['skipped'] lists them)"
     skipped_note = f"; {skipped} unreadable file{'s' if skipped != 1 else ''} skipped{listed}" if skipped else ""
-    score = f"val_accuracy {report['val_accuracy']:.4f}"
+    score, chose = f"val_accuracy {report['val_accuracy']:.4f}", "the best epoch"
     if report.get("task") == "multilabel":
         score = f"val F1 micro {report['val_f1_micro']:.4f}, macro {report['val_f1_macro']:.4f} (multi-label)"
-    return (
-        f"finetune: {report['model']} {score} on {report['val_size']} examples, "
+        chose = "the best epoch and the thresholds"
+    return (  # the validation set chose what it scores: the figure is a validation one, not a held-out test
+        f"finetune: {report['model']} {score} on {report['val_size']} examples (which chose {chose}), "
         f"{len(report['classes'])} classes; epochs: {phases}; {seconds_said(report['seconds'])}{status}"
         f"{skipped_note}{where}"
     )

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.decoding.rows import release_pages
+from zoo.data.decoding.rows import hash_rows
 
-HASH_CHUNK = 4 * 1024**2  # bytes of an array hashed at once
 # Distributions whose versions decide a run's numbers or its exports; absent optional ones are recorded as null.
 LIBRARIES = {
     "tensorflow": "tensorflow",
@@ -96,10 +95,7 @@ def data_fingerprint(files: Sequence[str] | None, arrays: Sequence[np.ndarray] |
     if arrays:
         for array in arrays:
             digest.update(f"{array.dtype.str}{array.shape}".encode())
-            step = max(1, HASH_CHUNK // max(1, array[:1].nbytes))  # rows at a time: a store on disk stays on disk
-            for start in range(0, len(array), step):
-                digest.update(np.ascontiguousarray(array[start : start + step]).tobytes())
-                release_pages(array)
+            hash_rows(digest, array)  # rows at a time: a store on disk stays on disk
         return {"sha256": digest.hexdigest(), "of": "array bytes", "count": len(arrays[0])}
     return {"sha256": None, "of": "nothing: no files and no arrays were given", "count": None}
 

@@ -240,11 +240,25 @@ def run_folder_runner(source: ModelSource, purpose: str, note: Callable[[str], N
 
 
 def has_conversion(source: ModelSource, purpose: str) -> bool:
-    """Whether a converted file is at hand for `source` (its run folder's export or the cache's), so opening it
-    imports no TensorFlow."""
-    if source.home is not None and purpose != "features" and (source.home / f"{RUN_FOLDER_STEM}.json").is_file():
-        return True
-    return cached_paths(source, purpose)[1].is_file()
+    """Whether a converted file that matches its seals is at hand for `source` (its run folder's export or the
+    cache's), so opening it imports no TensorFlow; a damaged one is not (conversion_state tells it apart)."""
+    return conversion_state(source, purpose) == "converted"
+
+
+def conversion_state(source: ModelSource, purpose: str) -> str:
+    """"converted" (sealed and whole), "damaged" (a cache entry that fails its seals: open_runner rebuilds it once,
+    with one line) or "none"; nothing is removed or said here."""
+    if source.home is not None and purpose != "features":
+        try:
+            card = sealed_card(source.home / f"{RUN_FOLDER_STEM}.json")
+            if card is not None and card["source"] == source.digest and card["converted"]:
+                return "converted"
+        except BrokenSeal:
+            pass  # open_runner says so once and turns to the cache
+    try:
+        return "none" if sealed_card(cached_paths(source, purpose)[1]) is None else "converted"
+    except BrokenSeal:
+        return "damaged"
 
 
 def place_name(card: dict) -> str:

@@ -104,10 +104,14 @@ def sealed_card(path: Path) -> dict | None:
 
 def checked_entry(paths: tuple[Path, Path], note: Callable[[str], None]) -> dict | None:
     """The entry's card when the card and its converted files match their seals; a damaged entry is removed with one
-    `note` line (None: convert again)."""
+    `note` line (None: convert again), or, where the cache cannot be written, a card saying to run in Keras (its
+    caller's one line)."""
     try:
         return sealed_card(paths[1])
     except BrokenSeal as error:
+        if not writable(paths[1].parent):
+            reason = f"its cached runtime file is damaged ({error}) and {paths[1].parent} cannot be written"
+            return {"converted": False, "reason": f"{reason} (set ZOO_CACHE_DIR)"}
         discard(paths, note, str(error))
         return None
 

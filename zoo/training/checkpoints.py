@@ -1,7 +1,10 @@
 """Resumable checkpoints of a fine-tuning run: the model's weights, the optimizer's state and where the run stood.
 
-Each save is written into a temporary folder and renamed into place (a rename is atomic), and the two newest are
-kept: a run killed mid-save leaves the previous checkpoint intact, and `latest_valid` skips a damaged newest one.
+Each save is written into a temporary folder, every file sealed (zoo.sealed), and renamed into place (a rename is
+atomic); the two newest are kept. A run killed mid-save leaves the previous checkpoint intact and no renamed folder,
+so a renamed folder whose files do not match their seals was damaged afterwards: resuming refuses it in one line
+(DamagedCheckpoint) naming the file and the previous checkpoint, rather than resuming from wrong weights or silently
+from an older epoch.
 Sequence numbers come from the folder names (never from what could be read), so a damaged checkpoint never collides
 with the next one; leftover `.partial-*` folders of killed saves are removed. A finished run keeps only its newest
 checkpoint: what `--resume` or more epochs need.
@@ -27,7 +30,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.errors import ResumeMismatch
+from zoo.errors import BrokenSeal, DamagedCheckpoint, ResumeMismatch
+from zoo.sealed import SEAL_SUFFIX, check_sealed, seal_in_place
 
 KEEP = 2
 FOLDER_NAME = re.compile(r"^(\d+)-phase\d+-epoch\d+$")
@@ -73,6 +77,8 @@ class CheckpointFolder:
         try:
             write_checkpoint(scratch, model, optimizer, best_weights)
             (scratch / STATE).write_text(json.dumps({**state, "sequence": sequence}, default=float), encoding="utf-8")
+            for path in sorted(scratch.iterdir()):
+                seal_in_place(path, made_by="zoo checkpoint")
             final = self.root / f"{sequence:06d}-phase{state['phase']}-epoch{state['epoch']}"
             os.replace(scratch, final)
         except BaseException:
@@ -80,6 +86,25 @@ class CheckpointFolder:
             raise
         self.prune(KEEP)
         return final
+
+    def check_newest(self) -> None:
+        """Raise DamagedCheckpoint unless every file of the newest checkpoint folder matches its seal (checkpoints
+        of a zoo before the seals, with none, pass: their weights are still checked by loading them)."""
+        folders = sorted(
+            (p for p in self.root.glob("[0-9]*-phase*-epoch*") if FOLDER_NAME.match(p.name)),
+            key=lambda p: int(FOLDER_NAME.match(p.name).group(1)),
+        )
+        if not folders or not any(p.name.endswith(SEAL_SUFFIX) for p in folders[-1].iterdir()):
+            return
+        newest = folders[-1]
+        for path in sorted(newest.iterdir()):
+            sealed = path.with_name(path.name.removesuffix(SEAL_SUFFIX))
+            if sealed != path and sealed.exists():
+                continue  # the file itself is checked
+            try:
+                check_sealed(sealed)  # a file without its seal, a seal without its file, or a mismatch
+            except BrokenSeal as error:
+                raise DamagedCheckpoint(damage_line(newest, error, folders[:-1])) from None
 
     def last_sequence(self) -> int:
         """The highest sequence number of any checkpoint folder, readable or not."""
@@ -126,6 +151,16 @@ class CheckpointFolder:
                 continue  # truncated or foreign file: fall back to the previous checkpoint
             return saved
         return None
+
+
+def damage_line(folder: Path, error: BrokenSeal, older: list[Path]) -> str:
+    """What is damaged and the two ways on: remove it and resume from the previous checkpoint, or re-train."""
+    if older:
+        way = (f"to resume from the previous checkpoint ({older[-1].name}), remove this one (rm -r '{folder}') and "
+               "run the same command with --resume again; or re-train from the start into a new output folder")
+    else:
+        way = "no earlier checkpoint is kept: re-train from the start into a new output folder"
+    return f"checkpoint {folder.name} is damaged ({error}); nothing was changed; {way}"
 
 
 def weights_file(folder: Path) -> Path:

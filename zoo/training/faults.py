@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from zoo.data import LabelledData
+from zoo.data.decoding.rows import hash_rows
 from zoo.data.progress import silent
 from zoo.data.tensorflow_sources import model_feed
 from zoo.errors import ResumeMismatch, ZooError
@@ -51,8 +52,8 @@ def fingerprint_of(config: dict[str, Any], train: LabelledData, val: LabelledDat
     for data in (train, val):
         digest.update(json.dumps([list(data.class_names), data.files], default=str).encode())
         digest.update(np.ascontiguousarray(data.y).tobytes())
-        if data.files is None:
-            digest.update(np.ascontiguousarray(data.x).tobytes())
+        if data.files is None:  # in chunks: x.tobytes() would copy every image (a stored TFDS split included)
+            hash_rows(digest, data.x)
     shape = list(train.x.shape[1:])  # the input size: a resume at another --image-size is another run
     return json.loads(json.dumps({**config, "input_shape": shape, "data_sha256": digest.hexdigest()}, default=str))
 
@@ -209,6 +210,7 @@ class RunGuard:
         """A fresh start, or (resume) the newest valid checkpoint, its weights loaded into `model`."""
         if not self.resume:
             return Progress()
+        self.store.check_newest()  # damage is one line naming the file, before anything is read from it
         readable = self.store.saved()
         if not readable:
             self.say(f"finetune: no checkpoint in {self.store.root}: starting from the beginning")

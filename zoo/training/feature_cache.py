@@ -24,7 +24,7 @@ import numpy as np
 
 from zoo.data.decoding.rows import new_memmap, release_pages, removed_unless_finished
 from zoo.data.progress import progress_meter
-from zoo.data.tensorflow_sources import model_feed
+from zoo.data.tensorflow_sources import sliced_feed
 from zoo.sealed import check_sealed, seal_written
 
 if TYPE_CHECKING:
@@ -100,12 +100,9 @@ def feature_array(
 
 def fill(store: np.ndarray, part: Extractor, compiled: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
     """Write the features of every image into `store`, once per view (its first axis); returns `store`."""
-    import tensorflow as tf
-
-    # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk) into one tensor.
-    source = model_feed(images, batch_size)
-    if not isinstance(images, np.memmap):  # in memory already: one tensor costs nothing more
-        source = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # Slices, not Dataset.from_tensor_slices(images): that copies the whole array (a store on disk, or a lower-trunk
+    # cache in RAM) into one more tensor, a second copy of every image's features held for the whole pass.
+    source = sliced_feed(images, batch_size)
     views = len(store)
     meter = progress_meter(views * steps(len(images), batch_size), "computing the cached features", min_items=20)
     for view in range(views):
@@ -130,7 +127,35 @@ def sealed_features(partial: Path, path: Path) -> np.memmap:
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     """Float one-hot rows: categorical cross-entropy takes label smoothing, the sparse one does not (Keras 3.15)."""
-    return np.eye(num_classes, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
+    ids = np.asarray(y, dtype=np.int64)
+    rows = np.zeros((len(ids), num_classes), dtype=np.float32)  # not np.eye(num_classes)[ids]: classes^2 floats
+    rows[np.arange(len(ids)), ids] = 1.0
+    return rows
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the loss compares the outputs with, made one batch at a time from the labels: class ids one-hot (or
+    multi-label 0/1 rows as floats) and each row's class weight. Nothing of n x classes floats is held: one-hot
+    rows for a whole set of 1,000 classes would be 4 KB per image, 8% of a decoded 128 px image."""
+
+    y: np.ndarray  # (n,) class ids; with multilabel, rows as they are: 0/1 per label, or regression values
+    num_classes: int
+    multilabel: bool = False
+    class_weights: np.ndarray | None = None  # (num_classes,) float32: each row is weighted by its class's
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(targets[, weights]) of `rows`."""
+        labels = self.y[rows]
+        target = labels.astype(np.float32) if self.multilabel else one_hot(labels, self.num_classes)
+        return (target,) if self.class_weights is None else (target, self.class_weights[labels])
+
+    def signature(self) -> list[Any]:
+        import tensorflow as tf
+
+        shape = self.y.shape[1:] if self.multilabel else (self.num_classes,)
+        specs = [tf.TensorSpec((None, *shape), tf.float32)]
+        return specs if self.class_weights is None else [*specs, tf.TensorSpec((None,), tf.float32)]
 
 
 def batch_indices(rows: int, views: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[tuple]:
@@ -143,18 +168,11 @@ def batch_indices(rows: int, views: int, batch_size: int, rng: np.random.Generat
         yield chosen[rows_], rows_
 
 
-def batches(
-    x: np.ndarray,
-    targets: np.ndarray,
-    weights: np.ndarray | None = None,
-    *,
-    batch_size: int,
-    shuffle: bool,
-    seed: int = 0,
-) -> tf.data.Dataset:
+def batches(x: np.ndarray, targets: Targets, *, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
     """A tf.data pipeline of (x, targets[, weights]) batches from `x` shaped (views, n, ...), prefetched.
 
-    Each pass draws a fresh order and, per row, one of the views, from a generator seeded once: runs repeat.
+    Each pass draws a fresh order and, per row, one of the views, from a generator seeded once: runs repeat. Only a
+    batch of `x` (a memory map: the image store, a disk cache) and of the targets is read at a time.
     """
     import tensorflow as tf
 
@@ -165,14 +183,9 @@ def batches(
         for chosen, rows_ in batch_indices(rows, views, batch_size, rng):
             features = x[chosen, rows_]
             release_pages(x)  # a memory map (the image store, a disk cache): resident memory stays one batch
-            yield (features, targets[rows_]) if weights is None else (features, targets[rows_], weights[rows_])
+            yield (features, *targets.of(rows_))
 
-    signature = [
-        tf.TensorSpec((None, *x.shape[2:]), tf.as_dtype(x.dtype)),
-        tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype)),
-    ]
-    if weights is not None:
-        signature.append(tf.TensorSpec((None,), tf.as_dtype(weights.dtype)))
+    signature = [tf.TensorSpec((None, *x.shape[2:]), tf.as_dtype(x.dtype)), *targets.signature()]
     dataset = tf.data.Dataset.from_generator(generate, output_signature=tuple(signature))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps(rows, batch_size)))  # Keras knows the epoch
     if x.dtype != np.float32:  # uint8 images travel small and become float where the model runs

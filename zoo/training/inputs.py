@@ -79,12 +79,11 @@ def model_inputs(x: np.ndarray, model: keras.Model) -> np.ndarray:
     return np.asarray(x, dtype=str(model.inputs[0].dtype))
 
 
-def sample_weights(y: np.ndarray, num_classes: int, balanced: bool) -> np.ndarray | None:
-    """Per-example weights from balanced class weights (rare classes count as much as common ones), or None."""
-    if not balanced:
-        return None
+def class_weight_vector(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """(num_classes,) float32 balanced class weights (rare classes count as much as common ones): each example's
+    weight is its class's, looked up per batch (an array of one weight per example would grow with the data)."""
     weights = class_weights(y, num_classes)
-    return np.asarray([weights[i] for i in range(num_classes)], dtype=np.float32)[y]
+    return np.asarray([weights[i] for i in range(num_classes)], dtype=np.float32)
 
 
 def head_for(

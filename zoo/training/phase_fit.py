@@ -23,15 +23,15 @@ from zoo.training.discriminative_lr import DiscriminativeAdam, OneCycle, variabl
 from zoo.training.faults import Progress
 from zoo.training.feature_cache import (
     Extractor,
+    Targets,
     batches,
     cache_folder,
     feature_array,
     on_runtime,
-    one_hot,
     steps,
 )
 from zoo.training.freezing import BackboneParts, backbone_parts, kept_trainable_flags, set_trainable, split_trunk
-from zoo.training.inputs import model_inputs, sample_weights
+from zoo.training.inputs import class_weight_vector, model_inputs
 from zoo.training.plan import FeatureCache, FinetunePlan, Phase, PlanSettings
 
 if TYPE_CHECKING:
@@ -156,9 +156,11 @@ def accuracy_metric(plan: FinetunePlan) -> keras.metrics.Metric:
     return kind(name="accuracy")
 
 
-def targets(data: LabelledData, num_classes: int) -> np.ndarray:
-    """What the loss compares the outputs with: one-hot rows of class ids, or the 0/1 rows of multi-label data."""
-    return data.y.astype(np.float32) if data.multilabel else one_hot(data.y, num_classes)
+def targets(data: LabelledData, num_classes: int, balanced: bool = False) -> Targets:
+    """What the loss compares the outputs with, made per batch: one-hot rows of class ids, or the 0/1 rows of
+    multi-label data; `balanced`: each row weighted by its class's balanced weight (rare classes count as much)."""
+    weights = class_weight_vector(data.y, num_classes) if balanced and not data.multilabel else None
+    return Targets(data.y, num_classes, data.multilabel, weights)
 
 
 def phase_arrays(
@@ -185,20 +187,20 @@ def phase_arrays(
     if cut not in shared:
         lower, _ = split_trunk(setup.parts.trunk, cut)
         extractor = on_runtime(images_to(lower, setup.model, setup.parts), cut, images)
-        shared[cut] = cached_features(extractor, setup.augmenter, cache, inputs, cache_dir, f"lower_{cut}")
+        lower_cache = replace(cache, where=cache.via_where) if cache.via_where else cache  # where phase 2 wants it
+        shared[cut] = cached_features(extractor, setup.augmenter, lower_cache, inputs, cache_dir, f"lower_{cut}")
     lower_train, lower_val = shared[cut]
     if cache.cut_layer == cut:
         return lower_train, lower_val
     _, upper = split_trunk(setup.parts.trunk, cut)  # phase 1: the rest of the trunk, inference
     views, rows = lower_train.shape[:2]
-    if isinstance(lower_train, np.memmap) and cache_dir is not None:  # on disk: concatenating would read it into RAM
-        flat = lower_train.reshape(views * rows, *lower_train.shape[2:])
-        train = feature_array(upper, flat, batch_size=EXTRACT_BATCH, path=cache_dir / f"phase{index}_train.npy")
-        val = feature_array(upper, lower_val[0], batch_size=EXTRACT_BATCH, path=cache_dir / f"phase{index}_val.npy")
-        return train[0].reshape(views, rows, *train.shape[2:]), val
-    every = np.concatenate([lower_train.reshape(views * rows, *lower_train.shape[2:]), lower_val[0]])
-    features = feature_array(upper, every, batch_size=EXTRACT_BATCH)[0]  # one pass, one trace
-    return features[: views * rows].reshape(views, rows, *features.shape[1:]), features[np.newaxis, views * rows :]
+    on_disk = cache.where == "disk" and cache_dir is not None  # the plan counts both caches against one budget
+    paths = (cache_dir / f"phase{index}_train.npy", cache_dir / f"phase{index}_val.npy") if on_disk else (None, None)
+    # The views flattened are a view of the lower cache, not a copy (a concatenation with the validation rows was)
+    flat = lower_train.reshape(views * rows, *lower_train.shape[2:])
+    train = feature_array(upper, flat, batch_size=EXTRACT_BATCH, path=paths[0])
+    val = feature_array(upper, lower_val[0], batch_size=EXTRACT_BATCH, path=paths[1])
+    return train[0].reshape(views, rows, *train.shape[2:]), val
 
 
 def images_to(part: keras.Model, model: keras.Model, parts: BackboneParts) -> keras.Model:
@@ -235,10 +237,9 @@ def fit_phase(
     """Fit the trainer on phase `index` of the run's plan (Keras `fit` on one replica, the replicated loop on
     several); returns its history (per-epoch lists) and the seconds it took. The plan's batch is the global batch."""
     plan, placement, epochs = run.plan, run.placement, run.plan.phases[index].epochs
-    balanced = plan.settings.class_weighting and not plan.multilabel
-    weights = sample_weights(run.train.y, plan.num_classes, balanced)
-    y_train, y_val = (targets(data, plan.num_classes) for data in (run.train, run.val))
-    train_data = batches(arrays[0], y_train, weights, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
+    y_train = targets(run.train, plan.num_classes, plan.settings.class_weighting)
+    y_val = targets(run.val, plan.num_classes)
+    train_data = batches(arrays[0], y_train, batch_size=plan.batch_size, shuffle=True, seed=run.seed + index)
     train_data = mixed_batches(train_data, plan.mix_in(index), run.seed + index)
     val_data = batches(arrays[1], y_val, batch_size=plan.batch_size * 2, shuffle=False)
     started = time.perf_counter()

@@ -85,6 +85,7 @@ class FeatureCache:
     bytes: int
     where: str  # "memory" or "disk"
     via: str | None = None  # computed through the lower-trunk cache cut at this layer (shared with phase 2)
+    via_where: str | None = None  # where that shared lower-trunk cache lives (phase 1 computes it for phase 2)
 
     def describe(self) -> str:
         what = "trunk output" if self.cut_layer is None else f"lower trunk (up to {self.cut_layer})"
@@ -207,38 +208,46 @@ def transfer_phases(
     tune = None
     if trained and tune_epochs:
         tune = tune_phase(basis, blocks, trained, tune_epochs, (head_params, trunk_params), head_epochs > 0)
-    via = tune.cache.cut_layer if tune is not None and tune.cache is not None and head_epochs else None
-    cache, cost = head_cache(basis, head_epochs, via)
+    shared = tune.cache if tune is not None and tune.cache is not None and head_epochs else None
+    cache, cost = head_cache(basis, head_epochs, shared)
     lr = "one_cycle" if settings.schedule == "one_cycle" else "constant"
     head = Phase("head", head_epochs, settings.head_lr, lr, 0, "head", (), head_params, trunk_params, (), cache, cost)
     return (head,) if tune is None else (head, tune)
 
 
-def _cache(basis: TransferBasis, source: str, cut: str | None, shape: Any, via: str | None = None) -> FeatureCache:
+def _cache(
+    basis: TransferBasis, source: str, cut: str | None, shape: Any, shared: FeatureCache | None = None
+) -> FeatureCache:
+    """A cache of `shape` per view of each training row and per validation row: in memory only while it fits the
+    memory limit together with the shared lower-trunk cache it is computed through (alive at the same time)."""
     shape = tuple(int(d) for d in shape)
     size = (basis.views * basis.rows[0] + basis.rows[1]) * math.prod(shape) * FLOAT_BYTES
-    where = "disk" if size > basis.settings.memory_limit else "memory"
-    return FeatureCache(source, cut, shape, basis.views, size, where, via)
+    held = shared.bytes if shared is not None and shared.where == "memory" else 0
+    where = "disk" if size + held > basis.settings.memory_limit else "memory"
+    if shared is None:
+        return FeatureCache(source, cut, shape, basis.views, size, where)
+    return FeatureCache(source, cut, shape, basis.views, size, where, shared.cut_layer, shared.where)
 
 
 def _views(settings: PlanSettings, epochs: int, augmenting: bool) -> int:
     return min(settings.views, max(epochs, 1)) if augmenting else 1
 
 
-def head_cache(basis: TransferBasis, epochs: int, via: str | None) -> tuple[FeatureCache | None, str]:
-    """Phase 1's trunk-output cache and one line on what it costs."""
+def head_cache(basis: TransferBasis, epochs: int, shared: FeatureCache | None) -> tuple[FeatureCache | None, str]:
+    """Phase 1's trunk-output cache (through phase 2's lower-trunk cache `shared`, if any) and one line on what it
+    costs."""
     views = basis.views
     if views == 0:
         return None, (
             f"augmentation on: trunk features recomputed every epoch ({epochs} trunk passes, ~{epochs}x the cost of "
             "cached features); --no-augment caches them"
         )
-    cache = _cache(basis, "trunk", None, basis.parts.trunk.output.shape[1:], via)
-    shared = " (its lower part shared with phase 2)" if via else ""
+    cache = _cache(basis, "trunk", None, basis.parts.trunk.output.shape[1:], shared)
+    through = " (its lower part shared with phase 2)" if shared else ""
     if not basis.augmenting:
-        return cache, f"the trunk runs once over the data{shared}; each of the {epochs} epochs trains the head alone"
+        return cache, f"the trunk runs once over the data{through}; each of the {epochs} epochs trains the head alone"
     return cache, (
-        f"augmentation on: {views} trunk passes{shared}, one per cached view, for {epochs} epochs; "
+        f"augmentation on: {views} trunk passes{through}, one per cached view, for {epochs} epochs; "
         "--no-augment caches a single view (1 pass)"
     )
 

@@ -22,8 +22,15 @@ CAP_VAR = "ZOO_IMAGE_STORE_MAX_GB"
 DEFAULT_CAP_GB = 20.0  # a few large datasets at training sizes; a fixed figure is predictable, a disk share is not
 # store_key's digest, or a TFDS split's streamed store (stream-<digest>); a process's temporary stream folder
 # (stream-<random>, removed when it exits) is not a name of either kind
-STORE_NAME = re.compile(r"(stream-)?[0-9a-f]{32}")
+# and pixel columns' PNG folders (pixels-<digest>, finished by pixels.json) share the cap
+STORE_NAME = re.compile(r"(stream-|pixels-)?[0-9a-f]{32}")
 FINISHED = "store.json"
+PIXELS_FINISHED = "pixels.json"
+
+
+def finished_marker(folder: Path) -> Path:
+    """The file whose presence says the folder is finished and whose mtime is its last use."""
+    return folder / (PIXELS_FINISHED if folder.name.startswith("pixels-") else FINISHED)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ def store_cap() -> int:
 def mark_used(folder: Path) -> None:
     """Record that a run opened the store in `folder` (its store.json's mtime); a read-only cache is left as it is."""
     try:
-        os.utime(folder / FINISHED)
+        os.utime(finished_marker(folder))
     except OSError:
         pass
 
@@ -67,10 +74,11 @@ def finished_stores(root: Path) -> list[StoreFolder]:
     for path in candidates:
         try:
             names = os.listdir(path)
-            if FINISHED not in names or any(".partial-" in name for name in names):
+            marker = finished_marker(path)
+            if marker.name not in names or any(".partial-" in name or ".tmp" in name for name in names):
                 continue  # being written by a run: not ours to remove
             size = sum((path / name).stat().st_size for name in names)
-            found.append(StoreFolder(path, size, (path / FINISHED).stat().st_mtime))
+            found.append(StoreFolder(path, size, marker.stat().st_mtime))
         except OSError:
             continue  # removed meanwhile by another run
     return sorted(found, key=lambda store: store.used)

@@ -3,8 +3,9 @@ RGB images, written once as PNG files so they take the same path as image files 
 
 The layout (prefix, columns in pixel order, shape, value range) is found from the training CSV's header and values
 and kept with the run, so test rows are read exactly as training rows were. PNGs go to a folder keyed by a digest of
-the pixels and layout under the image store's root; a finished folder holds `pixels.json` with the digest of every
-PNG's bytes, checked when it is reused (a damaged folder is written anew).
+the pixels and layout under the image store's root; a finished folder holds `pixels.json` (sealed) with the digest of
+every PNG's bytes, checked when it is reused (a damaged folder is written anew). Pixel folders count against the
+image stores' cap (ZOO_IMAGE_STORE_MAX_GB, zoo.data.decoding.eviction) and `zoo cache verify` checks them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import BadData
+from zoo.data.decoding.eviction import evict_stores, mark_used
+from zoo.errors import BadData, BrokenSeal
+from zoo.sealed import SealCheck, read_sealed, write_sealed
 
 AUTO_PREFIX = "pixel"  # the Kaggle convention, matched case-insensitively
 AUTO_MINIMUM = 16  # pixel columns found without --pixel-cols are images from 4x4 up
@@ -177,6 +180,7 @@ def pixel_files(cells: Sequence[Sequence[Any]], layout: PixelLayout, root: Path)
     folder = root / f"pixels-{key}"
     files = [str(folder / f"{row:07d}.png") for row in range(len(images))]
     if intact(folder, files):
+        mark_used(folder)
         return files
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FINISHED).unlink(missing_ok=True)  # a damaged folder being rewritten must not look finished
@@ -187,19 +191,42 @@ def pixel_files(cells: Sequence[Sequence[Any]], layout: PixelLayout, root: Path)
         partial = f"{file}.partial-{os.getpid()}"
         Path(partial).write_bytes(data)
         os.replace(partial, file)
-    temporary = folder / f"{FINISHED}.partial-{os.getpid()}"
-    temporary.write_text(json.dumps({"count": len(files), "sha256": digest.hexdigest()}), encoding="utf-8")
-    os.replace(temporary, folder / FINISHED)
+    meta = {"count": len(files), "sha256": digest.hexdigest()}
+    write_sealed(folder / FINISHED, json.dumps(meta).encode(), made_by="zoo pixel columns")
+    evict_stores(folder)  # the image stores' cap covers pixel folders too
     return files
 
 
 def intact(folder: Path, files: Sequence[str]) -> bool:
     """Whether `folder` is a finished pixel folder whose PNGs are the ones written (their bytes' digest matches)."""
     try:
-        meta = json.loads((folder / FINISHED).read_text(encoding="utf-8"))
-        digest = hashlib.sha256()
+        meta = json.loads(read_sealed(folder / FINISHED))
+    except (BrokenSeal, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("count") == len(files) and meta.get("sha256") == files_digest(files)
+
+
+def files_digest(files: Sequence[str | Path]) -> str | None:
+    """The sha256 of the files' bytes one after the other; None when one cannot be read."""
+    digest = hashlib.sha256()
+    try:
         for file in files:
             digest.update(Path(file).read_bytes())
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("count") == len(files) and meta.get("sha256") == digest.hexdigest()
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def check_pixel_folder(folder: Path) -> list[SealCheck]:
+    """A pixel folder checked in full for `zoo cache verify`: pixels.json against its seal, then its PNGs (one row)
+    against the digest pixels.json records."""
+    try:
+        meta = json.loads(read_sealed(folder / FINISHED))
+    except BrokenSeal as error:
+        return [SealCheck(folder / FINISHED, "unsealed" if "has no seal" in str(error) else "bad", str(error))]
+    except ValueError:
+        return [SealCheck(folder / FINISHED, "bad", f"{FINISHED} is not JSON")]
+    files = sorted(folder.glob("*.png"))
+    ok = isinstance(meta, dict) and meta.get("count") == len(files) and meta.get("sha256") == files_digest(files)
+    why = "" if ok else f"its {len(files)} PNG files do not match {FINISHED} (damaged or removed): it is written anew"
+    return [SealCheck(folder / FINISHED, "good"), SealCheck(folder, "good" if ok else "bad", why)]

@@ -1,6 +1,7 @@
 """Train one fold: classes through `zoo.training.run.finetune`, multi-label and regression through `fit_by_metric`.
 
-Either way the competition metric drives early stopping and the best epoch kept: finetune is given it as `monitor`.
+Either way the competition metric, scored on the fold's inner hold-out (never on the rows the fold is scored on),
+drives early stopping and the best epoch kept: finetune is given it as `monitor`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ PREDICT_BATCH = 128  # inference only: larger batches than training are fine
 
 @dataclass
 class FoldFit:
-    """A trained fold: its model, its validation outputs and score, and how the training went."""
+    """A trained fold: its model, its out-of-fold outputs and score, and how the training went."""
 
     model: keras.Model
-    outputs: np.ndarray  # (validation rows, outputs): probabilities or values
+    outputs: np.ndarray  # (out-of-fold rows, outputs): probabilities or values
     score: float
     epochs: int
     seconds: float
@@ -48,11 +49,13 @@ def train_fold(
     model: keras.Model,
     run: RunData,
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    scored: tuple[np.ndarray, np.ndarray],
     *,
     seed: int,
     say: Callable[[str], None],
 ) -> FoldFit:
-    """Train `model` on the fold's training rows (one line per epoch to `say`), score it on its validation rows."""
+    """Train `model` on `data` (training rows, then the inner hold-out its epochs are chosen on; one line per epoch
+    to `say`), then score it on the out-of-fold rows `scored` (x, y), which play no part in training."""
     from zoo.data.progress import silent
     from zoo.kaggle.cv.metric_fit import fit_by_metric
 
@@ -76,5 +79,6 @@ def train_fold(
     else:
         best, _ = fit_by_metric(model, run, data, seed, say)
         history, epochs = best.history, best.epochs
-    outputs = model.predict(model_feed(x_val, PREDICT_BATCH), batch_size=PREDICT_BATCH, verbose=0)
-    return FoldFit(model, outputs, metric.score(y_val, outputs), epochs, time.perf_counter() - started, history)
+    x_scored, y_scored = scored
+    outputs = model.predict(model_feed(x_scored, PREDICT_BATCH), batch_size=PREDICT_BATCH, verbose=0)
+    return FoldFit(model, outputs, metric.score(y_scored, outputs), epochs, time.perf_counter() - started, history)

@@ -1,9 +1,9 @@
 """Training for heads finetune does not build (sigmoid multi-label, linear regression), stopped by the metric.
 
-After every epoch the competition metric is computed on the fold's validation rows; the best weights are kept and
-training stops after `patience` epochs without improvement. A backbone trains its new head on the frozen trunk
-first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout (zoo.training.freezing); a recipe
-trains all its layers in one phase.
+After every epoch the competition metric is computed on the fold's inner hold-out (rows of its training folds); the
+best weights are kept and training stops after `patience` epochs without improvement. A backbone trains its new head
+on the frozen trunk first, then every layer at a tenth of the rate, BatchNorm statistics pinned throughout
+(zoo.training.freezing); a recipe trains all its layers in one phase.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from zoo.data.tensorflow_sources import model_feed
 from zoo.kaggle.task.metrics import Metric
 from zoo.training.faults import EpochLine
-from zoo.training.feature_cache import batches
+from zoo.training.feature_cache import Targets, batches
 from zoo.training.freezing import backbone_parts, kept_trainable_flags, set_trainable
 from zoo.training.phase_fit import augmenter_for
 from zoo.training.phases import SCRATCH_EPOCHS, compiled_learning_rate, split_epochs
@@ -117,4 +117,5 @@ def fit_inputs(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> dict
     (Keras' array adapter would copy the whole memory map into one tensor; they come shuffled, so fit must not try)."""
     if not isinstance(x, np.memmap):
         return {"x": x, "y": y, "batch_size": batch_size}
-    return {"x": batches(x[np.newaxis], y, batch_size=batch_size, shuffle=True, seed=seed), "shuffle": False}
+    targets = Targets(y, y.shape[-1] if y.ndim > 1 else 1, multilabel=True)  # rows as they are, one batch at a time
+    return {"x": batches(x[np.newaxis], targets, batch_size=batch_size, shuffle=True, seed=seed), "shuffle": False}

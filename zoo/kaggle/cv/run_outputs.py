@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from zoo.kaggle.cv.inner_holdout import INNER_SHARE
 from zoo.kaggle.task.inputs import RunData
 from zoo.kaggle.task.metrics import Metric
 from zoo.kaggle.task.targets import Target
 from zoo.results.run_folder import write_json, write_rows
+
+EPOCHS_CHOSEN_ON = f"inner hold-outs ({INNER_SHARE:.1%} of each fold's training rows)"
 
 
 def cv_summary(metric: Metric, folds: list[dict[str, Any]], oof_score: float) -> dict[str, Any]:
@@ -23,15 +26,17 @@ def cv_summary(metric: Metric, folds: list[dict[str, Any]], oof_score: float) ->
         "mean": float(scores.mean()),
         "std": float(scores.std(ddof=1)) if len(scores) > 1 else 0.0,
         "oof": oof_score,
+        "epochs_chosen_on": EPOCHS_CHOSEN_ON,
     }
 
 
 def cv_line(cv: dict[str, Any]) -> str:
-    """One line: 'CV accuracy 0.9811 +- 0.0042 over 3 folds (out-of-fold 0.9811; ...)'. Each fold's best epoch is
-    kept by its score on the fold's own rows, so the line says so: not a fully held-out figure."""
+    """One line: 'CV accuracy 0.9811 +- 0.0042 over 3 folds (out-of-fold 0.9811; ...)', saying where each fold's
+    epochs were chosen (runs written before the inner hold-out chose them on the rows they scored)."""
+    chosen = cv.get("epochs_chosen_on", "each fold's own out-of-fold rows: optimistic")
     return (
         f"CV {cv['metric']} {cv['mean']:.4f} +- {cv['std']:.4f} over {len(cv['folds'])} folds "
-        f"(out-of-fold {cv['oof']:.4f}; each fold's best epoch picked on those rows)"
+        f"(out-of-fold {cv['oof']:.4f}; epochs chosen on {chosen})"
     )
 
 

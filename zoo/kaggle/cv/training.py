@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data.decoding.rows import discard_copy
+from zoo.kaggle.cv.inner_holdout import INNER_SHARE, inner_holdout
 from zoo.kaggle.cv.run_outputs import class_extras, cv_line, cv_summary, write_cv_json, write_oof_csv
 from zoo.kaggle.task.columns import resolved_settings
 from zoo.kaggle.task.folds import write_folds_csv
@@ -100,12 +101,14 @@ def write_run(data: RunData, run_dir: Path, started: str, say: Any) -> KaggleRun
     records = []
     for fold in range(settings.folds):
         seed_everything(settings.seed + fold)  # a fold's new weights and its training order repeat with the seed
-        say(f"fold {fold + 1}/{settings.folds}: training on {np.sum(data.folds != fold)} rows")
+        rows = np.sum(data.folds != fold)
+        say(f"fold {fold + 1}/{settings.folds}: training on {rows} rows ({INNER_SHARE:.1%} held out to choose epochs)")
         record, outputs = train_one_fold(data, fold, say)
         oof[data.folds == fold] = outputs
         records.append(record)
         say(
-            f"fold {fold + 1}/{settings.folds}: {metric.name} {record['score']:.4f} on {record['rows']} rows "
+            f"fold {fold + 1}/{settings.folds}: {metric.name} {record['score']:.4f} on its {record['rows']} "
+            "out-of-fold rows "
             f"({record['epochs']} epochs, {record['seconds']:.1f}s)"
         )
     cv = cv_summary(metric, records, metric.score(data.y, oof))
@@ -135,18 +138,24 @@ def run_config(settings: RunSettings, target: Target, metric: Metric, spec: Inpu
 
 
 def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], np.ndarray]:
-    """Train fold `fold` on the other folds' rows (`say`: its epoch lines), save its model (and transform); its record
-    and validation outputs."""
+    """Train fold `fold` on the other folds' rows (`say`: its epoch lines), its epochs chosen on an inner hold-out of
+    them (the fold's own rows influence nothing but its score); save its model (and transform); its record and
+    out-of-fold outputs."""
     from zoo.kaggle.cv.fold_models import build_model
     from zoo.kaggle.cv.fold_training import train_fold
 
     settings, y = data.settings, data.y
     train_rows, val_rows = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)
-    x_train, x_val, transform = fold_arrays(data.spec, data.table, data.images, train_rows, val_rows)
-    model = build_model(settings, data.target, x_train.shape[1:], y[train_rows])
-    arrays = (x_train, y[train_rows], x_val, y[val_rows])
-    fit = train_fold(model, data, arrays, seed=settings.seed + fold, say=say)
-    for rows in (x_train, x_val):
+    groups = None if data.groups is None else data.groups[train_rows]
+    picking = inner_holdout(data.target, y[train_rows], groups, settings.seed + fold)
+    fit_rows, pick_rows = train_rows[~picking], train_rows[picking]
+    sets = (fit_rows, pick_rows, val_rows)
+    # tabular scaling from all the fold's training rows: a near-constant column scaled on fewer would blow up
+    (x_fit, x_pick, x_val), transform = fold_arrays(data.spec, data.table, data.images, train_rows, *sets)
+    model = build_model(settings, data.target, x_fit.shape[1:], y[fit_rows])
+    arrays = (x_fit, y[fit_rows], x_pick, y[pick_rows])
+    fit = train_fold(model, data, arrays, (x_val, y[val_rows]), seed=settings.seed + fold, say=say)
+    for rows in (x_fit, x_pick, x_val):
         discard_copy(rows)  # the fold's rows copied out of the image store: not needed again
     fold_dir = Path(settings.out) / f"fold_{fold}"
     fold_dir.mkdir(parents=True, exist_ok=True)
@@ -160,5 +169,6 @@ def train_one_fold(data: RunData, fold: int, say: Any) -> tuple[dict[str, Any], 
 
         export_runtime(fit.model, fold_dir, note=say)
     seconds = round(fit.seconds, 3)
-    record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs, "seconds": seconds}
+    record = {"fold": fold, "score": fit.score, "rows": len(val_rows), "epochs": fit.epochs, "seconds": seconds,
+              "fit_rows": len(fit_rows), "epoch_rows": len(pick_rows)}
     return record, fit.outputs

@@ -104,7 +104,22 @@ def blend(runs: Sequence[str | Path], *, out: str | Path, force: bool = False, v
         f"blend ({method}): out-of-fold {metric.name} {blended:.4f} (nested: calibration and weights fitted on the "
         f"other folds); in-sample {summary['in_sample']['oof']:.4f}; {out / BLEND_FILE}"
     )
+    optimistic = [run.name for run in runs if not epochs_held_out(run)]
+    if optimistic:
+        say(
+            f"  note: {', '.join(optimistic)} chose each fold's epochs on the rows the fold scores (trained by an "
+            "older zoo): their figures and the blend's are optimistic; re-train them for held-out ones"
+        )
     return summary
+
+
+def epochs_held_out(run: Path) -> bool:
+    """Whether the run's folds chose their epochs on inner hold-outs (its cv.json says so), not on the rows they
+    score, as runs of zoo before the inner hold-out did."""
+    try:
+        return "epochs_chosen_on" in json.loads((run / "cv.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 def members(run: Path) -> tuple[list[Path], list[float], str]:

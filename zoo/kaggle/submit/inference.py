@@ -21,7 +21,7 @@ from zoo.kaggle.submit.blend_weights import combine
 from zoo.kaggle.submit.sources import RunPart, Source, calibrated, resolve
 from zoo.loading.ranking import top_labels
 from zoo.results.frozen_trunk import memory_source
-from zoo.results.runtime import ModelSource, Runner, has_conversion, loaded_runner, open_runner
+from zoo.results.runtime import ModelSource, Runner, conversion_state, loaded_runner, open_runner
 
 RUNTIMES = ("cached", "auto", "keras")
 
@@ -74,8 +74,9 @@ def source_images(
 
 
 def runner_for(source: ModelSource, purpose: str, runtime: str) -> Runner:
-    """open_runner's choice when converted already or `runtime="auto"`; Keras for "keras" or a cold "cached"."""
-    if runtime == "auto" or (runtime == "cached" and has_conversion(source, purpose)):
+    """open_runner's choice when converted already (a damaged entry: rebuilt once) or `runtime="auto"`; Keras for
+    "keras" or a cold "cached"."""
+    if runtime == "auto" or (runtime == "cached" and conversion_state(source, purpose) != "none"):
         return open_runner(source, purpose)
     quiet_tensorflow_when_imported()
     return loaded_runner(source.load(), purpose)

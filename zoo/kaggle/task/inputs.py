@@ -109,14 +109,14 @@ def load_images(
 
 
 def fold_arrays(
-    spec: InputSpec, table: Table, images: np.ndarray | None, train_rows: np.ndarray, val_rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, TabularTransform | None]:
-    """A fold's training and validation inputs (images: rows copied on disk when they come from the store);
-    tabular ones through a transform fitted on the training rows."""
+    spec: InputSpec, table: Table, images: np.ndarray | None, train_rows: np.ndarray, *row_sets: np.ndarray
+) -> tuple[list[np.ndarray], TabularTransform | None]:
+    """The inputs of each of `row_sets` (images: rows copied on disk when they come from the store); tabular ones
+    through a transform fitted on the fold's `train_rows` only (its features, never its targets)."""
     if spec.kind == "images":
-        return take_rows(images, train_rows), take_rows(images, val_rows), None
+        return [take_rows(images, rows) for rows in row_sets], None
     transform = TabularTransform.fit(table, train_rows, spec.features, spec.categorical)
-    return transform.apply(table, train_rows), transform.apply(table, val_rows), transform
+    return [transform.apply(table, rows) for rows in row_sets], transform
 
 
 @dataclass
@@ -133,6 +133,7 @@ class RunData:
     spec: InputSpec
     files: list[str] | None  # image runs: each row's image file
     images: np.ndarray | None
+    groups: np.ndarray | None = None  # rows that stay on one side of any split (--group-col, near-duplicates)
 
 
 def read_run_data(
@@ -158,8 +159,9 @@ def read_run_data(
             from zoo.data.decoding.near_duplicates import duplicate_groups, fingerprints
 
             groups.append(duplicate_groups(fingerprints(files)))
-    folds = assign_folds(target, y, settings.folds, settings.seed, merged_groups(groups, len(ids)))
-    return RunData(settings, table, ids, target, y, metric, folds, spec, files, images)
+    joined = merged_groups(groups, len(ids))
+    folds = assign_folds(target, y, settings.folds, settings.seed, joined)
+    return RunData(settings, table, ids, target, y, metric, folds, spec, files, images, joined)
 
 
 def check_batch_mix(augment: bool | str, target: Target) -> None:

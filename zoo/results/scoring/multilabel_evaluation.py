@@ -35,6 +35,7 @@ class MultilabelEvaluation:
     files: tuple[str, ...] | None = None
     most_wrong: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # no single-label mistakes
     multilabel: bool = True
+    thresholds_fitted: bool = True  # chosen on these samples (their F1 is then in-sample), not given
 
     @property
     def predictions(self) -> np.ndarray:
@@ -98,9 +99,10 @@ class MultilabelEvaluation:
     def summary(self) -> str:
         """Human lines: the headline scores, then one line per label (threshold, F1, AUC, support)."""
         auc = "n/a" if self.macro_auc is None else f"{self.macro_auc:.4f}"
+        fitted = " (thresholds chosen on these samples)" if self.thresholds_fitted else ""
         lines = [
             f"multi-label on {len(self.labels)} samples, {len(self.class_names)} labels: F1 micro {self.micro_f1:.4f},"
-            f" macro {self.macro_f1:.4f}; ROC AUC macro {auc}; exact matches {self.accuracy:.4f}"
+            f" macro {self.macro_f1:.4f}{fitted}; ROC AUC macro {auc}; exact matches {self.accuracy:.4f}"
         ]
         for name, details in self.to_json()["per_class"].items():
             label_auc = "n/a" if details["roc_auc"] is None else f"{details['roc_auc']:.4f}"
@@ -162,8 +164,8 @@ def multilabel_evaluation(
         )
     if len(labels) == 0:
         raise BadData("there is nothing to evaluate: the data has no samples; pass at least one labelled sample")
-    columns = range(labels.shape[1])
-    if thresholds is None:
+    columns, fitted = range(labels.shape[1]), thresholds is None
+    if fitted:
         thresholds = np.asarray([best_threshold(labels[:, j], probabilities[:, j]) for j in columns])
     auc = np.asarray([roc_auc(labels[:, j], probabilities[:, j]) for j in columns])
     return MultilabelEvaluation(
@@ -173,6 +175,7 @@ def multilabel_evaluation(
         np.asarray(thresholds, dtype=np.float64),
         auc,
         tuple(files) if files is not None else None,
+        thresholds_fitted=fitted,
     )
 
 
