@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import zoo
-from zoo.bench.autoencoder import pca_mse
 from zoo.bench.datasets import digits
-from zoo.bench.rnn import gunpoint_classes
+from zoo.bench.recipes.autoencoder import pca_mse
+from zoo.bench.recipes.rnn import gunpoint_classes
 from zoo.training.pretrain_rbm import pretrain
 
 keras.utils.set_random_seed(0)  # seeds Python, NumPy and TensorFlow: the numbers below repeat

@@ -27,3 +27,19 @@ def test_both_paths_run_and_report(tmp_path):
 def test_bad_settings_are_refused(argv):
     with pytest.raises(SystemExit, match="--"):
         main(["finetune", *argv])
+
+
+def test_help_of_every_bench_reads_no_keras():
+    """`python -m zoo.bench --help` and each suite's help are listing work: no Keras or TensorFlow start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib\n"
+        "from zoo.bench.__main__ import parse_args\n"
+        "with contextlib.suppress(SystemExit): parse_args(['finetune', '--help'])\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'Keras imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "--per-class" in done.stdout

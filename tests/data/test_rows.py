@@ -45,3 +45,33 @@ def test_a_discarded_copy_loses_its_file_and_the_source_stays(tmp_path):
     discard_copy(x)  # not a copy: left alone
     assert not list(tmp_path.glob("rows-*.u8")) and (tmp_path / "x.u8").exists()
     assert chosen[:, 0, 0, 0].tolist() == [7, 2, 5]  # the open map still reads
+
+
+def take_and_discard(folder: str, rounds: int) -> str:
+    """One process's turns at the same row copy: take it, read it, discard it; the first error, else ''."""
+    from pathlib import Path
+
+    from zoo.data.decoding.rows import discard_copy
+
+    x = np.memmap(Path(folder) / "x.u8", dtype=np.uint8, mode="r", shape=(200, 16, 16, 3))
+    try:
+        for _ in range(rounds):
+            chosen = take_rows(x, np.arange(199, -1, -2))
+            assert chosen[:, 0, 0, 0].tolist() == list(range(199, -1, -2))
+            discard_copy(chosen)
+    except Exception as error:  # noqa: BLE001 - reported to the test, which names it
+        return f"{type(error).__name__}: {error}"
+    return ""
+
+
+def test_two_processes_taking_and_discarding_the_same_copy_never_fail(tmp_path):
+    """Two workers of one cluster run read the same store: neither may remove the copy the other is opening or has
+    just renamed before its seal (a FileNotFoundError in a worker before the lock)."""
+    import multiprocessing
+
+    x = np.memmap(tmp_path / "x.u8", dtype=np.uint8, mode="w+", shape=(200, 16, 16, 3))
+    x[:] = (np.arange(200) % 256).astype(np.uint8)[:, None, None, None]
+    x.flush()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        errors = pool.starmap(take_and_discard, [(str(tmp_path), 150)] * 2)
+    assert errors == ["", ""]

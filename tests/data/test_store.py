@@ -100,13 +100,13 @@ def test_not_enough_disk_is_one_clear_line(tmp_path, monkeypatch):
 def test_a_row_copy_that_does_not_fit_the_disk_is_refused_before_writing(tmp_path, monkeypatch):
     import shutil
 
-    from zoo.data.decoding.rows import take_rows
+    from zoo.data.decoding.rows import ROWS_LOCK, take_rows
 
     x = np.memmap(tmp_path / "images.u8", dtype=np.uint8, mode="w+", shape=(6, 4, 4, 3))
     monkeypatch.setattr(shutil, "disk_usage", lambda path: type("Usage", (), {"free": 10})())
     with pytest.raises(store.BadData, match="not enough disk for a copy of 3 rows of images.u8 in .*: 0 MB needed"):
         take_rows(x, np.array([5, 0, 3]))
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["images.u8"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["images.u8", ROWS_LOCK]  # no partial copy
 
 
 def test_a_file_rewritten_in_place_with_its_mtime_restored_decodes_anew(classes, counted):

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from finetune_data import shape_folder
 
 from zoo.training.checkpoints import CheckpointFolder
@@ -39,6 +40,7 @@ def wait_for(process: subprocess.Popen, text: str, limit_s: float = 300) -> None
     raise AssertionError(f"the run ended before printing {text!r}: {process.stderr.read()[-2000:]}")
 
 
+@pytest.mark.slow  # 30-40 s: three real processes; tests/training/test_faults.py checks Ctrl-C and resume in-process
 def test_ctrl_c_twice_during_training_leaves_a_resumable_run(tmp_path):
     data, out = shape_folder(tmp_path / "shapes", per_class=8, size=28), tmp_path / "run"
     def argv(epochs: int) -> list[str]:

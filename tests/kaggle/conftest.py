@@ -3,11 +3,13 @@ whose train.csv has 2% of its labels deliberately flipped (trained once per sess
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from kaggle_data import Competition, image_competition, read_rows, write_csv
 
 from zoo.kaggle import train
@@ -44,13 +46,21 @@ def runtime_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def flipped_runs(tmp_path_factory) -> FlippedRuns:
-    root = tmp_path_factory.mktemp("flipped")
-    competition = image_competition(root / "competition", count=600)
-    flipped = flip_labels(competition.train_csv, FLIPPED_SHARE, seed=0)
-    common = {"images": competition.train_images, "id_col": "id", "target_col": "label", "metric": "log_loss"}
-    common |= {"folds": 3, "epochs": 4, "seed": 0, "verbose": False}
-    lenet = train(competition.train_csv, model="lenet5", out=root / "lenet", **common).run_dir
-    mlp = train(competition.train_csv, model="mlp_digits", out=root / "mlp", **common).run_dir
+def flipped_runs(tmp_path_factory, worker_id) -> FlippedRuns:
+    """Trained once per test session, not once per xdist worker: the first worker to ask trains under a lock in the
+    session's shared temporary folder and pickles the competition and the flipped ids; the others wait and read them."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    root, done = shared / "flipped", shared / "flipped" / "competition.pickle"
+    with FileLock(str(shared / "flipped.lock")):
+        if not done.exists():
+            competition = image_competition(root / "competition", count=600)
+            flipped = flip_labels(competition.train_csv, FLIPPED_SHARE, seed=0)
+            common = {"images": competition.train_images, "id_col": "id", "target_col": "label", "metric": "log_loss"}
+            common |= {"folds": 3, "epochs": 4, "seed": 0, "verbose": False}
+            train(competition.train_csv, model="lenet5", out=root / "lenet", **common)
+            train(competition.train_csv, model="mlp_digits", out=root / "mlp", **common)
+            done.write_bytes(pickle.dumps((competition, flipped)))
+    competition, flipped = pickle.loads(done.read_bytes())
     rows = len(read_rows(competition.train_csv)[1])
-    return FlippedRuns(competition, flipped, rows, lenet, mlp)
+    return FlippedRuns(competition, flipped, rows, root / "lenet", root / "mlp")

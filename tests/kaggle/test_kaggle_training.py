@@ -114,6 +114,8 @@ def test_rerunning_into_the_same_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").glob("fold_*")) == ["fold_0", "fold_1"]  # no stale fold_2
 
 
+@pytest.mark.slow  # 40-45 s: a 2-fold lite0 run; the default suite resolves $ZOO_WEIGHTS_DIR in tests/weights and
+# fine-tunes lite0 from its bundled weights in tests/training
 def test_backbone_weights_from_a_local_folder_with_the_network_off(tmp_path, monkeypatch):
     from zoo.weights.resolve import resolve_weights
 

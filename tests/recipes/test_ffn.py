@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.bench.ffn import padded_784
+from zoo.bench.recipes.ffn import padded_784
 
 
 def _layers(model, kind: str) -> list:

@@ -54,6 +54,7 @@ def test_unfrozen_backbone_keeps_every_batchnorm_statistic():
     assert "stem_conv/kernel" in changed and "predictions/kernel" in changed
 
 
+@pytest.mark.slow  # a canary on Keras' behaviour, not zoo's: a whole-backbone training step (about 50 s here)
 def test_calling_the_trunk_with_training_false_does_not_pin_statistics():
     # keras-team/keras#20285: why set_trainable pins BatchNorm layers instead of relying on training=False.
     model = lite0()

@@ -144,7 +144,7 @@ def add_devices_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     """The finetune suite's options; defaults are the benchmark's default setting (zoo.bench.finetune)."""
-    from zoo.bench.finetune import BACKBONE, BATCH_SIZE, EPOCHS, IMAGE_SIZE, ORDERS
+    from zoo.bench.finetune_defaults import BACKBONE, BATCH_SIZE, EPOCHS, IMAGE_SIZE, ORDERS
 
     bench = sub.add_parser("finetune", help="zoo's finetune vs the Keras guide's script: time ratio, both accuracies")
     bench.add_argument("--json", action="store_true", help="last line is a JSON object (speedup, accuracies, details)")
@@ -166,7 +166,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_augment_parser(sub: argparse._SubParsersAction) -> None:
     """`augment`: finetune's light against its strong augmentation preset, equal epochs (zoo.bench.finetune)."""
-    from zoo.bench.finetune import BACKBONE, BATCH_SIZE, EPOCHS
+    from zoo.bench.finetune_defaults import BACKBONE, BATCH_SIZE, EPOCHS
 
     bench = sub.add_parser("augment", help="finetune's strong vs light augmentation on digits, equal epochs")
     bench.add_argument("--json", action="store_true", help="last line is a JSON object")
@@ -202,7 +202,7 @@ def run_recipes(families: Sequence[str], seeds: int) -> list:
     rows = []
     for family in families:
         print(f"[bench] {family}: training on {seeds} seed(s)...", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"zoo.bench.{family}")
+        module = importlib.import_module(f"zoo.bench.recipes.{family}")
         rows += module.run(range(seeds))
     return rows
 

@@ -20,18 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from zoo.bench.finetune_defaults import BACKBONE, BATCH_SIZE, EPOCHS, IMAGE_SIZE, ORDERS
 from zoo.bench.keras_guide import GuideRun, run_keras_guide
 from zoo.layers.augment import STRONG
 from zoo.training.plan import Augmentation
 
-BACKBONE = "efficientnet_lite0"
-IMAGE_SIZE = 96  # 8x8 digits upscaled 12x; lite0 sees a 3x3 final feature map (64 gives 2x2)
-EPOCHS = (5, 5)  # (head, fine-tune): half of finetune's default 10 + 10; both paths take ~3 min on 2 CPU cores
-BATCH_SIZE = 32
 VALIDATION_FRACTION = 0.2
 # Digits are not mirror-symmetric, so no flip; the rest are finetune's default kinds and amounts.
 AUGMENTATION = Augmentation(flip=None, rotation=0.05, zoom=0.1, contrast=0.1)
-ORDERS = ("zoo-first", "keras-first")
 PRESETS = {"light": AUGMENTATION, "strong": replace(STRONG, flip=None)}  # `python -m zoo.bench augment`; no flips
 
 

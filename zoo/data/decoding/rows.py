@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from zoo.errors import BadData, BrokenSeal
 from zoo.sealed import check_sealed, remove_sealed, seal_written
 
 CHUNK_BYTES = 4 * 1024**2  # rows copied per round: bounds the memory a copy holds (and its peak)
+ROWS_LOCK = "rows.lock"  # one per store folder: see rows_locked
 
 
 def require_room(folder: Path, needed: int, what: str) -> int:
@@ -77,20 +79,39 @@ def take_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     target = Path(x.filename).parent / f"rows-{digest[:24]}.u8"  # discard_copy knows copies by this prefix
     shape = (len(rows), *x.shape[1:])
     expected = int(np.prod(shape)) * x.dtype.itemsize
-    if not intact(target):
-        require_room(target.parent, expected, f"a copy of {len(rows)} rows of {Path(x.filename).name}")
-        partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-        with removed_unless_finished(partial):
-            copy = new_memmap(partial, x.dtype, shape)
-            step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
-            for start in range(0, len(rows), step):
-                copy[start : start + step] = x[rows[start : start + step]]
-                release_pages(x)
-                release_pages(copy)
-            copy.flush()
-            del copy
-            seal_written(partial, target, made_by="zoo image store rows")
-    return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)
+    with rows_locked(target.parent):
+        if not intact(target):
+            require_room(target.parent, expected, f"a copy of {len(rows)} rows of {Path(x.filename).name}")
+            partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+            with removed_unless_finished(partial):
+                copy = new_memmap(partial, x.dtype, shape)
+                step = max(1, CHUNK_BYTES // max(1, x[0].nbytes))
+                for start in range(0, len(rows), step):
+                    copy[start : start + step] = x[rows[start : start + step]]
+                    release_pages(x)
+                    release_pages(copy)
+                copy.flush()
+                del copy
+                seal_written(partial, target, made_by="zoo image store rows")
+        return np.memmap(target, dtype=x.dtype, mode="r", shape=shape)
+
+
+@contextmanager
+def rows_locked(folder: Path) -> Iterator[None]:
+    """One process at a time checks, writes, opens or removes a row copy in `folder`: without it another process
+    (a second worker of a cluster run, a second run on the same store) could find a copy between its rename and its
+    seal and remove it as unfinished, or discard it between this one's check and its open. Once open, a map survives
+    the file's removal. A folder where the lock cannot be made (read-only) has nothing that could be removed."""
+    lock = FileLock(str(folder / ROWS_LOCK))
+    try:
+        lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def intact(path: Path) -> bool:
@@ -120,7 +141,8 @@ def discard_copy(x: np.ndarray) -> None:
     data on disk); anything else, a store included, is left alone. An open map keeps working until it is closed."""
     name = getattr(x, "filename", None)
     if isinstance(x, np.memmap) and name is not None and Path(name).name.startswith("rows-"):
-        remove_sealed(Path(name))
+        with rows_locked(Path(name).parent):
+            remove_sealed(Path(name))
 
 
 def hash_rows(digest: Any, array: np.ndarray) -> None:

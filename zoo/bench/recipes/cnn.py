@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from zoo.bench.ffn import Run, measure
+from zoo.bench.recipes.ffn import Run, measure
 from zoo.bench.table import Row
 
 FAMILY = "cnn"

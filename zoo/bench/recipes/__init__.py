@@ -1,0 +1,1 @@
+"""`python -m zoo.bench recipes`: one module per recipe family, each training its recipes on real bundled data."""
