@@ -203,7 +203,7 @@ def fit_to(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """Resize the shorter side to size / 0.875 and centre-crop to `size` (height, width); float32 in [0, 255].
 
     One bicubic resize of the centre box (Pillow's `box`), never the parts cropped away, with `reducing_gap` for a
-    large image: 1.5-1.7 ms of a core where resize-then-crop took 2.9-3.1 ms (docs/_incoming/25-speed.md)."""
+    large image: 1.5-1.7 ms of a core where resize-then-crop took 2.9-3.1 ms (docs/benchmarks.md, the decode change)."""
     height, width = size
     if image.size != (width, height):
         scale = max(height, width) / CENTRE_CROP_FRACTION / min(image.size)
