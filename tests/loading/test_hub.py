@@ -224,3 +224,12 @@ def test_kaggle_zero_shot_run_scores_the_class_names_without_training(weights_di
     assert sorted(fold.class_names) == ["car", "cat", "dog"]
     np.testing.assert_allclose(fold.predict(x[:4].astype("float32"), verbose=0),
                                direct.predict(x[:4].astype("float32"), verbose=0), atol=1e-5)
+
+
+def test_siglips_patch_embedding_declares_the_tokens_it_computes(weights_dir):
+    """keras-hub 0.32 declares patches + 1 tokens for SigLIP (no class token): a trunk cut below the pooling, as the
+    lower-trunk cache of `finetune` makes, then expected 17 tokens at 32 px and got 16."""
+    trunk = backbone_parts(zoo.load("siglip_b16_224", num_classes=3)).trunk
+    (embedding,) = [layer for layer in trunk.layers if type(layer).__name__ == "SigLIPVisionEmbedding"]
+    computed = embedding(np.zeros((1, SIZE, SIZE, 3), dtype="float32"))
+    assert tuple(embedding.output.shape[1:]) == tuple(computed.shape[1:]) == ((SIZE // 8) ** 2, 16)

@@ -31,7 +31,22 @@ def import_keras_hub() -> Any:
         import keras_hub
     except ImportError as error:
         raise BadOverride(f"the hub models need keras-hub ({error}); install the extra: {HUB_EXTRA}") from None
+    declare_siglip_tokens(keras_hub)
     return keras_hub
+
+
+def declare_siglip_tokens(keras_hub: Any) -> None:
+    """Make SigLIP's patch embedding declare the tokens it computes. keras-hub 0.32 declares one more (patches + 1,
+    a class token SigLIP does not have: 197 for 196), so a trunk cut below its pooling, as the lower-trunk cache
+    makes, expected 197 tokens and got 196 (a ValueError in `finetune`). Idempotent; right for any keras-hub."""
+    from keras_hub.src.models.siglip.siglip_layers import SigLIPVisionEmbedding
+
+    def compute_output_shape(self: Any, input_shape: tuple) -> list:
+        spatial = input_shape[1:3] if self.data_format == "channels_last" else input_shape[2:4]
+        tokens = None if None in spatial else (spatial[0] // self.patch_size) * (spatial[1] // self.patch_size)
+        return [input_shape[0], tokens, self.hidden_dim]
+
+    SigLIPVisionEmbedding.compute_output_shape = compute_output_shape
 
 
 def preset_parts(entry: Entry, preset: HubPreset, load_weights: bool = True) -> tuple[Any, Any]:
