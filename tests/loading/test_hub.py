@@ -201,6 +201,7 @@ def test_explain_refuses_an_attention_model_in_one_line(weights_dir):
         feature_layer(zoo.load("dinov2_small", num_classes=3))
 
 
+@pytest.mark.slow  # 26-31 s; the default suite checks zero-shot scores in classify and zoo predict above
 def test_kaggle_zero_shot_run_scores_the_class_names_without_training(weights_dir, tmp_path, monkeypatch):
     from PIL import Image
 

@@ -222,6 +222,7 @@ def test_resume_without_a_checkpoint_starts_afresh(digits, tmp_path, capsys):
     assert "no checkpoint" in capsys.readouterr().out and result.report["status"] == "completed"
 
 
+@pytest.mark.slow  # 26-34 s (two lite0 runs); the default suite resumes one-phase runs in this file
 def test_a_backbone_resumes_inside_its_second_phase(tmp_path, monkeypatch, capsys):
     from finetune_data import lite0, shapes
 

@@ -111,6 +111,7 @@ def test_the_plan_of_a_multilabel_run_turns_batch_mixes_off():
     assert "cutmix off" in str(plan) and "binary cross-entropy" in str(plan)
 
 
+@pytest.mark.slow  # 19-27 s; the default suite trains multi-label heads through the API and the CLI here
 def test_a_pretrained_backbone_trains_in_two_bn_safe_phases_on_cached_features(images, tmp_path):
     from finetune_data import lite0
 

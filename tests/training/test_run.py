@@ -168,6 +168,7 @@ def test_given_validation_data_is_used_as_is(tmp_path):
     assert result.report["train_size"] == 18 and result.report["val_size"] == 10
 
 
+@pytest.mark.slow  # 17-35 s; tests/training/test_feature_cache.py checks each cache on disk and in memory
 def test_under_a_tiny_budget_every_feature_cache_is_on_disk_and_training_is_unchanged(tmp_path):
     """A memory budget below every per-image structure: the lower-trunk and trunk-output caches are sealed memory
     maps on disk, read a batch at a time, and the run trains exactly as with everything in memory."""
