@@ -60,4 +60,3 @@ def tiny_targets(entry, model, x: np.ndarray, seed: int = 0) -> np.ndarray:
     if entry.task == "regression":
         return rng.random(output_shape).astype("float32")
     return rng.integers(0, output_shape[-1], size=len(x))
-
