@@ -10,6 +10,7 @@ from image_files import write_image
 
 import zoo.data.decoding.store as store
 from zoo.data import load_data, stratified_split
+from zoo.data.decoding.scan import ScanOptions
 
 
 @pytest.fixture
@@ -140,3 +141,34 @@ def test_a_store_that_does_not_match_its_seal_is_decoded_anew(classes, counted, 
     assert len(counted) == 8  # decoded again, not served from the damaged store
     np.testing.assert_array_equal(np.asarray(after.x), expected)
     assert after.files == before.files
+
+
+def stored_at(start: float, files: list[str], root: str) -> tuple[bool, bytes, str]:
+    """One process asking for the store of `files` at `start` (epoch seconds): (reused, its rows, error or '')."""
+    import time
+    from pathlib import Path
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        found = store.stored_images(files, ScanOptions((8, 8), 3), progress=False, root=Path(root))
+        return found.reused, np.asarray(found.x).tobytes(), ""
+    except Exception as error:  # noqa: BLE001 - reported to the test, which names it
+        return False, b"", f"{type(error).__name__}: {error}"
+
+
+def test_two_processes_asking_for_one_store_at_once_decode_it_once(classes, monkeypatch, tmp_path):
+    """The two workers of a cluster run on one machine (or two runs) load the same data at the same moment: one
+    decodes, the other waits and reuses its store (both decoding, one could unlink the other's finished store.json
+    before it was read back: "could not be read back after writing" in a worker)."""
+    import multiprocessing
+    import time
+
+    real = store.scan_file
+    monkeypatch.setattr(store, "scan_file", lambda path, options: time.sleep(0.03) or real(path, options))
+    files = [str(path) for path in sorted((classes({"cat": 20, "dog": 20})).rglob("*.png"))]
+    start = time.time() + 1.5  # both processes forked and waiting by then
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.starmap(stored_at, [(start, files, str(tmp_path / "store"))] * 2)
+    assert [error for _, _, error in results] == ["", ""]
+    assert sorted(reused for reused, _, _ in results) == [False, True]  # decoded once
+    assert results[0][1] == results[1][1] and len(results[0][1]) == 40 * 8 * 8 * 3

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data.decoding.locks import folder_locked
 from zoo.errors import BadData, BrokenSeal
 from zoo.sealed import check_sealed, remove_sealed, seal_written
 
@@ -100,19 +101,9 @@ def rows_locked(folder: Path) -> Iterator[None]:
     """One process at a time checks, writes, opens or removes a row copy in `folder`: without it another process
     (a second worker of a cluster run, a second run on the same store) could find a copy between its rename and its
     seal and remove it as unfinished, or discard it between this one's check and its open. Once open, a map survives
-    the file's removal. A folder where the lock cannot be made (read-only) has nothing that could be removed."""
-    from filelock import FileLock  # 50 ms to import: only where a copy is taken (not on `zoo predict`'s path)
-
-    lock = FileLock(str(folder / ROWS_LOCK))
-    try:
-        lock.acquire()
-    except OSError:
+    the file's removal."""
+    with folder_locked(folder, ROWS_LOCK):
         yield
-        return
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def intact(path: Path) -> bool:

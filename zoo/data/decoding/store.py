@@ -5,7 +5,8 @@ and the channels, so a second run on the same data skips decoding and a changed 
 in place with its mtime put back: its ctime cannot be). Rows are written one by one while decoding (memory never
 holds all images) into a temporary name, renamed when complete; `store.json`, written last, marks a finished store,
 so a killed decode leaves nothing that is reused. Both files are sealed (zoo.sealed) and checked when the store is
-opened: a damaged store is one line and decoded anew.
+opened: a damaged store is one line and decoded anew. One process at a time decodes a store (its store.lock);
+another one asking for it then waits and reuses it (two workers of a cluster run on one machine, two runs at once).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
+from zoo.data.decoding.locks import folder_locked
 from zoo.data.decoding.rows import new_memmap, release_pages, removed_unless_finished, require_room
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
@@ -36,6 +38,7 @@ from zoo.version import __version__
 STORE_FORMAT = 3  # bump when the stored files would differ for the same files (a decoder or resize change)
 # 2: sealed; 3: fit_to crops and resizes in one pass (resize with box and reducing_gap), exactly centred
 CHUNK = 256  # files decoded per round: bounds the decoded images held in memory at once
+STORE_LOCK = "store.lock"  # held while a store is decoded: a second process waits, then reuses it
 STORE_VAR = "ZOO_IMAGE_STORE"  # where stores go; ZOO_CACHE_DIR (the weights' cache variable) moves it too
 BUDGET_VAR = "ZOO_MEMORY_BUDGET_MB"
 BUDGET_FRACTION = 0.5  # of the available RAM, when BUDGET_VAR is not set
@@ -102,9 +105,9 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def open_store(folder: Path) -> StoredImages | None:
+def open_store(folder: Path, *, report: bool = True) -> StoredImages | None:
     """The finished store in `folder`, or None when there is none (or only a partial one); a store that does not
-    match its seals is one line and None (decoded anew)."""
+    match its seals is None and, when `report`, one line (decoded anew)."""
     meta_path = folder / "store.json"
     if not meta_path.exists():
         return None
@@ -119,7 +122,8 @@ def open_store(folder: Path) -> StoredImages | None:
         skipped = tuple(Skipped(file, reason) for file, reason in meta["skipped"])
         usable = np.asarray(meta["usable"], dtype=np.int64)
     except (BrokenSeal, OSError, ValueError, KeyError, TypeError) as error:
-        print(f"image store: the store in {folder} is damaged ({error}): decoding again", file=sys.stderr)
+        if report:
+            print(f"image store: the store in {folder} is damaged ({error}): decoding again", file=sys.stderr)
         return None
     mark_used(folder)  # the eviction's least-recently-used order (zoo.data.decoding.eviction)
     return StoredImages(x, usable, skipped, folder, reused=True)
@@ -145,22 +149,28 @@ def stored_images(
 ) -> StoredImages:
     """The store of `files` at options' size and channels: reused when one is complete, else decoded into one."""
     folder = (root or store_root()) / store_key(files, options.image_size, options.channels)
-    found = open_store(folder)
-    if found is not None:
-        if progress and worth_reporting(len(files)):
-            print(f"image store: {len(found.usable)} decoded images reused from {folder}", file=sys.stderr)
-        return found
-    line = plan_line(len(files), options.image_size, options.channels, folder)  # checks the free disk first
-    if progress and worth_reporting(len(files)):  # what a short decode takes is not worth a line
-        print(line, file=sys.stderr)
-    return decode_store(files, options, folder, progress=progress)
+    reporting = progress and worth_reporting(len(files))  # what a short decode takes is not worth a line
+    found = open_store(folder, report=False)  # unlocked: it may be another process's store half-written
+    if found is None:
+        line = plan_line(len(files), options.image_size, options.channels, folder)  # checks the free disk first
+        folder.mkdir(exist_ok=True)
+        waiting = f"image store: another zoo process is decoding these images into {folder}; waiting for it"
+        with folder_locked(folder, STORE_LOCK, waiting=waiting if reporting else None):
+            found = open_store(folder)  # finished by the process this one waited for; damage is real here
+            if found is None:
+                if reporting:
+                    print(line, file=sys.stderr)
+                return decode_store(files, options, folder, progress=progress)
+    if reporting:
+        print(f"image store: {len(found.usable)} decoded images reused from {folder}", file=sys.stderr)
+    return found
 
 
 def decode_store(files: Sequence[str], options: ScanOptions, folder: Path, *, progress: bool) -> StoredImages:
-    """Decode `files` row by row into folder/images.u8 (temporary name first), then write store.json."""
+    """Decode `files` row by row into folder/images.u8 (temporary name first), then write store.json; the caller
+    holds the store's lock."""
     height, width = options.image_size
     row_shape = (height, width, options.channels)
-    folder.mkdir(parents=True, exist_ok=True)
     (folder / "store.json").unlink(missing_ok=True)  # a damaged store being replaced must not look finished
     partial = folder / f"images.u8.partial-{os.getpid()}"
     usable, skipped = [], []
