@@ -9,7 +9,6 @@ lock, the second finding the first's entry.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import BrokenSeal
+from zoo.locks import folder_locked
 from zoo.sealed import check_sealed, read_sealed, remove_sealed, seal_in_place, seal_path, write_sealed
 from zoo.version import __version__
 from zoo.weights.resolve import cache_dir
@@ -167,13 +167,8 @@ def writable(folder: Path) -> bool:
 @contextmanager
 def conversion_lock(paths: tuple[Path, Path]) -> Iterator[None]:
     """Hold the entry's lock while it is converted: a second process waits, then finds the first one's entry."""
-    lock = paths[1].with_suffix(".lock")
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with folder_locked(paths[1].parent, paths[1].with_suffix(".lock").name):
+        yield
 
 
 def store_card(card_path: Path, card: dict) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.decoding.locks import folder_locked
 from zoo.errors import BadData, BrokenSeal
+from zoo.locks import folder_locked
 from zoo.sealed import check_sealed, remove_sealed, seal_written
 
 CHUNK_BYTES = 4 * 1024**2  # rows copied per round: bounds the memory a copy holds (and its peak)

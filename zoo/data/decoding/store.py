@@ -26,12 +26,12 @@ import numpy as np
 from PIL import Image
 
 from zoo.data.decoding.eviction import evict_stores, mark_used, store_cap
-from zoo.data.decoding.locks import folder_locked
 from zoo.data.decoding.rows import new_memmap, release_pages, removed_unless_finished, require_room
 from zoo.data.decoding.scan import ScanOptions, scan_file
 from zoo.data.labelled import Skipped, printable
 from zoo.data.progress import progress_meter, worth_reporting
 from zoo.errors import BadData, BrokenSeal
+from zoo.locks import folder_locked
 from zoo.sealed import check_sealed, read_sealed, seal_written, write_sealed
 from zoo.version import __version__
 
