@@ -1,7 +1,8 @@
 """Runs in a fresh Python process for the device tests: splitting the CPU into logical devices and starting a
 multi-worker strategy must happen before TensorFlow starts, which in the pytest process it already has.
 
-    python tests/device_scripts.py replicas  -> JSON: 1 vs 2 replicas, BatchNorm + Dropout and a backbone on 2 replicas
+    python tests/device_scripts.py replicas  -> JSON: 1 vs 2 replicas, BatchNorm + Dropout on 2 replicas
+    python tests/device_scripts.py transfer  -> JSON: a backbone fine-tuned on 2 replicas
     python tests/device_scripts.py worker DATA OUT WEIGHTS  (TF_CONFIG set) -> one worker of a 2-worker finetune
 
 The last line printed is the JSON result.
@@ -118,12 +119,12 @@ def replicas() -> dict:
     split_cpu(2)
     from zoo.hardware.placement import place
 
-    return {
-        "auto": place("auto").describe(),
-        "match": one_against_two(),
-        "batchnorm": batchnorm_and_dropout(),
-        "transfer": transfer(),
-    }
+    return {"auto": place("auto").describe(), "match": one_against_two(), "batchnorm": batchnorm_and_dropout()}
+
+
+def replicated_transfer() -> dict:
+    split_cpu(2)
+    return transfer()
 
 
 def worker(data: str, out: str, weights: str) -> dict:
@@ -143,4 +144,4 @@ def worker(data: str, out: str, weights: str) -> dict:
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    print(json.dumps({"replicas": replicas, "worker": worker}[command](*arguments)))
+    print(json.dumps({"replicas": replicas, "transfer": replicated_transfer, "worker": worker}[command](*arguments)))

@@ -15,13 +15,18 @@ from device_scripts import TOLERANCE
 SCRIPT = Path(__file__).resolve().parents[1] / "device_scripts.py"
 
 
-@pytest.fixture(scope="module")
-def replicas() -> dict:
+def script(command: str) -> dict:
+    """The JSON that tests/device_scripts.py COMMAND prints last, in a fresh process with the CPU split in two."""
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "replicas"], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(SCRIPT), command], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def replicas() -> dict:
+    return script("replicas")
 
 
 def test_auto_stays_on_one_device_when_the_cpu_is_split(replicas):
@@ -54,8 +59,9 @@ def test_batchnorm_and_dropout_keep_a_finite_loss_on_two_replicas(replicas):
     assert run["moving_statistics"] == 4 and run["replicas_agree"]  # 2 BatchNorm layers: mean and variance each
 
 
-def test_a_backbone_fine_tunes_on_two_replicas(replicas):
+@pytest.mark.slow  # 18-25 s: a second process of its own; the replicated loop itself is covered above
+def test_a_backbone_fine_tunes_on_two_replicas():
     """Cached trunk features (one device) feed the replicated head phase; the top blocks then train replicated."""
-    run = replicas["transfer"]
+    run = script("transfer")
     assert run["phases"] == ["head", "top blocks"] and run["global_batch"] == 16
     assert all(np.isfinite(run["loss"])) and run["head_changed"]

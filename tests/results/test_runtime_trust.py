@@ -4,6 +4,7 @@ never a changed answer; the key changes with everything that fixes the converted
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -32,6 +33,25 @@ def warm(model, name: str = "tiny.keras") -> tuple[ModelSource, np.ndarray]:
     return source, open_runner(source, "predict", lambda line: None).run(X)
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, model):
+    """A cache holding one converted entry of `model`, and its answers: copied into each test's cache, which then
+    damages its copy (a conversion takes seconds; a copy, milliseconds)."""
+    folder = tmp_path_factory.mktemp("pristine")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_CACHE_DIR", str(folder))
+        _, before = warm(model)
+    return folder, before
+
+
+@pytest.fixture
+def warmed(cache, pristine, model) -> tuple[ModelSource, np.ndarray]:
+    """`warm(model)` in this test's cache: the pristine entry copied there (its seals then check the copy's bytes)."""
+    folder, before = pristine
+    shutil.copytree(folder, cache, dirs_exist_ok=True)
+    return ModelSource("tiny.keras", "digest-tiny.keras", lambda: model), before
+
+
 def converted_file(source: ModelSource):
     """The entry's largest converted file (the IR's weights, or the .tflite)."""
     import json
@@ -55,8 +75,8 @@ def flip_bytes(path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated", "card relabelled", "card truncated", "no seal"])
-def test_a_damaged_cache_entry_is_one_line_and_a_rebuild_with_the_same_answers(cache, model, damage):
-    source, before = warm(model)
+def test_a_damaged_cache_entry_is_one_line_and_a_rebuild_with_the_same_answers(warmed, damage):
+    source, before = warmed
     converted, card = converted_file(source), cached_paths(source, "predict")[1]
     if damage == "flipped bytes":
         keep_mtime(converted, flip_bytes)
@@ -77,8 +97,8 @@ def test_a_damaged_cache_entry_is_one_line_and_a_rebuild_with_the_same_answers(c
     assert open_runner(source, "predict", pytest.fail).runtime == "openvino"  # the next run: warm, no note
 
 
-def test_a_sealed_file_the_runtime_cannot_read_is_one_line_and_a_rebuild(cache, model):
-    source, before = warm(model)
+def test_a_sealed_file_the_runtime_cannot_read_is_one_line_and_a_rebuild(warmed):
+    source, before = warmed
     converted = converted_file(source)
     write_sealed(converted, b"TFL3 but not a model at all" * 10)  # matches its seal: only the runtime can tell
     notes: list[str] = []
@@ -118,8 +138,8 @@ def test_the_conversion_identity_covers_every_module_the_conversion_runs():
     assert seen - {"run_folder.py"} <= listed, seen - listed  # run_folder only writes run folders
 
 
-def test_a_read_only_cache_runs_keras_with_one_line_and_the_same_answers(cache, model):
-    source, before = warm(model)
+def test_a_read_only_cache_runs_keras_with_one_line_and_the_same_answers(warmed):
+    source, before = warmed
     converted, card = converted_file(source), cached_paths(source, "predict")[1]
     for path in (converted, card):
         path.write_bytes(b"damaged")
@@ -136,8 +156,8 @@ def test_a_read_only_cache_runs_keras_with_one_line_and_the_same_answers(cache, 
         folder.chmod(0o755)
 
 
-def test_a_damaged_compiled_openvino_model_is_one_line_and_compiled_again(cache, model):
-    source, before = warm(model)
+def test_a_damaged_compiled_openvino_model_is_one_line_and_compiled_again(warmed):
+    source, before = warmed
     blobs = list((cached_paths(source, "predict")[0].parent / "openvino").rglob("*.blob"))
     assert blobs, "OpenVINO cached no compiled model"
     for blob in blobs:
