@@ -122,6 +122,8 @@ def test_tensorboard_without_its_package_is_refused_before_training(monkeypatch)
         finetune(zoo.load("lenet5", input_shape=(8, 8, 1)), "nowhere", tensorboard="logs")
 
 
+@pytest.mark.slow  # 10-17 s: two runs; the default run checks the same through finetune in every fold of
+# tests/kaggle/test_kaggle_training.py::test_same_seed_same_folds_and_scores (equal scores and out-of-fold arrays)
 def test_the_same_seed_repeats_a_run():
     x, y = shapes(30, size=32)
 

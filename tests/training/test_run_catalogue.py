@@ -14,6 +14,13 @@ from zoo.training.run import finetune
 # Pretrained families are swept elsewhere: backbones by their own tests, KerasHub presets (which need their preset
 # files) on tiny presets saved from configs in tests/loading/test_hub.py.
 RECIPES = [entry.name for entry in default_catalogue() if entry.family not in ("backbone", "hub")]
+# finetune depends on a recipe's family, task and kind of input, not on its sizes: the default run fine-tunes one
+# recipe of each (grey images, vectors, tokens, series, a regression refused, each autoencoder kind, a DBN); the
+# others, which tests/recipes/test_catalogue_sweep.py still builds, trains and reloads, fine-tune under -m slow.
+FINETUNED_BY_DEFAULT = {
+    "mlp_digits", "mlp_tabular", "lenet5", "lstm_text", "gru_series", "lstm_regressor", "dense_ae", "conv_ae", "vae",
+    "dbn_digits",
+}  # fmt: skip
 CLASSES = 3
 
 
@@ -24,7 +31,9 @@ def labelled(entry, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.repeat(np.arange(CLASSES), per_class)
 
 
-@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=() if name in FINETUNED_BY_DEFAULT else pytest.mark.slow) for name in RECIPES]
+)
 def test_every_recipe_finetunes(name):
     entry = zoo.info(name)
     overrides = {"num_classes": CLASSES} if "num_classes" in entry.hparams else {}
