@@ -15,12 +15,11 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from zoo.errors import CacheNotWritable, CorruptWeights, WeightsNotFound
+from zoo.locks import folder_locked
 from zoo.weights.manifest import WeightsRecord
 from zoo.weights.verify import VerifiedMarkers, check_digest, check_file, corrupt
 
@@ -108,7 +107,8 @@ def fetch_file(record: WeightsRecord, folder: Path, markers: VerifiedMarkers | N
     if not record.urls:
         raise WeightsNotFound(f"{record.file} has no download URL (it comes only from a package)")
     target = folder / record.file
-    with _locked(folder, record):
+    waiting = f"zoo: waiting for another process downloading {record.file} into {folder}"
+    with folder_locked(folder, f".{record.file}.lock", waiting=waiting):  # one download of a file at a time
         if target.is_file():  # another process fetched it while this one waited for the lock
             check_file(record, target, markers)
             return target
@@ -129,23 +129,6 @@ def fetch_file(record: WeightsRecord, folder: Path, markers: VerifiedMarkers | N
     if mismatch is not None:
         raise mismatch
     raise WeightsNotFound("failed: " + "; ".join(failures))
-
-
-@contextmanager
-def _locked(folder: Path, record: WeightsRecord) -> Iterator[None]:
-    """One download of a file at a time across processes; the others wait, then find the finished file."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(folder / f".{record.file}.lock")
-    try:
-        lock.acquire(timeout=1)
-    except Timeout:
-        print(f"zoo: waiting for another process downloading {record.file} into {folder}", file=sys.stderr)
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _fetch_from(url: str, record: WeightsRecord, target: Path) -> None:
